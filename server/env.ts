@@ -1,0 +1,118 @@
+/**
+ * The one place environment variables are read and validated.
+ *
+ * `publicEnv` (BASE_PATH) is safe to read at build time — next.config.ts uses it.
+ * `env()` validates everything the server needs, once, and throws an error that
+ * names the bad variable. instrumentation.ts calls it at start-up so a bad value
+ * stops the process before it serves anything. Add new variables here, nowhere else.
+ */
+import { z } from "zod";
+
+const basePathSchema = z
+  .string()
+  .trim()
+  .default("")
+  .transform((v) => (v === "/" ? "" : v.replace(/\/$/, "")))
+  .refine((v) => v === "" || /^(\/[A-Za-z0-9._~-]+)+$/.test(v), {
+    message: 'must be empty or a path like "/llm" or "/ai/gateway" (letters, digits, . _ ~ -)',
+  });
+
+const optionalString = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === "" ? undefined : v));
+
+const serverSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    BASE_PATH: basePathSchema,
+    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .default("file:./data/switchyard.db")
+      .refine((v) => /^(file:|postgres(ql)?:\/\/)/.test(v), {
+        message: 'must start with "file:" (SQLite) or "postgresql://" (PostgreSQL)',
+      }),
+    AUTH_SECRET: z
+      .string({ message: "is required (run `npm run setup`, or set 32+ random characters)" })
+      .min(32, "must be at least 32 characters"),
+    PUBLIC_URL: optionalString.pipe(
+      z
+        .url({ message: "must be an absolute http(s) URL like https://gateway.example.com" })
+        .refine((v) => /^https?:\/\//.test(v) && !/[?#]/.test(v), {
+          message: "must be an http(s) origin without query or fragment",
+        })
+        .optional(),
+    ),
+    OIDC_ISSUER: optionalString.pipe(z.url().optional()),
+    OIDC_CLIENT_ID: optionalString,
+    OIDC_CLIENT_SECRET: optionalString,
+    OIDC_NAME: z.string().default("Single sign-on"),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  })
+  .superRefine((v, ctx) => {
+    const oidc = [v.OIDC_ISSUER, v.OIDC_CLIENT_ID, v.OIDC_CLIENT_SECRET];
+    if (oidc.some(Boolean) && !oidc.every(Boolean)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["OIDC_ISSUER"],
+        message: "OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set together",
+      });
+    }
+  });
+
+export type ServerEnv = z.infer<typeof serverSchema> & {
+  /** Public origin + base path, no trailing slash: the URL users reach the app at. */
+  APP_URL: string;
+  DB_PROVIDER: "sqlite" | "postgresql";
+  OIDC_ENABLED: boolean;
+};
+
+export class EnvError extends Error {
+  constructor(issues: z.core.$ZodIssue[]) {
+    super(
+      "Invalid environment:\n" +
+        issues.map((i) => `  ${i.path.join(".") || "(env)"}: ${i.message}`).join("\n"),
+    );
+    this.name = "EnvError";
+  }
+}
+
+/** Parses a set of variables; exported so tests can check validation without touching process.env. */
+export function parseServerEnv(source: Record<string, string | undefined>): ServerEnv {
+  const raw = { ...source, AUTH_SECRET: source.AUTH_SECRET ?? source.NEXTAUTH_SECRET };
+  const parsed = serverSchema.safeParse(raw);
+  if (!parsed.success) throw new EnvError(parsed.error.issues);
+  const v = parsed.data;
+  const origin = (v.PUBLIC_URL ?? `http://localhost:${v.PORT}`).replace(/\/$/, "");
+  return {
+    ...v,
+    APP_URL: origin + v.BASE_PATH,
+    DB_PROVIDER: v.DATABASE_URL.startsWith("file:") ? "sqlite" : "postgresql",
+    OIDC_ENABLED: Boolean(v.OIDC_ISSUER),
+  };
+}
+
+let cached: ServerEnv | undefined;
+
+export function env(): ServerEnv {
+  cached ??= parseServerEnv(process.env);
+  return cached;
+}
+
+/** Build-time safe subset. */
+export function parseBasePath(value: string | undefined): string {
+  const parsed = basePathSchema.safeParse(value ?? "");
+  if (!parsed.success) {
+    throw new EnvError(parsed.error.issues.map((i) => ({ ...i, path: ["BASE_PATH"] })));
+  }
+  return parsed.data;
+}
+
+export const publicEnv = {
+  get BASE_PATH() {
+    return parseBasePath(process.env.BASE_PATH);
+  },
+};

@@ -1,0 +1,37 @@
+import { z } from "zod";
+import { CreateTenantInput, TenantStatusInput, UpdateTenantInput } from "../../services/tenants/schemas";
+import {
+  createTenant,
+  findTenantBySlug,
+  getTenant,
+  listTenantsFor,
+  setTenantStatus,
+  updateTenant,
+} from "../../services/tenants/tenants";
+import { membershipRole } from "../../services/members/members";
+import { NotFound } from "../../errors";
+import { authedProcedure, platformAdminProcedure, router, tenantProcedure } from "../init";
+
+export const tenantsRouter = router({
+  list: authedProcedure.query(({ ctx }) => listTenantsFor(ctx.db, ctx.user)),
+
+  /** Resolves a slug from a URL, with the caller's role; NOT_FOUND if they may not see it. */
+  bySlug: authedProcedure.input(z.object({ slug: z.string().min(1) })).query(async ({ ctx, input }) => {
+    const tenant = await findTenantBySlug(ctx.db, input.slug);
+    const role = ctx.user.isPlatformAdmin ? "owner" : await membershipRole(ctx.db, tenant.id, ctx.user.id);
+    if (!role) throw NotFound(`Tenant "${input.slug}"`);
+    return { ...tenant, role, viaPlatformAdmin: ctx.user.isPlatformAdmin };
+  }),
+
+  get: tenantProcedure("viewer").query(({ ctx }) => getTenant(ctx.db, ctx.tenant.id)),
+
+  create: platformAdminProcedure.input(CreateTenantInput).mutation(({ ctx, input }) => createTenant(ctx.db, ctx.actor, input)),
+
+  update: tenantProcedure("admin")
+    .input(UpdateTenantInput)
+    .mutation(({ ctx, input }) => updateTenant(ctx.db, ctx.actor, ctx.tenant.id, { name: input.name })),
+
+  setStatus: platformAdminProcedure
+    .input(z.object({ tenantId: z.string().min(1), status: TenantStatusInput }))
+    .mutation(({ ctx, input }) => setTenantStatus(ctx.db, ctx.actor, input.tenantId, input.status)),
+});
