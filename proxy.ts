@@ -5,22 +5,21 @@
  */
 import { getToken } from "next-auth/jwt";
 import { type NextRequest, NextResponse } from "next/server";
-import { sessionCookieName } from "./server/auth/options";
+import { sessionCookieName } from "./server/auth/cookies";
 import { env } from "./server/env";
 
 export async function proxy(req: NextRequest) {
-  const token = await getToken({ req, secret: env().AUTH_SECRET, cookieName: sessionCookieName() });
+  const e = env();
+  const token = await getToken({ req, secret: e.AUTH_SECRET, cookieName: sessionCookieName() });
   if (token) return NextResponse.next();
-  // nextUrl.pathname has the base path removed; the sign-in page adds it back when it redirects.
-  const back = req.nextUrl.pathname + req.nextUrl.search;
-  const url = req.nextUrl.clone();
-  url.pathname = "/signin";
-  url.search = back === "/" ? "" : `?callbackUrl=${encodeURIComponent(back)}`;
-  // A relative Location keeps the browser on the host it used (behind a proxy, Next's own host is internal).
-  return new NextResponse(null, {
-    status: 307,
-    headers: { Location: `${req.nextUrl.basePath}${url.pathname}${url.search}` },
-  });
+  let back = req.nextUrl.pathname;
+  if (e.BASE_PATH && (back === e.BASE_PATH || back.startsWith(`${e.BASE_PATH}/`))) {
+    back = back.slice(e.BASE_PATH.length) || "/";
+  }
+  back += req.nextUrl.search;
+  // The public URL, not Next's internal host: behind a reverse proxy that is what the browser can reach.
+  const target = `${e.APP_URL}/signin${back === "/" ? "" : `?callbackUrl=${encodeURIComponent(back)}`}`;
+  return NextResponse.redirect(target, 307);
 }
 
 export const config = {

@@ -81,8 +81,26 @@ export class EnvError extends Error {
 }
 
 /** Parses a set of variables; exported so tests can check validation without touching process.env. */
-export function parseServerEnv(source: Record<string, string | undefined>): ServerEnv {
-  const raw = { ...source, AUTH_SECRET: source.AUTH_SECRET ?? source.NEXTAUTH_SECRET };
+export function parseServerEnv(
+  source: Record<string, string | undefined>,
+  builtBasePath: string | undefined = undefined,
+): ServerEnv {
+  const raw: Record<string, string | undefined> = { ...source, AUTH_SECRET: source.AUTH_SECRET ?? source.NEXTAUTH_SECRET };
+  // Inside a Next build the base path is baked in; a different one at start would break every URL.
+  if (builtBasePath !== undefined) {
+    const wanted = raw.BASE_PATH === undefined ? builtBasePath : parseBasePath(raw.BASE_PATH);
+    if (wanted !== builtBasePath) {
+      throw new EnvError([
+        {
+          code: "custom",
+          path: ["BASE_PATH"],
+          message: `the app was built with BASE_PATH="${builtBasePath}" but started with "${wanted}"; the base path is fixed at build time, so rebuild (npm run build) to change it`,
+          input: raw.BASE_PATH,
+        },
+      ]);
+    }
+    raw.BASE_PATH = builtBasePath;
+  }
   const parsed = serverSchema.safeParse(raw);
   if (!parsed.success) throw new EnvError(parsed.error.issues);
   const v = parsed.data;
@@ -98,7 +116,8 @@ export function parseServerEnv(source: Record<string, string | undefined>): Serv
 let cached: ServerEnv | undefined;
 
 export function env(): ServerEnv {
-  cached ??= parseServerEnv(process.env);
+  // NEXT_PUBLIC_BASE_PATH is inlined by next.config.ts into the Next bundles; undefined in the CLI and tests.
+  cached ??= parseServerEnv(process.env, process.env.NEXT_PUBLIC_BASE_PATH);
   return cached;
 }
 

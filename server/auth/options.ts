@@ -20,10 +20,6 @@ export const SESSION_MAX_AGE_S = 7 * 24 * 3600;
 
 export class ThrottledError extends Error {}
 
-export function sessionCookieName(): string {
-  return `${env().APP_URL.startsWith("https://") ? "__Secure-" : ""}switchyard.session-token`;
-}
-
 let cached: NextAuthOptions | undefined;
 
 export function authOptions(): NextAuthOptions {

@@ -6,7 +6,7 @@ export function sqlitePathFromUrl(url: string): string {
   let p = url.slice("file:".length).split("?")[0]!;
   if (p.startsWith("//")) p = p.slice(2);
   if (p === ":memory:") return p;
-  return path.resolve(process.cwd(), p);
+  return path.resolve(/* turbopackIgnore: true */ process.cwd(), p);
 }
 
 export function providerOf(url: string): "sqlite" | "postgresql" {

@@ -14,12 +14,17 @@ import { createCaller } from "../trpc/root";
 
 export const uniq = () => randomBytes(4).toString("hex");
 
+/** The password makeUser gives a user unless told otherwise. */
+export const TEST_PASSWORD = "correct horse battery";
+
 export async function makeUser(opts: { admin?: boolean; password?: string } = {}) {
   const email = `u-${uniq()}@example.test`;
-  const password = opts.password ?? "correct horse battery";
+  const password = opts.password ?? TEST_PASSWORD;
   const user = await createUser(db(), CLI_ACTOR, { email, name: "Test User", password, isPlatformAdmin: !!opts.admin });
   return { ...user, password };
 }
+
+export type TestTenant = Awaited<ReturnType<typeof makeTenant>>;
 
 export async function makeTenant() {
   const s = uniq();
@@ -32,6 +37,13 @@ export async function tenantWithMember(role: Role) {
   const user = await makeUser();
   await addMember(db(), CLI_ACTOR, tenant.id, { email: user.email, role });
   return { tenant, user, caller: callerFor(user.id) };
+}
+
+/** A new user added to a tenant with `role` (by the CLI actor); returns the user and the membership id. */
+export async function addMemberTo(tenantId: string, role: Role) {
+  const user = await makeUser();
+  const membership = await addMember(db(), CLI_ACTOR, tenantId, { email: user.email, role });
+  return { user, membershipId: membership.id };
 }
 
 export function callerFor(userId: string | null, sessionVersion = 0) {

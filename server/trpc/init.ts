@@ -13,16 +13,14 @@
 import { TRPCError, initTRPC } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError } from "zod";
+import { type SessionInfo, resolveSessionUser } from "../auth/session-user";
 import { type Db, type Role, db as getDb } from "../db/client";
 import { type AppErrorKind, isAppError } from "../errors";
 import type { Actor } from "../services/audit/audit";
 import { hasRole } from "../services/members/roles";
 import { z } from "zod";
 
-export interface SessionInfo {
-  userId: string;
-  sessionVersion: number;
-}
+export type { SessionInfo };
 
 export interface Context {
   db: Db;
@@ -93,14 +91,8 @@ export const publicProcedure = t.procedure.use(mapErrors);
 
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   if (!ctx.session) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in to continue" });
-  const user = await ctx.db.user.findUnique({
-    where: { id: ctx.session.userId },
-    select: { id: true, email: true, name: true, isPlatformAdmin: true, disabledAt: true, sessionVersion: true },
-  });
-  // A disabled user, or a session older than a password change, is signed out.
-  if (!user || user.disabledAt || user.sessionVersion !== ctx.session.sessionVersion) {
-    throw new TRPCError({ code: "UNAUTHORIZED", message: "Your session has ended. Sign in again." });
-  }
+  const user = await resolveSessionUser(ctx.db, ctx.session);
+  if (!user) throw new TRPCError({ code: "UNAUTHORIZED", message: "Your session has ended. Sign in again." });
   const actor: Actor = { userId: user.id, label: user.email, isPlatformAdmin: user.isPlatformAdmin, ip: ctx.ip };
   return next({ ctx: { user, actor } });
 });

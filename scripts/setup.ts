@@ -1,0 +1,64 @@
+/**
+ * First-run set-up, idempotent: writes .env with a generated AUTH_SECRET if there
+ * is none, creates and migrates the database, and makes sure a platform admin
+ * exists (ADMIN_EMAIL / ADMIN_PASSWORD, or a generated password printed once).
+ * `npm run quickstart` runs it between `npm ci` and the build.
+ */
+import { randomBytes } from "node:crypto";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+const root = path.resolve(import.meta.dirname, "..");
+const envFile = path.join(root, ".env");
+
+function ensureEnvFile() {
+  const current = existsSync(envFile) ? readFileSync(envFile, "utf8") : "";
+  if (!process.env.AUTH_SECRET && !/^AUTH_SECRET=/m.test(current)) {
+    const secret = randomBytes(32).toString("base64url");
+    if (!current) {
+      writeFileSync(
+        envFile,
+        "# Written by `npm run setup`. Keep AUTH_SECRET secret and stable: it signs sessions and hashes API keys.\n",
+        { mode: 0o600 },
+      );
+    }
+    appendFileSync(envFile, `${current && !current.endsWith("\n") ? "\n" : ""}AUTH_SECRET=${secret}\n`);
+    console.log("• wrote a new AUTH_SECRET to .env");
+  }
+  process.loadEnvFile(envFile);
+}
+
+async function main() {
+  process.chdir(root);
+  ensureEnvFile();
+  const { env } = await import("../server/env");
+  const e = env();
+  const { migrate } = await import("../server/db/migrate");
+  const m = await migrate(e.DATABASE_URL);
+  console.log(
+    `• database (${m.provider}): ${m.applied.length ? `applied ${m.applied.join(", ")}` : "up to date"}`,
+  );
+
+  const { db } = await import("../server/db/client");
+  const { CLI_ACTOR } = await import("../server/services/audit/audit");
+  const { countPlatformAdmins, createPlatformAdmin } = await import("../server/services/users/users");
+  const email = process.env.ADMIN_EMAIL?.trim() || "admin@switchyard.local";
+  if ((await countPlatformAdmins(db())) === 0) {
+    const generated = !process.env.ADMIN_PASSWORD;
+    const password = process.env.ADMIN_PASSWORD || randomBytes(12).toString("base64url");
+    await createPlatformAdmin(db(), CLI_ACTOR, { email, password, name: "Admin" }, { update: true });
+    console.log(`• created platform admin ${email}`);
+    if (generated) {
+      console.log(`\n  Sign in with:  ${email}  /  ${password}\n  (shown once — change it, or set ADMIN_PASSWORD next time)\n`);
+    }
+  } else {
+    console.log("• a platform admin already exists");
+  }
+  await db().$disconnect();
+  console.log(`• ready: the console will be at ${e.APP_URL}/`);
+}
+
+main().catch((err) => {
+  console.error(`setup failed: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,117 @@
+/**
+ * Every tRPC procedure, described once for the table-driven integration tests
+ * (isolation, roles, sessions, audit, bad input). `PROCEDURES` is typed as a
+ * Record over every procedure path, so adding a procedure to the router without
+ * adding it here fails `tsc` — and server/trpc/procedures.int.test.ts fails too.
+ *
+ * To add a procedure: give its access rung, a builder for an input that succeeds
+ * for an allowed caller, the audit action (mutations), and, if it takes ids of
+ * tenant-owned rows, a `crossTenant` builder that points at another tenant's rows.
+ */
+import type { Role } from "../db/client";
+import { TEST_PASSWORD, type TestTenant, addMemberTo, makeUser, uniq } from "./fixtures";
+import type { ProcedurePath } from "./trpc";
+
+export type Access =
+  /** acts on one tenant named by the input (tenantId, or slug): non-members get NOT_FOUND, members below minRole FORBIDDEN */
+  | { kind: "tenant"; minRole: Role }
+  /** platform admins only */
+  | { kind: "platform-admin" }
+  /** any signed-in user, about themselves */
+  | { kind: "authed" };
+
+export interface ProcedureCase {
+  type: "query" | "mutation";
+  access: Access;
+  /** An input acting on `tenant` (creating the rows it needs) that succeeds for any allowed caller. */
+  input: (tenant: TestTenant) => Promise<unknown>;
+  /**
+   * Mutations: the one audit row a successful call writes, and which tenant it is filed under:
+   * the tenant the input acted on, the tenant the call returned (create), or none (platform-level).
+   */
+  audit?: { action: string; tenant: "input" | "result" | "none" };
+  /** Inputs that name the caller's own tenant but another tenant's rows (e.g. a membershipId): must be NOT_FOUND. */
+  crossTenant?: (own: TestTenant, other: TestTenant) => Promise<unknown>;
+}
+
+const memberIn = async (t: TestTenant, role: Role = "member") => (await addMemberTo(t.id, role)).membershipId;
+
+export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
+  "tenants.list": { type: "query", access: { kind: "authed" }, input: async () => undefined },
+  "tenants.bySlug": {
+    type: "query",
+    access: { kind: "tenant", minRole: "viewer" },
+    input: async (t) => ({ slug: t.slug }),
+  },
+  "tenants.get": { type: "query", access: { kind: "tenant", minRole: "viewer" }, input: async (t) => ({ tenantId: t.id }) },
+  "tenants.create": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async () => ({ slug: `new-${uniq()}`, name: "New tenant" }),
+    audit: { action: "tenant.create", tenant: "result" },
+  },
+  "tenants.update": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({ tenantId: t.id, name: `Renamed ${uniq()}` }),
+    audit: { action: "tenant.update", tenant: "input" },
+  },
+  "tenants.setStatus": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async (t) => ({ tenantId: t.id, status: "suspended" }),
+    audit: { action: "tenant.suspend", tenant: "input" },
+  },
+  "members.list": { type: "query", access: { kind: "tenant", minRole: "viewer" }, input: async (t) => ({ tenantId: t.id }) },
+  "members.add": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "owner" },
+    input: async (t) => ({ tenantId: t.id, email: (await makeUser()).email, role: "member" }),
+    audit: { action: "member.add", tenant: "input" },
+  },
+  "members.changeRole": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "owner" },
+    input: async (t) => ({ tenantId: t.id, membershipId: await memberIn(t), role: "admin" }),
+    audit: { action: "member.role_change", tenant: "input" },
+    crossTenant: async (own, other) => ({ tenantId: own.id, membershipId: await memberIn(other), role: "admin" }),
+  },
+  "members.remove": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "owner" },
+    input: async (t) => ({ tenantId: t.id, membershipId: await memberIn(t) }),
+    audit: { action: "member.remove", tenant: "input" },
+    crossTenant: async (own, other) => ({ tenantId: own.id, membershipId: await memberIn(other) }),
+  },
+  "users.me": { type: "query", access: { kind: "authed" }, input: async () => undefined },
+  "users.changePassword": {
+    type: "mutation",
+    access: { kind: "authed" },
+    input: async () => ({ currentPassword: TEST_PASSWORD, newPassword: "a brand new passphrase" }),
+    audit: { action: "user.password_change", tenant: "none" },
+  },
+  "users.list": { type: "query", access: { kind: "platform-admin" }, input: async () => undefined },
+  "users.create": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async () => ({ email: `new-${uniq()}@example.test`, name: "New", password: "long enough password" }),
+    audit: { action: "user.create", tenant: "none" },
+  },
+  "users.setDisabled": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async () => ({ userId: (await makeUser()).id, disabled: true }),
+    audit: { action: "user.disable", tenant: "none" },
+  },
+  "audit.list": { type: "query", access: { kind: "tenant", minRole: "viewer" }, input: async (t) => ({ tenantId: t.id }) },
+  "audit.listAll": { type: "query", access: { kind: "platform-admin" }, input: async () => ({}) },
+};
+
+export const procedureCases = () => Object.entries(PROCEDURES) as [ProcedurePath, ProcedureCase][];
+
+/** Tenant roles from least to most privileged — the tests' own statement of the ladder. */
+export const ROLE_LADDER: Role[] = ["viewer", "member", "admin", "owner"];
+
+export function roleAllows(role: Role, minRole: Role): boolean {
+  return ROLE_LADDER.indexOf(role) >= ROLE_LADDER.indexOf(minRole);
+}
