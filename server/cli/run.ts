@@ -6,7 +6,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Db } from "../db/client";
-import { db } from "../db/client";
 import { env } from "../env";
 import { type Parsed, helpText, parseCommandLine } from "./args";
 import { type Command, commands } from "./commands";
@@ -67,6 +66,8 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
   try {
     loadDotEnv(io.cwd);
     env(); // validates every variable; a bad one fails here with its name
+    // imported late: loading the Prisma clients is most of the start-up time that help and usage errors don't need
+    const { db } = await import("../db/client");
     const out = await parsed.command.run(
       { db: () => (connected ??= db()), readStdin: () => io.readStdin(), env: io.env },
       parsed.flags,
