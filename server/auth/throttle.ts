@@ -3,6 +3,7 @@
  * database (AuthThrottle) so it survives restarts and is shared by replicas.
  */
 import type { Db } from "../db/client";
+import { isUniqueViolation } from "../errors";
 
 const WINDOW_MS = 15 * 60_000;
 const LOCK_MS = 15 * 60_000;
@@ -25,16 +26,23 @@ export async function lockedFor(db: Db, email: string, ip: string | null, now = 
 }
 
 export async function recordFailure(db: Db, email: string, ip: string | null, now = new Date()) {
+  // Each step is a single atomic statement: parallel failed sign-ins must each count
+  // (a read-then-write lost updates, so a burst of N guesses counted as one).
   for (const { key, limit } of throttleKeys(email, ip)) {
-    const row = await db.authThrottle.findUnique({ where: { key } });
-    const fresh = !row || now.getTime() - row.windowStart.getTime() > WINDOW_MS;
-    const failures = fresh ? 1 : row.failures + 1;
-    const data = {
-      failures,
-      windowStart: fresh ? now : row.windowStart,
-      lockedUntil: failures >= limit ? new Date(now.getTime() + LOCK_MS) : (row?.lockedUntil ?? null),
-    };
-    await db.authThrottle.upsert({ where: { key }, create: { key, ...data }, update: data });
+    try {
+      await db.authThrottle.create({ data: { key, failures: 0, windowStart: now } });
+    } catch (e) {
+      if (!isUniqueViolation(e)) throw e; // the row exists already
+    }
+    // a window that has run out starts again (only one of several racing callers matches)
+    await db.authThrottle.updateMany({
+      where: { key, windowStart: { lt: new Date(now.getTime() - WINDOW_MS) } },
+      data: { failures: 0, windowStart: now },
+    });
+    const row = await db.authThrottle.update({ where: { key }, data: { failures: { increment: 1 } } });
+    if (row.failures >= limit) {
+      await db.authThrottle.update({ where: { key }, data: { lockedUntil: new Date(now.getTime() + LOCK_MS) } });
+    }
   }
 }
 

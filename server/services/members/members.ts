@@ -46,6 +46,9 @@ export async function addMember(db: Db, actor: Actor, tenantId: string, raw: Add
 
 /** A tenant that has owners keeps at least one: otherwise nobody could manage its members. */
 async function assertNotLastOwner(tx: Tx, tenantId: string, membershipId: string) {
+  // Write-lock the tenant row first so concurrent owner demotions/removals take turns; otherwise
+  // (PostgreSQL, READ COMMITTED) two owners removing each other both see "another owner" and leave none.
+  await tx.tenant.update({ where: { id: tenantId }, data: { updatedAt: new Date() }, select: { id: true } });
   const owners = await tx.membership.count({ where: { tenantId, role: "owner", id: { not: membershipId } } });
   if (owners === 0) throw Conflict("A tenant must keep at least one owner", "last_owner");
 }

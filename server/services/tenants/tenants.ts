@@ -87,21 +87,21 @@ export async function updateTenant(db: Db, actor: Actor, tenantId: string, raw: 
 export async function setTenantStatus(db: Db, actor: Actor, tenantId: string, rawStatus: TenantStatus) {
   const status = TenantStatusInput.parse(rawStatus);
   return db.$transaction(async (tx) => {
-    const before = await tx.tenant.findUnique({ where: { id: tenantId }, select: { status: true } });
+    const before = await tx.tenant.findUnique({ where: { id: tenantId }, select: tenantSelect });
     if (!before) throw NotFound("Tenant");
+    // Already in that status: change nothing (re-suspending must not move suspendedAt unaudited).
+    if (before.status === status) return before;
     const tenant = await tx.tenant.update({
       where: { id: tenantId },
       data: { status, suspendedAt: status === "suspended" ? new Date() : null },
       select: tenantSelect,
     });
-    if (before.status !== status) {
-      await recordAudit(tx, actor, {
-        tenantId,
-        action: status === "suspended" ? "tenant.suspend" : "tenant.activate",
-        targetType: "tenant",
-        targetId: tenantId,
-      });
-    }
+    await recordAudit(tx, actor, {
+      tenantId,
+      action: status === "suspended" ? "tenant.suspend" : "tenant.activate",
+      targetType: "tenant",
+      targetId: tenantId,
+    });
     return tenant;
   });
 }
