@@ -1,0 +1,207 @@
+/**
+ * The migrator on fresh databases of its own (not the run's shared one): a temp
+ * SQLite file always, and a fresh PostgreSQL database when TEST_DB=postgresql.
+ * Edited or added migrations are tried on a temp copy of prisma/migrations,
+ * found through SWITCHYARD_ROOT.
+ */
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createDb } from "./client";
+import { loadMigrations, migrate } from "./migrate";
+
+const repoRoot = process.cwd();
+const committed = readdirSync(path.join(repoRoot, "prisma/migrations/sqlite")).filter((d) => /^\d{4}_/.test(d)).sort();
+
+const temps: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(path.join(tmpdir(), "switchyard-migrate-"));
+  temps.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+/** A temp project root holding a copy of prisma/migrations; SWITCHYARD_ROOT points the migrator at it. */
+function tempRoot(): { root: string; migrations: (provider: "sqlite" | "postgresql") => string } {
+  const root = tempDir();
+  cpSync(path.join(repoRoot, "prisma/migrations"), path.join(root, "prisma/migrations"), { recursive: true });
+  vi.stubEnv("SWITCHYARD_ROOT", root);
+  return { root, migrations: (p) => path.join(root, "prisma/migrations", p) };
+}
+
+function addMigration(dir: string, id: string, sql: string) {
+  mkdirSync(path.join(dir, id), { recursive: true });
+  writeFileSync(path.join(dir, id, "migration.sql"), sql);
+}
+
+describe("committed migrations", () => {
+  it("exist for both providers with the same ids", () => {
+    expect(committed.length).toBeGreaterThan(0);
+    expect(loadMigrations("sqlite").map((m) => m.id)).toEqual(committed);
+    expect(loadMigrations("postgresql").map((m) => m.id)).toEqual(committed);
+  });
+});
+
+interface Target {
+  name: "sqlite" | "postgresql";
+  /** a URL for a brand-new, empty database */
+  fresh: () => Promise<string>;
+  tables: (url: string) => Promise<string[]>;
+  appliedRows: (url: string) => Promise<string[]>;
+}
+
+const sqliteTarget: Target = {
+  name: "sqlite",
+  fresh: async () => `file:${path.join(tempDir(), "nested", "dir", "m.db")}`,
+  tables: async (url) => {
+    const { default: Database } = await import("better-sqlite3");
+    const d = new Database(url.slice("file:".length), { readonly: true });
+    try {
+      return (d.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name);
+    } finally {
+      d.close();
+    }
+  },
+  appliedRows: async (url) => {
+    const { default: Database } = await import("better-sqlite3");
+    const d = new Database(url.slice("file:".length), { readonly: true });
+    try {
+      return (d.prepare('SELECT id FROM "_switchyard_migrations" ORDER BY id').all() as { id: string }[]).map((r) => r.id);
+    } finally {
+      d.close();
+    }
+  },
+};
+
+const pgAdmin = process.env.TEST_PG_URL ?? "postgresql://postgres:postgres@localhost:5432/postgres";
+const pgDatabases: string[] = [];
+async function pgQuery<T>(url: string, sql: string): Promise<T[]> {
+  const { default: pg } = await import("pg");
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+const pgTarget: Target = {
+  name: "postgresql",
+  fresh: async () => {
+    const name = `switchyard_migrate_${process.pid}_${Date.now()}_${pgDatabases.length}`;
+    await pgQuery(pgAdmin, `CREATE DATABASE "${name}"`);
+    pgDatabases.push(name);
+    const u = new URL(pgAdmin);
+    u.pathname = `/${name}`;
+    return u.toString();
+  },
+  tables: async (url) =>
+    (await pgQuery<{ tablename: string }>(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).map(
+      (r) => r.tablename,
+    ),
+  appliedRows: async (url) =>
+    (await pgQuery<{ id: string }>(url, 'SELECT id FROM "_switchyard_migrations" ORDER BY id')).map((r) => r.id),
+};
+
+const targets = [sqliteTarget, ...(process.env.TEST_DB === "postgresql" ? [pgTarget] : [])];
+
+afterAll(async () => {
+  for (const name of pgDatabases) await pgQuery(pgAdmin, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+});
+
+describe.each(targets)("migrate on a fresh $name database", (target) => {
+  let url: string;
+  beforeAll(async () => {
+    url = await target.fresh();
+  });
+
+  it("applies every migration, and the app's client works against the result", async () => {
+    const result = await migrate(url);
+    expect(result).toEqual({ provider: target.name, applied: committed, alreadyApplied: 0 });
+    const tables = await target.tables(url);
+    for (const t of ["User", "Tenant", "Membership", "AuditLog", "AuthThrottle", "_switchyard_migrations"]) {
+      expect(tables).toContain(t);
+    }
+    expect(await target.appliedRows(url)).toEqual(committed);
+    const client = createDb(url);
+    try {
+      expect(await client.tenant.count()).toBe(0);
+    } finally {
+      await client.$disconnect();
+    }
+  });
+
+  it("applies nothing when run again", async () => {
+    expect(await migrate(url)).toEqual({ provider: target.name, applied: [], alreadyApplied: committed.length });
+    expect(await target.appliedRows(url)).toEqual(committed);
+  });
+});
+
+describe.each(targets)("migrate with changed migration files ($name)", (target) => {
+  it("refuses when an applied migration was edited, and applies nothing", async () => {
+    const { migrations } = tempRoot();
+    const url = await target.fresh();
+    await migrate(url);
+    const first = committed[0]!;
+    appendFileSync(path.join(migrations(target.name), first, "migration.sql"), "\n-- edited\n");
+    addMigration(migrations(target.name), "9998_would_be_next", 'CREATE TABLE "ShouldNotExist" ("id" TEXT);');
+    await expect(migrate(url)).rejects.toThrow(`migration ${first} was changed after it was applied`);
+    expect(await target.tables(url)).not.toContain("ShouldNotExist");
+    expect(await target.appliedRows(url)).toEqual(committed);
+  });
+
+  it("applies only a newly added migration, in order", async () => {
+    const { migrations } = tempRoot();
+    const url = await target.fresh();
+    await migrate(url);
+    addMigration(migrations(target.name), "9998_add_a", 'CREATE TABLE "ExtraA" ("id" TEXT PRIMARY KEY);');
+    addMigration(migrations(target.name), "9999_add_b", 'CREATE TABLE "ExtraB" ("id" TEXT PRIMARY KEY);');
+    // not migrations: wrong name shape, or not a directory
+    addMigration(migrations(target.name), "notes", "this is not SQL");
+    writeFileSync(path.join(migrations(target.name), "9997_file.sql"), "this is not SQL");
+    expect(await migrate(url)).toEqual({
+      provider: target.name,
+      applied: ["9998_add_a", "9999_add_b"],
+      alreadyApplied: committed.length,
+    });
+    expect(await target.tables(url)).toEqual(expect.arrayContaining(["ExtraA", "ExtraB"]));
+  });
+
+  it("rolls back a failing migration completely and does not record it", async () => {
+    const { migrations } = tempRoot();
+    const url = await target.fresh();
+    await migrate(url);
+    addMigration(
+      migrations(target.name),
+      "9998_broken",
+      'CREATE TABLE "HalfDone" ("id" TEXT PRIMARY KEY);\nCREATE TABLE "Broken" (this is not valid sql);',
+    );
+    await expect(migrate(url)).rejects.toThrow();
+    expect(await target.tables(url)).not.toContain("HalfDone");
+    expect(await target.appliedRows(url)).toEqual(committed);
+  });
+
+  it("concurrent runs apply each migration exactly once", async () => {
+    tempRoot();
+    const url = await target.fresh();
+    const results = await Promise.all([migrate(url), migrate(url), migrate(url)]);
+    expect(results.flatMap((r) => r.applied).sort()).toEqual(committed);
+    expect(await target.appliedRows(url)).toEqual(committed);
+  });
+});
+
+describe("migrate with no migrations folder", () => {
+  it("fails, naming the folder it looked for", async () => {
+    const root = tempDir();
+    vi.stubEnv("SWITCHYARD_ROOT", root);
+    await expect(migrate(`file:${path.join(root, "x.db")}`)).rejects.toThrow(
+      `migrations folder not found: ${path.join(root, "prisma", "migrations", "sqlite")}`,
+    );
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * Bad input on every mutation: BAD_REQUEST, a message that names the field (as
+ * the client sees it, after the errorFormatter), and nothing half-written.
+ * Also: the error formatter masks internal errors.
+ */
+import { describe, expect, it, vi } from "vitest";
+import { type Db, db } from "../db/client";
+import { type TestTenant, callerFor, makeTenant, makeUser, tenantWithMember } from "../test/fixtures";
+import { procedureCases } from "../test/procedures";
+import { type ProcedurePath, auditBy, invoke, rejectsWith, tenantState } from "../test/trpc";
+import { createContext } from "./init";
+import { createCaller } from "./root";
+
+interface BadInput {
+  why: string;
+  /** the field the error must name */
+  field: string;
+  input: (t: TestTenant, actor: { id: string }) => Record<string, unknown>;
+}
+
+const long = (n: number) => "x".repeat(n);
+const goodUser = { email: "fresh@example.test", name: "Fresh", password: "long enough password" };
+
+/** Per mutation, inputs that must be refused. A new mutation without an entry fails the coverage test below. */
+const BAD_INPUTS: Partial<Record<ProcedurePath, BadInput[]>> = {
+  "tenants.create": [
+    { why: "slug too short", field: "slug", input: () => ({ slug: "a", name: "Acme" }) },
+    { why: "slug too long", field: "slug", input: () => ({ slug: long(41), name: "Acme" }) },
+    { why: "slug starts with a dash", field: "slug", input: () => ({ slug: "-acme", name: "Acme" }) },
+    { why: "slug ends with a dash", field: "slug", input: () => ({ slug: "acme-", name: "Acme" }) },
+    { why: "slug with underscore", field: "slug", input: () => ({ slug: "ac_me", name: "Acme" }) },
+    { why: "slug with a space", field: "slug", input: () => ({ slug: "ac me", name: "Acme" }) },
+    { why: "slug missing", field: "slug", input: () => ({ name: "Acme" }) },
+    { why: "empty name", field: "name", input: () => ({ slug: "bad-input-acme", name: "" }) },
+    { why: "blank name", field: "name", input: () => ({ slug: "bad-input-acme", name: "   " }) },
+    { why: "name too long", field: "name", input: () => ({ slug: "bad-input-acme", name: long(101) }) },
+    { why: "name not a string", field: "name", input: () => ({ slug: "bad-input-acme", name: 42 }) },
+  ],
+  "tenants.update": [
+    { why: "empty name", field: "name", input: (t) => ({ tenantId: t.id, name: "" }) },
+    { why: "blank name", field: "name", input: (t) => ({ tenantId: t.id, name: " \t " }) },
+    { why: "name too long", field: "name", input: (t) => ({ tenantId: t.id, name: long(101) }) },
+    { why: "name missing", field: "name", input: (t) => ({ tenantId: t.id }) },
+    { why: "tenantId empty", field: "tenantId", input: () => ({ tenantId: "", name: "Fine" }) },
+  ],
+  "tenants.setStatus": [
+    { why: "unknown status", field: "status", input: (t) => ({ tenantId: t.id, status: "deleted" }) },
+    { why: "status missing", field: "status", input: (t) => ({ tenantId: t.id }) },
+    { why: "tenantId empty", field: "tenantId", input: () => ({ tenantId: "", status: "suspended" }) },
+  ],
+  "members.add": [
+    { why: "invalid email", field: "email", input: (t) => ({ tenantId: t.id, email: "not-an-email", role: "member" }) },
+    { why: "empty email", field: "email", input: (t) => ({ tenantId: t.id, email: "", role: "member" }) },
+    {
+      why: "email too long",
+      field: "email",
+      input: (t) => ({ tenantId: t.id, email: `${long(250)}@example.test`, role: "member" }),
+    },
+    { why: "unknown role", field: "role", input: (t) => ({ tenantId: t.id, email: "a@example.test", role: "superuser" }) },
+    { why: "role missing", field: "role", input: (t) => ({ tenantId: t.id, email: "a@example.test" }) },
+  ],
+  "members.changeRole": [
+    { why: "empty membershipId", field: "membershipId", input: (t) => ({ tenantId: t.id, membershipId: "", role: "admin" }) },
+    { why: "unknown role", field: "role", input: (t) => ({ tenantId: t.id, membershipId: "mem_x", role: "root" }) },
+  ],
+  "members.remove": [
+    { why: "empty membershipId", field: "membershipId", input: (t) => ({ tenantId: t.id, membershipId: "" }) },
+    { why: "membershipId missing", field: "membershipId", input: (t) => ({ tenantId: t.id }) },
+  ],
+  "users.create": [
+    { why: "invalid email", field: "email", input: () => ({ ...goodUser, email: "fresh@" }) },
+    { why: "password too short", field: "password", input: () => ({ ...goodUser, password: "123456789" }) },
+    { why: "password too long", field: "password", input: () => ({ ...goodUser, password: long(201) }) },
+    { why: "name too long", field: "name", input: () => ({ ...goodUser, name: long(101) }) },
+    { why: "isPlatformAdmin not a boolean", field: "isPlatformAdmin", input: () => ({ ...goodUser, isPlatformAdmin: "yes" }) },
+  ],
+  "users.setDisabled": [
+    { why: "empty userId", field: "userId", input: () => ({ userId: "", disabled: true }) },
+    { why: "disabled not a boolean", field: "disabled", input: (_t, a) => ({ userId: a.id, disabled: "true" }) },
+    { why: "disabled missing", field: "disabled", input: (_t, a) => ({ userId: a.id }) },
+  ],
+  "users.changePassword": [
+    { why: "new password too short", field: "newPassword", input: () => ({ currentPassword: "whatever", newPassword: "short" }) },
+    { why: "current password empty", field: "currentPassword", input: () => ({ currentPassword: "", newPassword: "long enough new one" }) },
+  ],
+};
+
+const mutations = procedureCases().filter(([, c]) => c.type === "mutation");
+
+it("every mutation has bad-input cases", () => {
+  for (const [path] of mutations) expect(BAD_INPUTS[path]?.length ?? 0, path).toBeGreaterThan(0);
+});
+
+const rows = mutations.flatMap(([path, c]) => (BAD_INPUTS[path] ?? []).map((b) => [path, b.why, c, b] as const));
+
+describe("bad input → BAD_REQUEST naming the field, nothing written", () => {
+  it.each(rows)("%s: %s", async (path, _why, c, bad) => {
+    // an allowed caller: the tenant's owner, or a platform admin for platform procedures
+    const { tenant, user, caller } =
+      c.access.kind === "platform-admin"
+        ? await (async () => {
+            const admin = await makeUser({ admin: true });
+            return { tenant: await makeTenant(), user: admin, caller: callerFor(admin.id) };
+          })()
+        : await tenantWithMember("owner");
+    const input = bad.input(tenant, user);
+    const before = await tenantState(tenant.id);
+    const userBefore = await db().user.findUniqueOrThrow({ where: { id: user.id } });
+
+    const err = await rejectsWith(invoke(caller, path, input), "BAD_REQUEST");
+    expect(err.message).toMatch(new RegExp(`(^|; )${bad.field}: \\S`));
+    expect(err.fieldErrors?.[bad.field]?.length, JSON.stringify(err.fieldErrors)).toBeGreaterThan(0);
+
+    expect(await tenantState(tenant.id)).toEqual(before);
+    expect(await db().user.findUniqueOrThrow({ where: { id: user.id } })).toEqual(userBefore);
+    expect(await auditBy(user.id)).toEqual([]);
+    if (typeof input.slug === "string" && input.slug) {
+      expect(await db().tenant.findUnique({ where: { slug: input.slug } })).toBeNull();
+    }
+    if (path === "users.create") expect(await db().user.findUnique({ where: { email: goodUser.email } })).toBeNull();
+  });
+
+  it("lists every bad field at once, each under its own name", async () => {
+    const admin = await makeUser({ admin: true });
+    const err = await rejectsWith(callerFor(admin.id).tenants.create({ slug: "A", name: "" }), "BAD_REQUEST");
+    expect(err.message).toBe("slug: Use at least 2 characters; name: Enter a name");
+    expect(err.fieldErrors).toEqual({ slug: ["Use at least 2 characters"], name: ["Enter a name"] });
+  });
+
+  it("a refusal from a service names its field too (disabling yourself)", async () => {
+    const admin = await makeUser({ admin: true });
+    const err = await rejectsWith(
+      callerFor(admin.id).users.setDisabled({ userId: admin.id, disabled: true }),
+      "BAD_REQUEST",
+    );
+    expect(err).toMatchObject({ field: "userId", message: "You cannot disable your own account" });
+    expect(await auditBy(admin.id)).toEqual([]);
+    expect((await db().user.findUniqueOrThrow({ where: { id: admin.id } })).disabledAt).toBeNull();
+  });
+});
+
+describe("error formatting", () => {
+  it("masks internal errors: a generic message, no details, no stack", async () => {
+    const spy = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const broken = {
+        user: {
+          findUnique: async () => {
+            throw new Error("connection to db-secret-host:5432 refused");
+          },
+        },
+      } as unknown as Db;
+      const caller = createCaller(createContext({ session: { userId: "usr_x", sessionVersion: 0 }, db: broken }));
+      const err = await rejectsWith(caller.users.me(), "INTERNAL_SERVER_ERROR");
+      expect(err.message).toBe("Something went wrong on our side. Try again.");
+      expect(JSON.stringify(err.data)).not.toContain("db-secret-host");
+      expect(err.data).not.toHaveProperty("stack");
+      expect(spy).toHaveBeenCalled(); // logged on the server instead
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("maps service errors to tRPC codes with the app's code (CONFLICT, slug_taken, field slug)", async () => {
+    const admin = await makeUser({ admin: true });
+    const t = await makeTenant();
+    const err = await rejectsWith(callerFor(admin.id).tenants.create({ slug: t.slug, name: "Again" }), "CONFLICT");
+    expect(err).toMatchObject({ appCode: "slug_taken", field: "slug" });
+    expect(err.message).toContain(t.slug);
+  });
+});
