@@ -1,7 +1,9 @@
 /**
- * The caller's IP as seen by our server. `next start` appends the socket address
- * to X-Forwarded-For, so the last entry is the one a client cannot forge; earlier
- * entries are only believable behind a trusted proxy (handled with TRUST_PROXY).
+ * The caller's IP for sign-in throttling, from X-Forwarded-For (Next sets it to the
+ * socket address when the client did not send one). A client that talks to the
+ * server directly can forge it, so the per-IP limit is a second line only; the
+ * per-account limit is the one that holds. TRUST_PROXY handling (which hops to
+ * believe behind a reverse proxy) comes with the proxy deployment work.
  */
 export function clientIp(headers: { get(name: string): string | null } | Record<string, unknown>): string | null {
   const raw =
