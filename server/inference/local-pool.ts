@@ -1,0 +1,347 @@
+/**
+ * The in-process llama.cpp pool (node-llama-cpp). One loaded model = one context
+ * with `parallel` sequences, so concurrent requests share decode batches; a
+ * FairSlots queue in front of it bounds waiting and keeps tenants fair.
+ *
+ * Models load on first use (or at start-up with loadAtStartup). A model that fails
+ * to load answers 503 with the reason and stays failed until reloaded; other models
+ * keep serving. Every generation owns one sequence for its lifetime and disposes it
+ * at the end — abort included — so its slot frees at once.
+ */
+import os from "node:os";
+import type {
+  ChatHistoryItem,
+  Llama,
+  LlamaContext,
+  LlamaEmbeddingContext,
+  LlamaGrammar,
+  LlamaModel,
+  Token,
+} from "node-llama-cpp";
+import { AppError, Unavailable } from "../errors";
+import { AsyncQueue } from "./async-queue";
+import { FairSlots } from "./fair-queue";
+import type { EmbedResult, FinishReason, GenerateEvent, GenerateRequest, InferenceEngine } from "./types";
+
+export interface LocalModelSpec {
+  name: string;
+  /** absolute path of the GGUF file */
+  path: string;
+  kind: "chat" | "embedding";
+  contextSize: number;
+  parallel: number;
+  threads?: number | null;
+  /** "auto" (from the GGUF's template) or a node-llama-cpp wrapper type like "chatml" */
+  chatTemplate?: string | null;
+}
+
+export type LocalModelState = "unloaded" | "loading" | "ready" | "failed";
+
+interface Loaded {
+  model: LlamaModel;
+  context?: LlamaContext;
+  embedding?: LlamaEmbeddingContext;
+}
+
+export interface LocalModelStatus {
+  name: string;
+  state: LocalModelState;
+  error: string | null;
+  active: number;
+  queued: number;
+  slots: number;
+  sizeBytes: number | null;
+}
+
+type NlcModule = typeof import("node-llama-cpp");
+let nlc: Promise<NlcModule> | undefined;
+let llamaPromise: Promise<Llama> | undefined;
+
+// node-llama-cpp is ESM-only and heavy; load it on first use, not at import.
+function lib(): Promise<NlcModule> {
+  nlc ??= import("node-llama-cpp");
+  return nlc;
+}
+
+function getLlamaOnce(): Promise<Llama> {
+  llamaPromise ??= lib().then((m) =>
+    m.getLlama({
+      gpu: process.env.LLAMA_GPU === "auto" ? "auto" : false,
+      build: "never",
+      logLevel: m.LlamaLogLevel.error,
+      maxThreads: defaultThreads(),
+    }),
+  );
+  return llamaPromise;
+}
+
+/** llama.cpp's CPU default (4) oversubscribes small machines; use the real core count. */
+export function defaultThreads(): number {
+  const fromEnv = Number(process.env.LLAMA_THREADS);
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  return Math.max(1, os.availableParallelism());
+}
+
+const MAX_QUEUE = Math.max(1, Number(process.env.INFERENCE_MAX_QUEUE ?? 64) || 64);
+
+class LocalModel {
+  state: LocalModelState = "unloaded";
+  error: string | null = null;
+  loaded: Loaded | null = null;
+  private loading: Promise<Loaded> | null = null;
+  readonly slots: FairSlots;
+
+  constructor(readonly spec: LocalModelSpec) {
+    const slots = spec.kind === "embedding" ? 1 : Math.max(1, spec.parallel);
+    this.slots = new FairSlots(slots, MAX_QUEUE, spec.name);
+  }
+
+  async ensureLoaded(): Promise<Loaded> {
+    if (this.loaded) return this.loaded;
+    if (this.state === "failed") {
+      throw Unavailable(`Model ${this.spec.name} failed to load: ${this.error}`, "model_load_failed", 30);
+    }
+    this.loading ??= this.load();
+    return this.loading;
+  }
+
+  private async load(): Promise<Loaded> {
+    this.state = "loading";
+    try {
+      const llama = await getLlamaOnce();
+      const threads = this.spec.threads ?? defaultThreads();
+      const model = await llama.loadModel({ modelPath: this.spec.path });
+      const loaded: Loaded = { model };
+      if (this.spec.kind === "embedding") {
+        loaded.embedding = await model.createEmbeddingContext({
+          contextSize: Math.min(this.spec.contextSize, model.trainContextSize),
+          threads,
+        });
+      } else {
+        loaded.context = await model.createContext({
+          contextSize: Math.min(this.spec.contextSize * this.spec.parallel, model.trainContextSize * this.spec.parallel),
+          sequences: Math.max(1, this.spec.parallel),
+          threads,
+          batchSize: Math.min(512, this.spec.contextSize),
+        });
+      }
+      this.loaded = loaded;
+      this.state = "ready";
+      return loaded;
+    } catch (e) {
+      this.state = "failed";
+      this.error = (e as Error).message.split("\n")[0] ?? "unknown error";
+      this.loading = null;
+      console.error(`[inference] model ${this.spec.name} failed to load: ${this.error}`);
+      throw Unavailable(`Model ${this.spec.name} failed to load: ${this.error}`, "model_load_failed", 30);
+    }
+  }
+
+  async unload() {
+    const l = this.loaded;
+    this.loaded = null;
+    this.loading = null;
+    this.state = "unloaded";
+    this.error = null;
+    this.slots.rejectAll(Unavailable(`Model ${this.spec.name} was unloaded`, "model_unloaded", 1));
+    await l?.context?.dispose();
+    await l?.embedding?.dispose();
+    await l?.model.dispose();
+  }
+
+  status(): LocalModelStatus {
+    const s = this.slots.stats;
+    return {
+      name: this.spec.name,
+      state: this.state,
+      error: this.error,
+      active: s.active,
+      queued: s.queued,
+      slots: s.slots,
+      sizeBytes: this.loaded ? this.loaded.model.size : null,
+    };
+  }
+}
+
+/** A sequence can come back asynchronously after dispose; wait a tick rather than fail. */
+async function getSequence(context: LlamaContext) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return context.getSequence();
+    } catch (e) {
+      if (attempt >= 50 || !/No sequences left/i.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, attempt < 5 ? 0 : 5));
+    }
+  }
+}
+
+export class LocalPool implements InferenceEngine {
+  private readonly models = new Map<string, LocalModel>();
+
+  /** Registers or replaces a model spec (replacing unloads the old one). */
+  async register(spec: LocalModelSpec) {
+    const old = this.models.get(spec.name);
+    if (old && JSON.stringify(old.spec) === JSON.stringify(spec)) return;
+    if (old) await old.unload();
+    this.models.set(spec.name, new LocalModel(spec));
+  }
+
+  has(name: string) {
+    return this.models.has(name);
+  }
+
+  async load(name: string) {
+    await this.get(name).ensureLoaded();
+  }
+
+  async unload(name: string) {
+    await this.models.get(name)?.unload();
+  }
+
+  status(): LocalModelStatus[] {
+    return [...this.models.values()].map((m) => m.status());
+  }
+
+  async close() {
+    await Promise.all([...this.models.values()].map((m) => m.unload()));
+  }
+
+  private get(name: string): LocalModel {
+    const m = this.models.get(name);
+    if (!m) throw new AppError("not_found", `The model '${name}' does not exist`, { code: "model_not_found", param: "model" });
+    return m;
+  }
+
+  generate(name: string, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
+    const out = new AsyncQueue<GenerateEvent>();
+    void this.run(name, req, signal, out).then(
+      () => out.end(),
+      (e) => out.fail(e),
+    );
+    return out;
+  }
+
+  private async run(name: string, req: GenerateRequest, signal: AbortSignal, out: AsyncQueue<GenerateEvent>) {
+    const m = this.get(name);
+    if (m.spec.kind !== "chat") {
+      throw new AppError("invalid", `The model '${name}' is an embedding model and cannot generate text`, {
+        code: "model_not_supported",
+        param: "model",
+      });
+    }
+    const { model, context } = await m.ensureLoaded();
+    const release = await m.slots.acquire(req.tenantId, signal);
+    let sequence: Awaited<ReturnType<typeof getSequence>> | undefined;
+    try {
+      sequence = await getSequence(context!);
+      const n = await lib();
+      const grammar = await this.grammarFor(req);
+      let pendingTokens = 0;
+      let completionTokens = 0;
+      const common = {
+        signal,
+        stopOnAbortSignal: true,
+        maxTokens: req.maxTokens,
+        temperature: req.temperature ?? 0,
+        topP: req.topP,
+        seed: req.seed,
+        customStopTriggers: req.stop?.length ? req.stop : undefined,
+        grammar,
+        onToken: (tokens: Token[]) => {
+          pendingTokens += tokens.length;
+          completionTokens += tokens.length;
+        },
+        onTextChunk: (text: string) => {
+          if (!text) return;
+          out.push({ type: "delta", text, tokens: pendingTokens });
+          pendingTokens = 0;
+        },
+      };
+      let stopReason: string;
+      let promptTokens: number;
+      if (req.mode === "chat") {
+        const chatWrapper =
+          !m.spec.chatTemplate || m.spec.chatTemplate === "auto"
+            ? n.resolveChatWrapper(model)
+            : n.resolveChatWrapper(model, { type: m.spec.chatTemplate as never });
+        const chat = new n.LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
+        const history = toHistory(req);
+        promptTokens = chatWrapper
+          .generateContextState({ chatHistory: [...history, { type: "model", response: [] }] })
+          .contextText.tokenize(model.tokenizer).length;
+        const res = await chat.generateResponse(history, common);
+        stopReason = res.metadata.stopReason;
+        chat.dispose({ disposeSequence: false });
+      } else {
+        const completion = new n.LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+        promptTokens = model.tokenize(req.prompt ?? "", false).length + (model.tokens.bos != null ? 1 : 0);
+        const res = await completion.generateCompletionWithMeta(req.prompt ?? "", common);
+        stopReason = res.metadata.stopReason;
+        completion.dispose({ disposeSequence: false });
+      }
+      if (signal.aborted || stopReason === "abort") return; // the caller counts what it saw
+      if (pendingTokens > 0) out.push({ type: "delta", text: "", tokens: pendingTokens });
+      const finishReason: FinishReason = stopReason === "maxTokens" ? "length" : "stop";
+      out.push({ type: "done", finishReason, usage: { promptTokens, completionTokens } });
+    } finally {
+      sequence?.dispose();
+      release();
+    }
+  }
+
+  private async grammarFor(req: GenerateRequest): Promise<LlamaGrammar | undefined> {
+    if (!req.grammar) return undefined;
+    const llama = await getLlamaOnce();
+    if (req.grammar.type === "json_object") return llama.getGrammarFor("json");
+    try {
+      return await llama.createGrammarForJsonSchema(req.grammar.schema as never);
+    } catch (e) {
+      throw new AppError("invalid", `response_format.json_schema.schema is not supported: ${(e as Error).message}`, {
+        code: "invalid_json_schema",
+        param: "response_format",
+      });
+    }
+  }
+
+  async embed(name: string, inputs: string[], tenantId: string, signal: AbortSignal): Promise<EmbedResult> {
+    const m = this.get(name);
+    if (m.spec.kind !== "embedding") {
+      throw new AppError("invalid", `The model '${name}' is a chat model; use an embedding model`, {
+        code: "model_not_supported",
+        param: "model",
+      });
+    }
+    const { model, embedding } = await m.ensureLoaded();
+    const release = await m.slots.acquire(tenantId, signal);
+    try {
+      const vectors: number[][] = [];
+      let promptTokens = 0;
+      for (const input of inputs) {
+        if (signal.aborted) throw signal.reason;
+        const tokens = model.tokenize(input);
+        if (tokens.length > embedding!.model.trainContextSize) {
+          throw new AppError("invalid", `An input is ${tokens.length} tokens, more than the model's context`, {
+            code: "context_length_exceeded",
+            param: "input",
+          });
+        }
+        promptTokens += tokens.length;
+        const e = await embedding!.getEmbeddingFor(tokens);
+        vectors.push([...e.vector]);
+      }
+      return { vectors, usage: { promptTokens } };
+    } finally {
+      release();
+    }
+  }
+}
+
+function toHistory(req: GenerateRequest): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = [];
+  for (const msg of req.messages ?? []) {
+    if (msg.role === "system") history.push({ type: "system", text: msg.content });
+    else if (msg.role === "user") history.push({ type: "user", text: msg.content });
+    else history.push({ type: "model", response: [msg.content] });
+  }
+  return history;
+}
