@@ -1,0 +1,7 @@
+import { chatCompletions } from "@/server/api/v1/chat";
+import { v1Route } from "@/server/api/v1/handler";
+import { ChatCompletionRequest } from "@/server/api/v1/schemas";
+
+export const runtime = "nodejs";
+export const dynamic = "force-dynamic";
+export const POST = v1Route({ endpoint: "chat.completions", scope: "chat", schema: ChatCompletionRequest }, chatCompletions);

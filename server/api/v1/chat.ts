@@ -1,0 +1,167 @@
+/** POST /api/v1/chat/completions and POST /api/v1/completions. */
+import { db } from "../../db/client";
+import { engineFor } from "../../inference/engine";
+import type { FinishReason, GenerateRequest } from "../../inference/types";
+import { resolveModelFor } from "../../services/models/models";
+import type { V1Context } from "./handler";
+import { type ChatCompletionRequest, type CompletionRequest, contentText } from "./schemas";
+import { sseResponse } from "./sse";
+
+type Common = ChatCompletionRequest | CompletionRequest;
+
+function generationParams(body: Common, maxTokens: number | null | undefined) {
+  return {
+    maxTokens: maxTokens ?? undefined,
+    temperature: body.temperature ?? undefined,
+    topP: body.top_p ?? undefined,
+    seed: body.seed ?? undefined,
+    stop: body.stop == null ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop],
+  };
+}
+
+function completionId(ctx: V1Context, prefix: string) {
+  return `${prefix}-${ctx.requestId.replace(/^req_/, "")}`;
+}
+
+interface Generated {
+  text: string;
+  finishReason: FinishReason;
+}
+
+/**
+ * Drives one generation for either endpoint: usage accounting (tokens actually
+ * produced, time to first token) is the same, only the chunk shapes differ.
+ */
+async function generate(
+  ctx: V1Context,
+  modelName: string,
+  req: GenerateRequest,
+  onDelta?: (text: string) => void,
+): Promise<Generated> {
+  const model = await resolveModelFor(db(), ctx.principal, modelName);
+  ctx.usage.modelUsed = model.name;
+  const engine = await engineFor(model);
+  let text = "";
+  let finishReason: FinishReason = "stop";
+  for await (const ev of engine.generate(model.name, req, ctx.signal)) {
+    if (ev.type === "delta") {
+      if (ctx.usage.ttftMs === null && ev.tokens > 0) ctx.usage.ttftMs = Date.now() - ctx.startedAt;
+      ctx.usage.completionTokens += ev.tokens;
+      text += ev.text;
+      if (ev.text) onDelta?.(ev.text);
+    } else {
+      finishReason = ev.finishReason;
+      ctx.usage.promptTokens = ev.usage.promptTokens;
+      ctx.usage.completionTokens = ev.usage.completionTokens;
+    }
+  }
+  return { text, finishReason };
+}
+
+function usageOf(ctx: V1Context) {
+  return {
+    prompt_tokens: ctx.usage.promptTokens,
+    completion_tokens: ctx.usage.completionTokens,
+    total_tokens: ctx.usage.promptTokens + ctx.usage.completionTokens,
+  };
+}
+
+export async function chatCompletions(ctx: V1Context, body: ChatCompletionRequest): Promise<Response> {
+  const created = Math.floor(Date.now() / 1000);
+  const id = completionId(ctx, "chatcmpl");
+  const rf = body.response_format;
+  const req: GenerateRequest = {
+    mode: "chat",
+    tenantId: ctx.principal.tenantId,
+    messages: body.messages.map((m) => ({
+      role: m.role === "developer" ? "system" : m.role,
+      content: contentText(m.content),
+    })),
+    grammar:
+      rf?.type === "json_object"
+        ? { type: "json_object" }
+        : rf?.type === "json_schema"
+          ? { type: "json_schema", schema: rf.json_schema.schema }
+          : undefined,
+    ...generationParams(body, body.max_completion_tokens ?? body.max_tokens),
+  };
+
+  if (!body.stream) {
+    const g = await generate(ctx, body.model, req);
+    return Response.json(
+      {
+        id,
+        object: "chat.completion",
+        created,
+        model: body.model,
+        choices: [{ index: 0, message: { role: "assistant", content: g.text, refusal: null }, logprobs: null, finish_reason: g.finishReason }],
+        usage: usageOf(ctx),
+        system_fingerprint: null,
+      },
+      { headers: ctx.headers },
+    );
+  }
+
+  // Resolve the model before the stream starts, so "unknown model" is a proper 404, not an error event.
+  await resolveModelFor(db(), ctx.principal, body.model);
+  const includeUsage = !!body.stream_options?.include_usage;
+  return sseResponse(ctx, async (emit) => {
+    const chunk = (delta: object, finish: FinishReason | null) => ({
+      id,
+      object: "chat.completion.chunk",
+      created,
+      model: body.model,
+      system_fingerprint: null,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      ...(includeUsage ? { usage: null } : {}),
+    });
+    emit(chunk({ role: "assistant", content: "" }, null));
+    const g = await generate(ctx, body.model, req, (text) => emit(chunk({ content: text }, null)));
+    if (ctx.signal.aborted) return;
+    emit(chunk({}, g.finishReason));
+    if (includeUsage) {
+      emit({ id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: null, choices: [], usage: usageOf(ctx) });
+    }
+  });
+}
+
+export async function completions(ctx: V1Context, body: CompletionRequest): Promise<Response> {
+  const created = Math.floor(Date.now() / 1000);
+  const id = completionId(ctx, "cmpl");
+  const req: GenerateRequest = {
+    mode: "completion",
+    tenantId: ctx.principal.tenantId,
+    prompt: Array.isArray(body.prompt) ? body.prompt[0] : body.prompt,
+    // OpenAI's legacy endpoint defaults to 16 tokens
+    ...generationParams(body, body.max_tokens ?? 16),
+  };
+  if (!body.stream) {
+    const g = await generate(ctx, body.model, req);
+    return Response.json(
+      {
+        id,
+        object: "text_completion",
+        created,
+        model: body.model,
+        choices: [{ index: 0, text: g.text, logprobs: null, finish_reason: g.finishReason }],
+        usage: usageOf(ctx),
+      },
+      { headers: ctx.headers },
+    );
+  }
+  await resolveModelFor(db(), ctx.principal, body.model);
+  const includeUsage = !!body.stream_options?.include_usage;
+  return sseResponse(ctx, async (emit) => {
+    const chunk = (text: string, finish: FinishReason | null) => ({
+      id,
+      object: "text_completion",
+      created,
+      model: body.model,
+      choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
+    });
+    const g = await generate(ctx, body.model, req, (text) => emit(chunk(text, null)));
+    if (ctx.signal.aborted) return;
+    emit(chunk("", g.finishReason));
+    if (includeUsage) emit({ id, object: "text_completion", created, model: body.model, choices: [], usage: usageOf(ctx) });
+  });
+}

@@ -1,0 +1,209 @@
+/**
+ * The /api/v1 request pipeline, wrapped around every public API route:
+ *
+ *   request id → auth (API key or console access token) → tenant + scope checks
+ *   → body (size limit, JSON, zod) → handler → error envelope → usage log
+ *
+ * Route files are one line: `export const POST = v1Route({...}, handler)`.
+ * Every request — success, error, cancelled — produces exactly one usage record,
+ * written off the request path; streaming handlers hand that duty to the stream
+ * (see sse.ts), which writes it when the stream ends, however it ends.
+ * Edit this file to change what every /v1 request goes through.
+ */
+import type { z } from "zod";
+import type { ApiScope, Principal } from "../../auth/principal";
+import { verifyAccessToken } from "../../auth/access-token";
+import { env } from "../../env";
+import { AppError } from "../../errors";
+import { newId } from "../../lib/ids";
+import { verifyApiKey } from "../../services/api-keys/api-keys";
+import type { UsageRecord } from "../../services/usage/types";
+import { usageWriter } from "../../services/usage/usage-writer";
+import { type MappedError, errorResponse, mapError, zodToMapped } from "./errors";
+
+export interface UsageDraft {
+  modelRequested: string;
+  modelUsed: string | null;
+  stream: boolean;
+  promptTokens: number;
+  completionTokens: number;
+  ttftMs: number | null;
+}
+
+export interface V1Context {
+  requestId: string;
+  principal: Principal;
+  /** aborted when the client goes away */
+  signal: AbortSignal;
+  abort: (reason?: unknown) => void;
+  startedAt: number;
+  usage: UsageDraft;
+  /** response headers every answer carries (x-request-id, …) */
+  headers: Record<string, string>;
+  /** a streaming handler calls this and then owns writing the usage record via `finish` */
+  deferFinish: () => void;
+  /** writes the usage record once; later calls are ignored */
+  finish: (outcome: { status: UsageRecord["status"]; httpStatus: number; error?: MappedError | null }) => void;
+}
+
+export interface V1RouteOptions<S extends z.ZodType | undefined> {
+  endpoint: string;
+  scope: ApiScope;
+  schema?: S;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function credentialOf(req: Request): string | null {
+  const auth = req.headers.get("authorization");
+  if (auth) {
+    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+    return m ? m[1]!.trim() : null;
+  }
+  return req.headers.get("x-api-key")?.trim() || null;
+}
+
+async function authenticate(req: Request): Promise<Principal> {
+  const credential = credentialOf(req);
+  // Missing, malformed, unknown, expired and revoked credentials all get the same answer.
+  const fail = () =>
+    new AppError(
+      "unauthorized",
+      credential
+        ? "Incorrect API key provided. Check the key, or create a new one in the console."
+        : "You didn't provide an API key. Send it as 'Authorization: Bearer sk-…' or 'X-API-Key: sk-…'.",
+      { code: "invalid_api_key" },
+    );
+  if (!credential) throw fail();
+  const principal = credential.startsWith("sk-")
+    ? await verifyApiKey(credential)
+    : credential.split(".").length === 3
+      ? await verifyAccessToken(credential)
+      : null;
+  if (!principal) throw fail();
+  return principal;
+}
+
+async function readBody(req: Request, limit: number): Promise<unknown> {
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  const tooLarge = () =>
+    new AppError("payload_too_large", `Request body is larger than the limit of ${limit} bytes`, { code: "request_too_large" });
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  if (!req.body) throw new AppError("invalid", "The request needs a JSON body", { code: "invalid_json" });
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (!text.trim()) throw new AppError("invalid", "The request needs a JSON body", { code: "invalid_json" });
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new AppError("invalid", `The body is not valid JSON: ${(e as Error).message}`, { code: "invalid_json" });
+  }
+}
+
+export function v1Route<S extends z.ZodType | undefined>(
+  opts: V1RouteOptions<S>,
+  handler: (ctx: V1Context, body: S extends z.ZodType ? z.output<S> : undefined, req: Request) => Promise<Response>,
+) {
+  return async function route(req: Request): Promise<Response> {
+    const incoming = req.headers.get("x-request-id");
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : newId("req");
+    const startedAt = Date.now();
+    const controller = new AbortController();
+    const onClientGone = () => controller.abort(new AppError("unavailable", "client closed the request", { code: "client_closed" }));
+    req.signal?.addEventListener("abort", onClientGone, { once: true });
+    const headers: Record<string, string> = { "x-request-id": requestId };
+
+    let principal: Principal | null = null;
+    let deferred = false;
+    let finished = false;
+    const usage: UsageDraft = { modelRequested: "", modelUsed: null, stream: false, promptTokens: 0, completionTokens: 0, ttftMs: null };
+
+    const finish: V1Context["finish"] = ({ status, httpStatus, error }) => {
+      if (finished) return;
+      finished = true;
+      req.signal?.removeEventListener("abort", onClientGone);
+      if (!principal) return; // unauthenticated requests have no tenant to bill; counted in metrics later
+      usageWriter().record({
+        id: newId("req"),
+        requestId,
+        tenantId: principal.tenantId,
+        apiKeyId: principal.apiKeyId,
+        userId: principal.userId,
+        endpoint: opts.endpoint,
+        modelRequested: usage.modelRequested || "-",
+        modelUsed: usage.modelUsed,
+        backendId: null,
+        status,
+        httpStatus,
+        errorCode: error?.code ?? null,
+        errorMessage: error ? error.body.error.message.slice(0, 500) : null,
+        stream: usage.stream,
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+        ttftMs: usage.ttftMs,
+        latencyMs: Date.now() - startedAt,
+        createdAt: new Date(startedAt),
+      });
+    };
+
+    const fail = (e: unknown) => {
+      const mapped = mapError(e, requestId);
+      finish({ status: controller.signal.aborted ? "cancelled" : "error", httpStatus: mapped.status, error: mapped });
+      return errorResponse(mapped, headers);
+    };
+
+    try {
+      principal = await authenticate(req);
+      if (principal.tenantStatus !== "active") {
+        throw new AppError("forbidden", "This tenant is suspended. Contact your administrator.", { code: "tenant_suspended" });
+      }
+      if (!principal.scopes.includes(opts.scope)) {
+        throw new AppError("forbidden", `This API key does not have the '${opts.scope}' scope`, { code: "insufficient_scope" });
+      }
+      let body: unknown = undefined;
+      if (opts.schema) {
+        const raw = await readBody(req, env().API_MAX_BODY_BYTES);
+        if (raw && typeof raw === "object" && typeof (raw as { model?: unknown }).model === "string") {
+          usage.modelRequested = (raw as { model: string }).model;
+        }
+        const parsed = opts.schema.safeParse(raw);
+        if (!parsed.success) {
+          const mapped = zodToMapped(parsed.error);
+          finish({ status: "error", httpStatus: 400, error: mapped });
+          return errorResponse(mapped, headers);
+        }
+        body = parsed.data;
+      }
+      const ctx: V1Context = {
+        requestId,
+        principal,
+        signal: controller.signal,
+        abort: (reason) => controller.abort(reason),
+        startedAt,
+        usage,
+        headers,
+        deferFinish: () => (deferred = true),
+        finish,
+      };
+      const res = await handler(ctx, body as never, req);
+      if (!deferred) finish({ status: "ok", httpStatus: res.status });
+      return res;
+    } catch (e) {
+      return fail(e);
+    }
+  };
+}
+
+export const V1_ROUTE_CONFIG = { runtime: "nodejs", dynamic: "force-dynamic" } as const;

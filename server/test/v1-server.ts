@@ -1,0 +1,78 @@
+/**
+ * Integration tests' HTTP server for /api/v1: a plain node:http server that
+ * dispatches to the app's real route handlers (the same modules Next serves), so
+ * tests talk real HTTP — SSE, disconnects, the official `openai` client — without
+ * a Next build. e2e covers the same routes under `next start`.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+
+type Handler = (req: Request) => Promise<Response>;
+
+async function routes(): Promise<Record<string, Partial<Record<string, Handler>>>> {
+  const chat = await import("../../app/api/v1/chat/completions/route");
+  const completions = await import("../../app/api/v1/completions/route");
+  const embeddings = await import("../../app/api/v1/embeddings/route");
+  const models = await import("../../app/api/v1/models/route");
+  const model = await import("../../app/api/v1/models/[...model]/route");
+  const fallback = await import("../../app/api/v1/[...path]/route");
+  return {
+    "/api/v1/chat/completions": { POST: chat.POST },
+    "/api/v1/completions": { POST: completions.POST },
+    "/api/v1/embeddings": { POST: embeddings.POST },
+    "/api/v1/models": { GET: models.GET },
+    "/api/v1/models/*": { GET: model.GET },
+    "*": { GET: fallback.GET, POST: fallback.POST },
+  };
+}
+
+export async function startV1Server(): Promise<{ url: string; close: () => Promise<void> }> {
+  const table = await routes();
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const entry =
+      table[url.pathname] ?? (url.pathname.startsWith("/api/v1/models/") ? table["/api/v1/models/*"] : table["*"]);
+    const handler = entry?.[req.method ?? "GET"];
+    if (!handler) {
+      res.writeHead(405).end();
+      return;
+    }
+    const abort = new AbortController();
+    res.on("close", () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const hasBody = req.method !== "GET" && req.method !== "HEAD";
+    const request = new Request(url, {
+      method: req.method,
+      headers: req.headers as Record<string, string>,
+      body: hasBody ? (Readable.toWeb(req) as ReadableStream) : undefined,
+      duplex: "half",
+      signal: abort.signal,
+    } as RequestInit);
+    const response = await handler(request);
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    if (!response.body) {
+      res.end();
+      return;
+    }
+    const reader = response.body.getReader();
+    res.on("close", () => void reader.cancel().catch(() => {}));
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        res.write(value);
+      }
+      res.end();
+    } catch {
+      res.destroy();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
