@@ -8,7 +8,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 
-type Handler = (req: Request) => Promise<Response>;
+type Handler = (req: Request) => Response | Promise<Response>;
 
 async function routes(): Promise<Record<string, Partial<Record<string, Handler>>>> {
   const chat = await import("../../app/api/v1/chat/completions/route");

@@ -12,11 +12,10 @@
  */
 import type { z } from "zod";
 import type { ApiScope, Principal } from "../../auth/principal";
-import { verifyAccessToken } from "../../auth/access-token";
+import { bearerToken, verifyBearer } from "../../auth/bearer";
 import { env } from "../../env";
 import { AppError } from "../../errors";
 import { newId } from "../../lib/ids";
-import { verifyApiKey } from "../../services/api-keys/api-keys";
 import type { UsageRecord } from "../../services/usage/types";
 import { usageWriter } from "../../services/usage/usage-writer";
 import { type MappedError, errorResponse, mapError, zodToMapped } from "./errors";
@@ -56,10 +55,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function credentialOf(req: Request): string | null {
   const auth = req.headers.get("authorization");
-  if (auth) {
-    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
-    return m ? m[1]!.trim() : null;
-  }
+  if (auth) return bearerToken(auth);
   return req.headers.get("x-api-key")?.trim() || null;
 }
 
@@ -75,11 +71,7 @@ async function authenticate(req: Request): Promise<Principal> {
       { code: "invalid_api_key" },
     );
   if (!credential) throw fail();
-  const principal = credential.startsWith("sk-")
-    ? await verifyApiKey(credential)
-    : credential.split(".").length === 3
-      ? await verifyAccessToken(credential)
-      : null;
+  const principal = await verifyBearer(credential);
   if (!principal) throw fail();
   return principal;
 }
@@ -117,8 +109,9 @@ export function v1Route<S extends z.ZodType | undefined>(
   handler: (ctx: V1Context, body: S extends z.ZodType ? z.output<S> : undefined, req: Request) => Promise<Response>,
 ) {
   return async function route(req: Request): Promise<Response> {
+    const rowId = newId("req");
     const incoming = req.headers.get("x-request-id");
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : newId("req");
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : rowId;
     const startedAt = Date.now();
     const controller = new AbortController();
     const onClientGone = () => controller.abort(new AppError("unavailable", "client closed the request", { code: "client_closed" }));
@@ -136,7 +129,7 @@ export function v1Route<S extends z.ZodType | undefined>(
       req.signal?.removeEventListener("abort", onClientGone);
       if (!principal) return; // unauthenticated requests have no tenant to bill; counted in metrics later
       usageWriter().record({
-        id: newId("req"),
+        id: rowId,
         requestId,
         tenantId: principal.tenantId,
         apiKeyId: principal.apiKeyId,
