@@ -7,9 +7,12 @@
 import { z } from "zod";
 
 const unsupported = (name: string, why = "is not supported by this gateway") =>
-  z.any().superRefine((v, ctx) => {
-    if (v !== undefined && v !== null) ctx.addIssue({ code: "custom", message: `${name} ${why}` });
-  });
+  z
+    .unknown()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v !== undefined && v !== null) ctx.addIssue({ code: "custom", message: `${name} ${why}` });
+    });
 
 const TextPart = z.object({ type: z.literal("text"), text: z.string() });
 
