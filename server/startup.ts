@@ -1,20 +1,45 @@
 /**
  * Server start-up (Node runtime only, called from instrumentation.ts): validates the
- * environment — a bad value stops the server with the variable's name — and applies
- * pending migrations before the first request is served.
+ * environment — a bad value stops the server with the variable's name — applies
+ * pending migrations, installs the shutdown sequence (abort generations → let Next
+ * drain → flush usage rows and lastUsedAt → exit), and loads the models marked
+ * loadAtStartup in the background.
  */
+import { db } from "./db/client";
 import { migrate } from "./db/migrate";
 import { env } from "./env";
+import { localPool } from "./inference/engine";
+import { flushLastUsed } from "./services/api-keys/api-keys";
+import { listModels } from "./services/models/models";
+import { SHUTDOWN_PRIORITY, installShutdownHooks, onShutdown } from "./services/usage/shutdown";
 
 export async function startServer(): Promise<void> {
   try {
     const e = env();
-    if (process.env.SWITCHYARD_SKIP_MIGRATE === "1") return;
-    const result = await migrate(e.DATABASE_URL);
-    if (result.applied.length) console.log(`[db] applied migrations: ${result.applied.join(", ")}`);
+    installShutdownHooks();
+    onShutdown(() => localPool().abortAll(), { name: "inference", priority: SHUTDOWN_PRIORITY.abortWork });
+    onShutdown(() => flushLastUsed(), { name: "api-key last-used", priority: SHUTDOWN_PRIORITY.flushUsage });
+    if (process.env.SWITCHYARD_SKIP_MIGRATE !== "1") {
+      const result = await migrate(e.DATABASE_URL);
+      if (result.applied.length) console.log(`[db] applied migrations: ${result.applied.join(", ")}`);
+    }
   } catch (err) {
     // Serving with a bad configuration or an unmigrated database would only fail later and less clearly.
     console.error(`[switchyard] cannot start: ${(err as Error).message}`);
     process.exit(1);
+  }
+  void preload();
+}
+
+async function preload() {
+  const { engineFor } = await import("./inference/engine");
+  for (const m of await listModels(db())) {
+    if (!m.enabled || !m.loadAtStartup) continue;
+    try {
+      await (await engineFor(m)).load(m.name);
+      console.log(`[inference] loaded ${m.name}`);
+    } catch (e) {
+      console.error(`[inference] ${m.name}: ${(e as Error).message}`);
+    }
   }
 }

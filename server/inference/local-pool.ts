@@ -177,6 +177,8 @@ async function getSequence(context: LlamaContext) {
 
 export class LocalPool implements InferenceEngine {
   private readonly models = new Map<string, LocalModel>();
+  /** every running or queued generation, so shutdown can end them all */
+  private readonly running = new Set<AbortController>();
 
   /** Registers or replaces a model spec (replacing unloads the old one). */
   async register(spec: LocalModelSpec) {
@@ -214,11 +216,26 @@ export class LocalPool implements InferenceEngine {
 
   generate(name: string, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
     const out = new AsyncQueue<GenerateEvent>();
-    void this.run(name, req, signal, out).then(
-      () => out.end(),
-      (e) => out.fail(e),
-    );
+    const own = new AbortController();
+    const forward = () => own.abort(signal.reason);
+    if (signal.aborted) forward();
+    else signal.addEventListener("abort", forward, { once: true });
+    this.running.add(own);
+    void this.run(name, req, own.signal, out)
+      .then(
+        () => out.end(),
+        (e) => out.fail(e),
+      )
+      .finally(() => {
+        this.running.delete(own);
+        signal.removeEventListener("abort", forward);
+      });
     return out;
+  }
+
+  /** Aborts every generation (shutdown): each stream ends as cancelled and is logged as such. */
+  abortAll(reason: unknown = Unavailable("The server is shutting down", "shutting_down", 5)) {
+    for (const c of this.running) c.abort(reason);
   }
 
   private async run(name: string, req: GenerateRequest, signal: AbortSignal, out: AsyncQueue<GenerateEvent>) {
