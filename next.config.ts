@@ -37,7 +37,14 @@ export default function config(phase: string): NextConfig {
     reactStrictMode: true,
     poweredByHeader: false,
     // Native and driver modules must be required at run time, not bundled.
-    serverExternalPackages: ["better-sqlite3", "pg", "@prisma/adapter-better-sqlite3", "@prisma/adapter-pg", "bcryptjs"],
+    serverExternalPackages: [
+      "better-sqlite3",
+      "pg",
+      "@prisma/adapter-better-sqlite3",
+      "@prisma/adapter-pg",
+      "bcryptjs",
+      "node-llama-cpp",
+    ],
     env: { NEXT_PUBLIC_BASE_PATH: basePath },
     async headers() {
       return [
