@@ -1,10 +1,11 @@
 /**
  * Run by the webServer command before the build (so the order against Playwright's
- * own start-up doesn't matter): a fresh database with a platform admin and one
- * ordinary user, made with our own CLI.
+ * own start-up doesn't matter): a fresh database set up the way a new user's is —
+ * `npm run setup` (platform admin, demo model, default tenant and its API key,
+ * which we keep for the API tests) — plus one ordinary user, made with our CLI.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { E2E } from "./env";
 
@@ -19,8 +20,14 @@ function prepare() {
       env,
       stdio: ["ignore", "ignore", "inherit"],
     });
-  cli("migrate");
-  cli("admin", "create", "--email", E2E.admin.email, "--password", E2E.admin.password, "--name", "E2E Admin");
+  const out = execFileSync(path.join(E2E.root, "node_modules/.bin/tsx"), ["scripts/setup.ts"], {
+    cwd: E2E.root,
+    env: { ...env, ADMIN_EMAIL: E2E.admin.email, ADMIN_PASSWORD: E2E.admin.password },
+    encoding: "utf8",
+  });
+  const key = /sk-sy-[A-Za-z0-9]+/.exec(out)?.[0];
+  if (!key) throw new Error(`setup printed no API key:\n${out}`);
+  writeFileSync(path.join(dir, "api-key"), key);
   cli("user", "create", "--email", E2E.member.email, "--password", E2E.member.password, "--name", "Mia Member");
 }
 

@@ -1,0 +1,50 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { expect, test } from "@playwright/test";
+import { E2E } from "./env";
+
+// The public API under the base path, served by `next start`, with the demo model set-up registered.
+const key = () => readFileSync(path.join(E2E.root, ".tmp/e2e/api-key"), "utf8").trim();
+const api = (p: string) => `${E2E.origin}${E2E.basePath}/api/v1/${p}`;
+const DEMO_REPLY = "Hello from Switchyard. The gateway works.";
+
+test("chat completions stream over SSE under the base path", async () => {
+  const res = await fetch(api("chat/completions"), {
+    method: "POST",
+    headers: { authorization: `Bearer ${key()}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "Hi" }], stream: true }),
+  });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toContain("text/event-stream");
+  expect(res.headers.get("x-request-id")).toBeTruthy();
+  const events = (await res.text()).split("\n\n").filter(Boolean).map((b) => b.replace(/^data: /, ""));
+  expect(events[events.length - 1]).toBe("[DONE]");
+  const text = events
+    .slice(0, -1)
+    .map((e) => JSON.parse(e) as { choices: { delta: { content?: string } }[] })
+    .map((c) => c.choices[0]?.delta.content ?? "")
+    .join("");
+  expect(text).toBe(DEMO_REPLY);
+});
+
+test("X-API-Key works, models are listed, and errors use the OpenAI envelope", async () => {
+  const models = await fetch(api("models"), { headers: { "x-api-key": key() } });
+  expect(models.status).toBe(200);
+  expect((await models.json()).data.map((m: { id: string }) => m.id)).toContain("demo");
+  const nonStream = await fetch(api("chat/completions"), {
+    method: "POST",
+    headers: { "x-api-key": key(), "content-type": "application/json" },
+    body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "Hi" }] }),
+  });
+  expect((await nonStream.json()).choices[0].message.content).toBe(DEMO_REPLY);
+  const unauth = await fetch(api("models"));
+  expect(unauth.status).toBe(401);
+  expect((await unauth.json()).error.code).toBe("invalid_api_key");
+  const missing = await fetch(api("chat/completions"), {
+    method: "POST",
+    headers: { authorization: `Bearer ${key()}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "nope", messages: [{ role: "user", content: "Hi" }] }),
+  });
+  expect(missing.status).toBe(404);
+  expect((await missing.json()).error).toMatchObject({ code: "model_not_found", param: "model" });
+});
