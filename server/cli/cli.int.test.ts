@@ -7,9 +7,10 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { verifyPassword } from "../auth/password";
 import { db } from "../db/client";
+import { verifyApiKey } from "../services/api-keys/api-keys";
 import { CLI_ACTOR } from "../services/audit/audit";
 import { addMember } from "../services/members/members";
 import { makeTenant, makeUser, uniq } from "../test/fixtures";
@@ -178,6 +179,70 @@ describe("cli: members", () => {
   });
 });
 
+describe("cli: API keys", () => {
+  it("key create (--json and text) prints the key once; key list shows prefixes; key revoke stops it", async () => {
+    const tenant = await makeTenant();
+    const [created, plain] = await Promise.all([
+      cli([
+        "--json", "key", "create", "--tenant", tenant.slug, "--name", "ci runner",
+        "--scopes", "chat, models", "--models", "qwen-small,nomic-embed", "--expires", "30d",
+      ]),
+      cli(["key", "create", "--tenant", tenant.slug, "--name", "notebook"]),
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const out = JSON.parse(created.stdout) as Record<string, unknown> & { key: string; id: string; expiresAt: string };
+    expect(out).toMatchObject({
+      name: "ci runner",
+      prefix: out.key.slice(0, 12),
+      scopes: ["chat", "models"],
+      models: ["qwen-small", "nomic-embed"],
+      status: "active",
+      tenant: { id: tenant.id, slug: tenant.slug },
+    });
+    expect(out.key).toMatch(/^sk-sy-[0-9A-Za-z]{43}$/);
+    expect(out.id).toMatch(/^key_/);
+    expect(out).not.toHaveProperty("hash");
+    const days = (new Date(out.expiresAt).getTime() - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(29.9);
+    expect(days).toBeLessThanOrEqual(30);
+    expect(await verifyApiKey(out.key)).toMatchObject({ tenantId: tenant.id, apiKeyId: out.id, scopes: ["chat", "models"] });
+
+    expect(plain.code, plain.stderr).toBe(0);
+    const plainKey = /^key: (sk-sy-\w+)$/m.exec(plain.stdout)?.[1];
+    expect(plainKey, plain.stdout).toBeDefined();
+    expect(plain.stdout).toMatch(new RegExp(`^created API key "notebook" \\(key_\\w+\\) in tenant ${tenant.slug}\n`));
+    expect(plain.stdout).toContain("scopes: chat, completions, embeddings, models; models: all; expires: never");
+    expect(plain.stdout).toMatch(/shown only this once/);
+    expect(await verifyApiKey(plainKey!)).toMatchObject({ tenantId: tenant.id, models: null });
+
+    const list = await cli(["key", "list", "--tenant", tenant.slug]);
+    expect(list.code, list.stderr).toBe(0);
+    const lines = list.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^NAME\s+PREFIX\s+SCOPES\s+MODELS\s+STATUS\s+EXPIRES\s+LAST USED\s+CREATED\s+ID$/);
+    expect(lines).toHaveLength(3);
+    const ciRow = lines.find((l) => l.startsWith("ci runner "));
+    expect(ciRow).toMatch(new RegExp(`^ci runner\\s+${out.key.slice(0, 12)}…\\s+chat,models\\s+qwen-small,nomic-embed\\s+active\\s`));
+    expect(list.stdout).not.toContain(out.key);
+    expect(list.stdout).not.toContain(plainKey!);
+
+    const revoked = await cli(["key", "revoke", "--tenant", tenant.slug, "--id", out.id]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toBe(`revoked API key ${out.id} ("ci runner") in tenant ${tenant.slug}\n`);
+    // another process revoked it: this process's cache lets it go within a second
+    await vi.waitFor(async () => expect(await verifyApiKey(out.key)).toBeNull(), { timeout: 1000, interval: 20 });
+    expect(await verifyApiKey(plainKey!)).not.toBeNull();
+
+    const audit = await db().auditLog.findMany({ where: { tenantId: tenant.id }, orderBy: { id: "asc" } });
+    expect(audit.map((a) => [a.action, a.actorLabel])).toEqual([
+      ["tenant.create", "cli"],
+      ["api_key.create", "cli"],
+      ["api_key.create", "cli"],
+      ["api_key.revoke", "cli"],
+    ]);
+    expect(JSON.stringify(audit)).not.toContain(out.key.slice(12));
+  });
+});
+
 describe.concurrent("cli: bad input exits non-zero with one error line and changes nothing", () => {
   it("invalid slug", async ({ expect }) => {
     const name = `Bad ${uniq()}`;
@@ -216,6 +281,17 @@ describe.concurrent("cli: bad input exits non-zero with one error line and chang
     const r = await cli(["tenant", "create", "--slug", slug]);
     expectOneLineError(r, 2, /^error: missing --name \(usage: npm run cli -- tenant create/, expect);
     expect(await db().tenant.count({ where: { slug } })).toBe(0);
+  });
+
+  it("unknown API key scope, and a bad --expires", async ({ expect }) => {
+    const tenant = await makeTenant();
+    const [scope, expires] = await Promise.all([
+      cli(["key", "create", "--tenant", tenant.slug, "--name", "k", "--scopes", "chat,admin"]),
+      cli(["key", "create", "--tenant", tenant.slug, "--name", "k", "--expires", "1y"]),
+    ]);
+    expectOneLineError(scope, 1, /^error: --scopes: Unknown scope "admin" \(use chat, completions, embeddings, models\)$/, expect);
+    expectOneLineError(expires, 1, /^error: --expires: Use a duration like "30d", "12h" or "90m"/, expect);
+    expect(await db().apiKey.count({ where: { tenantId: tenant.id } })).toBe(0);
   });
 
   it("unknown command (usage error, exit 2)", async ({ expect }) => {

@@ -8,7 +8,10 @@
  * for an allowed caller, the audit action (mutations), and, if it takes ids of
  * tenant-owned rows, a `crossTenant` builder that points at another tenant's rows.
  */
+import { db } from "../db/client";
 import type { Role } from "../db/client";
+import { createApiKey } from "../services/api-keys/api-keys";
+import { CLI_ACTOR } from "../services/audit/audit";
 import { TEST_PASSWORD, type TestTenant, addMemberTo, makeUser, uniq } from "./fixtures";
 import type { ProcedurePath } from "./trpc";
 
@@ -35,6 +38,8 @@ export interface ProcedureCase {
 }
 
 const memberIn = async (t: TestTenant, role: Role = "member") => (await addMemberTo(t.id, role)).membershipId;
+/** A new API key in `t` (made by the CLI actor, so the caller's audit trail stays empty). */
+const keyIn = async (t: TestTenant) => (await createApiKey(db(), CLI_ACTOR, t.id, { name: `key ${uniq()}` })).apiKey.id;
 
 export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
   "tenants.list": { type: "query", access: { kind: "authed" }, input: async () => undefined },
@@ -105,6 +110,26 @@ export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
   },
   "audit.list": { type: "query", access: { kind: "tenant", minRole: "viewer" }, input: async (t) => ({ tenantId: t.id }) },
   "audit.listAll": { type: "query", access: { kind: "platform-admin" }, input: async () => ({}) },
+  "apiKeys.list": { type: "query", access: { kind: "tenant", minRole: "viewer" }, input: async (t) => ({ tenantId: t.id }) },
+  "apiKeys.create": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({ tenantId: t.id, name: `Key ${uniq()}`, scopes: ["chat", "models"] }),
+    audit: { action: "api_key.create", tenant: "input" },
+  },
+  "apiKeys.revoke": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({ tenantId: t.id, keyId: await keyIn(t) }),
+    audit: { action: "api_key.revoke", tenant: "input" },
+    crossTenant: async (own, other) => ({ tenantId: own.id, keyId: await keyIn(other) }),
+  },
+  "playground.token": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "member" },
+    input: async (t) => ({ tenantId: t.id }),
+    audit: { action: "access_token.issue", tenant: "input" },
+  },
 };
 
 export const procedureCases = () => Object.entries(PROCEDURES) as [ProcedurePath, ProcedureCase][];

@@ -71,12 +71,13 @@ export async function rejectsWith(call: Promise<unknown>, code: TRPCError["code"
 
 /** Everything a tenant-scoped mutation could touch, for "nothing changed" assertions. */
 export async function tenantState(tenantId: string) {
-  const [tenant, memberships, audit] = await Promise.all([
+  const [tenant, memberships, apiKeys, audit] = await Promise.all([
     db().tenant.findUnique({ where: { id: tenantId } }),
     db().membership.findMany({ where: { tenantId }, orderBy: { id: "asc" } }),
+    db().apiKey.findMany({ where: { tenantId }, orderBy: { id: "asc" } }),
     db().auditLog.findMany({ where: { tenantId }, orderBy: { id: "asc" } }),
   ]);
-  return { tenant, memberships, audit };
+  return { tenant, memberships, apiKeys, audit };
 }
 
 /** Audit rows written by a user. Fixtures act as the CLI (actorUserId null), so these are the user's own calls. */

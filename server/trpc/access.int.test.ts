@@ -23,10 +23,11 @@ async function callerIn(who: Who) {
   return tenantWithMember(who);
 }
 
-/** Nothing that reaches the client may carry a password hash. */
+/** Nothing that reaches the client may carry a password hash or an API key hash. */
 function expectNoSecrets(result: unknown) {
   const text = JSON.stringify(superjson.serialize(result).json ?? null);
   expect(text).not.toMatch(/passwordHash|\$2[aby]\$/);
+  expect(text).not.toMatch(/"hash":|\b[0-9a-f]{64}\b/);
 }
 
 async function expectOneAuditRow(

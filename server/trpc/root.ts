@@ -1,7 +1,9 @@
 /** The app's tRPC router. Add a domain router here (see CONTRIBUTING.md → "Add a tRPC procedure"). */
 import { createCallerFactory, router } from "./init";
+import { apiKeysRouter } from "./routers/api-keys";
 import { auditRouter } from "./routers/audit";
 import { membersRouter } from "./routers/members";
+import { playgroundRouter } from "./routers/playground";
 import { tenantsRouter } from "./routers/tenants";
 import { usersRouter } from "./routers/users";
 
@@ -10,6 +12,8 @@ export const appRouter = router({
   members: membersRouter,
   users: usersRouter,
   audit: auditRouter,
+  apiKeys: apiKeysRouter,
+  playground: playgroundRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -79,6 +79,28 @@ const BAD_INPUTS: Partial<Record<ProcedurePath, BadInput[]>> = {
     { why: "disabled not a boolean", field: "disabled", input: (_t, a) => ({ userId: a.id, disabled: "true" }) },
     { why: "disabled missing", field: "disabled", input: (_t, a) => ({ userId: a.id }) },
   ],
+  "apiKeys.create": [
+    { why: "empty name", field: "name", input: (t) => ({ tenantId: t.id, name: "" }) },
+    { why: "blank name", field: "name", input: (t) => ({ tenantId: t.id, name: "   " }) },
+    { why: "name too long", field: "name", input: (t) => ({ tenantId: t.id, name: long(101) }) },
+    { why: "name missing", field: "name", input: (t) => ({ tenantId: t.id }) },
+    { why: "unknown scope", field: "scopes", input: (t) => ({ tenantId: t.id, name: "k", scopes: ["chat", "admin"] }) },
+    { why: "no scopes", field: "scopes", input: (t) => ({ tenantId: t.id, name: "k", scopes: [] }) },
+    { why: "scopes not a list", field: "scopes", input: (t) => ({ tenantId: t.id, name: "k", scopes: "chat" }) },
+    { why: "empty model list", field: "models", input: (t) => ({ tenantId: t.id, name: "k", models: [] }) },
+    { why: "blank model name", field: "models", input: (t) => ({ tenantId: t.id, name: "k", models: ["a", " "] }) },
+    {
+      why: "expiry in the past",
+      field: "expiresAt",
+      input: (t) => ({ tenantId: t.id, name: "k", expiresAt: new Date(Date.now() - 60_000) }),
+    },
+    { why: "expiry not a date", field: "expiresAt", input: (t) => ({ tenantId: t.id, name: "k", expiresAt: "tomorrow" }) },
+  ],
+  "apiKeys.revoke": [
+    { why: "empty keyId", field: "keyId", input: (t) => ({ tenantId: t.id, keyId: "" }) },
+    { why: "keyId missing", field: "keyId", input: (t) => ({ tenantId: t.id }) },
+  ],
+  "playground.token": [{ why: "tenantId empty", field: "tenantId", input: () => ({ tenantId: "" }) }],
   "users.changePassword": [
     { why: "new password too short", field: "newPassword", input: () => ({ currentPassword: "whatever", newPassword: "short" }) },
     { why: "current password empty", field: "currentPassword", input: () => ({ currentPassword: "", newPassword: "long enough new one" }) },
