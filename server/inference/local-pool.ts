@@ -223,7 +223,8 @@ export class LocalPool implements InferenceEngine {
     this.running.add(own);
     void this.run(name, req, own.signal, out)
       .then(
-        () => out.end(),
+        // Aborted by us (shutdown), not by the caller: that is an error the caller must see.
+        () => (own.signal.aborted && !signal.aborted ? out.fail(own.signal.reason) : out.end()),
         (e) => out.fail(e),
       )
       .finally(() => {

@@ -73,6 +73,10 @@ export async function startV1Server(): Promise<{ url: string; close: () => Promi
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((r) => server.close(() => r())),
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeIdleConnections();
+      }),
   };
 }

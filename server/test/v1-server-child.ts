@@ -1,0 +1,11 @@
+// A /api/v1 server in its own process with the production shutdown sequence, for
+// the SIGTERM test: prints its URL on stdout, then serves until signalled.
+import { localPool } from "../inference/engine";
+import { SHUTDOWN_PRIORITY, installShutdownHooks, onShutdown } from "../services/usage/shutdown";
+import { startV1Server } from "./v1-server";
+
+installShutdownHooks({ timeoutMs: 15_000 });
+onShutdown(() => localPool().abortAll(), { name: "inference", priority: SHUTDOWN_PRIORITY.abortWork });
+const server = await startV1Server();
+onShutdown(() => server.close(), { name: "http", priority: SHUTDOWN_PRIORITY.abortWork + 1 });
+console.log(`LISTENING ${server.url}`);
