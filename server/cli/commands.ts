@@ -23,6 +23,7 @@ import { Email } from "../services/users/schemas";
 import { createPlatformAdmin, createUser, listUsers, setUserDisabled } from "../services/users/users";
 import type { CommandSpec, FlagSpec, Flags } from "./args";
 import { CliError, shortDate, table } from "./format";
+import { modelCommands } from "./model-commands";
 
 export interface Ctx {
   /** the database, connected on first use */
@@ -409,4 +410,5 @@ export const commands: readonly Command[] = [
       return { text, json: members };
     },
   },
+  ...modelCommands,
 ];

@@ -3,6 +3,7 @@
  * print → disconnect. Every failure becomes one `error:` line on stderr and an exit
  * code (2 for usage errors, 1 otherwise); stack traces only with DEBUG=1.
  */
+import { rewritePositionals } from "./model-commands";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Db } from "../db/client";
@@ -48,7 +49,7 @@ function loadDotEnv(cwd: string) {
 export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
   let parsed: Parsed<Command>;
   try {
-    parsed = parseCommandLine(argv, commands);
+    parsed = parseCommandLine(rewritePositionals([...argv]), commands);
   } catch (e) {
     return fail(io, e, []);
   }

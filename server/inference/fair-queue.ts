@@ -63,7 +63,12 @@ export class FairSlots {
 
   /** Rejects everyone waiting (shutdown, model unloaded). */
   rejectAll(error: unknown) {
-    for (const list of this.byTenant.values()) for (const w of list) (w.cleanup(), w.reject(error));
+    for (const list of this.byTenant.values()) {
+      for (const w of list) {
+        w.cleanup();
+        w.reject(error);
+      }
+    }
     this.byTenant.clear();
     this.ring.length = 0;
     this.queued = 0;
