@@ -264,6 +264,10 @@ export class LocalPool implements InferenceEngine {
         topP: req.topP,
         seed: req.seed,
         customStopTriggers: req.stop?.length ? req.stop : undefined,
+        repeatPenalty:
+          req.frequencyPenalty || req.presencePenalty
+            ? { frequencyPenalty: req.frequencyPenalty || undefined, presencePenalty: req.presencePenalty || undefined, penalty: 1 }
+            : (false as const),
         grammar,
         onToken: (tokens: Token[]) => {
           pendingTokens += tokens.length;

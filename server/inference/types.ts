@@ -20,6 +20,9 @@ export interface GenerateRequest {
   topP?: number;
   seed?: number;
   stop?: string[];
+  /** OpenAI semantics: penalise tokens by how often (frequency) / whether (presence) they already appeared */
+  frequencyPenalty?: number;
+  presencePenalty?: number;
   grammar?: GrammarSpec;
   /** for fair queueing across tenants */
   tenantId: string;

@@ -16,6 +16,8 @@ function generationParams(body: Common, maxTokens: number | null | undefined) {
     topP: body.top_p ?? undefined,
     seed: body.seed ?? undefined,
     stop: body.stop == null ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop],
+    frequencyPenalty: body.frequency_penalty ?? undefined,
+    presencePenalty: body.presence_penalty ?? undefined,
   };
 }
 

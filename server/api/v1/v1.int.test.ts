@@ -201,6 +201,12 @@ describe("completions", () => {
     expect(c.choices[0].text).not.toBe(a.choices[0].text);
   });
 
+  it("applies frequency/presence penalties (greedy output changes)", async () => {
+    const plain = await (await post("completions", freeBody({ max_tokens: 24 }))).json();
+    const penalised = await (await post("completions", freeBody({ max_tokens: 24, frequency_penalty: 2, presence_penalty: 2 }))).json();
+    expect(penalised.choices[0].text).not.toBe(plain.choices[0].text);
+  });
+
   it("streams text_completion chunks", async () => {
     const { events, done } = await sse(await post("completions", freeBody({ max_tokens: 6, stream: true })));
     expect(done).toBe(true);
@@ -355,6 +361,32 @@ describe("errors: OpenAI envelope and the right status", () => {
     expect(err.message).toMatch(/failed to load/);
     const ok = await post("chat/completions", chatBody());
     expect(ok.status).toBe(200);
+  });
+
+  it("each route answers each status it can return, in the envelope", async () => {
+    const noScope = await newKey({ scopes: ["models"] });
+    const routes: { path: string; scope: string; ok: object; model: string }[] = [
+      { path: "chat/completions", scope: "chat", ok: chatBody({ max_tokens: 2 }), model: CHAT },
+      { path: "completions", scope: "completions", ok: freeBody({ max_tokens: 2 }), model: CHAT },
+      { path: "embeddings", scope: "embeddings", ok: { model: EMBED, input: "hi" }, model: EMBED },
+    ];
+    for (const r of routes) {
+      expect((await post(r.path, r.ok)).status, r.path).toBe(200);
+      await expectError(await post(r.path, "{"), 400, "invalid_json");
+      await expectError(await post(r.path, { ...r.ok, model: 42 }), 400, "invalid_request", "model");
+      await expectError(await post(r.path, r.ok, { authorization: "" }), 401, "invalid_api_key");
+      await expectError(await post(r.path, r.ok, { authorization: `Bearer ${noScope}` }), 403, "insufficient_scope");
+      await expectError(await post(r.path, { ...r.ok, model: "missing-model" }), 404, "model_not_found", "model");
+      await expectError(await post(r.path, { ...r.ok, pad: "x".repeat(70_000) }), 413, "request_too_large");
+    }
+    const get = (p: string, k = key) => fetch(`${server.url}/api/v1/${p}`, { headers: k ? { authorization: `Bearer ${k}` } : {} });
+    const embedOnly = await newKey({ scopes: ["embeddings"] });
+    for (const p of ["models", `models/${CHAT}`]) {
+      expect((await get(p)).status).toBe(200);
+      await expectError(await get(p, ""), 401, "invalid_api_key");
+      await expectError(await get(p, embedOnly), 403, "insufficient_scope");
+    }
+    await expectError(await get("models/missing-model"), 404, "model_not_found");
   });
 
   it("every one of those requests left a usage row", async () => {
