@@ -11,6 +11,7 @@
 import os from "node:os";
 import type {
   ChatHistoryItem,
+  ChatWrapper,
   Llama,
   LlamaContext,
   LlamaEmbeddingContext,
@@ -39,6 +40,7 @@ export type LocalModelState = "unloaded" | "loading" | "ready" | "failed";
 
 interface Loaded {
   model: LlamaModel;
+  chatWrapper?: ChatWrapper;
   context?: LlamaContext;
   embedding?: LlamaEmbeddingContext;
 }
@@ -282,10 +284,13 @@ export class LocalPool implements InferenceEngine {
       let stopReason: string;
       let promptTokens: number;
       if (req.mode === "chat") {
-        const chatWrapper =
+        // Resolving (a Jinja template especially) is costly: once per loaded model.
+        const loaded = m.loaded!;
+        loaded.chatWrapper ??=
           !m.spec.chatTemplate || m.spec.chatTemplate === "auto"
             ? n.resolveChatWrapper(model)
             : n.resolveChatWrapper(model, { type: m.spec.chatTemplate as never });
+        const chatWrapper = loaded.chatWrapper;
         const chat = new n.LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
         const history = toHistory(req);
         promptTokens = chatWrapper
