@@ -25,7 +25,8 @@ function ensureEnvFile() {
     appendFileSync(envFile, `${current && !current.endsWith("\n") ? "\n" : ""}AUTH_SECRET=${secret}\n`);
     console.log("• wrote a new AUTH_SECRET to .env");
   }
-  process.loadEnvFile(envFile);
+  // Variables already set win over .env (loadEnvFile does not override them).
+  if (existsSync(envFile)) process.loadEnvFile(envFile);
 }
 
 async function main() {
