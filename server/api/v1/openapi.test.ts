@@ -1,0 +1,26 @@
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { describe, expect, it } from "vitest";
+import { buildOpenApi } from "./openapi";
+
+describe("OpenAPI document", () => {
+  const doc = buildOpenApi("/llm/api/v1");
+
+  it("is a valid OpenAPI 3.1 document", async () => {
+    const result = await new Validator().validate(structuredClone(doc) as never);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    // and the validator does reject a broken one
+    const { info: _info, ...broken } = structuredClone(doc);
+    expect((await new Validator().validate(broken as never)).valid).toBe(false);
+  });
+
+  it("is generated from the handlers' zod schemas", () => {
+    const chat = doc.components.schemas.ChatCompletionRequest as { properties: Record<string, unknown>; required: string[] };
+    for (const field of ["model", "messages", "max_completion_tokens", "response_format", "stream_options", "seed", "stop"]) {
+      expect(chat.properties).toHaveProperty(field);
+    }
+    expect(chat.required).toEqual(expect.arrayContaining(["model", "messages"]));
+    expect(doc.servers).toEqual([{ url: "/llm/api/v1" }]);
+    expect(Object.keys(doc.paths)).toEqual(["/chat/completions", "/completions", "/embeddings", "/models", "/models/{model}"]);
+  });
+});

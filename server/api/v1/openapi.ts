@@ -1,0 +1,172 @@
+/**
+ * The OpenAPI 3.1 document for /api/v1, generated from the same zod schemas the
+ * handlers validate with: a field added to a request schema appears here. Response
+ * shapes are described with zod too (below), next to the request ones.
+ */
+import { z } from "zod";
+import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from "./schemas";
+
+const Usage = z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() });
+const Finish = z.enum(["stop", "length"]).nullable();
+
+const ChatCompletion = z.object({
+  id: z.string(),
+  object: z.literal("chat.completion"),
+  created: z.number().int(),
+  model: z.string(),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      message: z.object({ role: z.literal("assistant"), content: z.string(), refusal: z.null() }),
+      logprobs: z.null(),
+      finish_reason: Finish,
+    }),
+  ),
+  usage: Usage,
+  system_fingerprint: z.null(),
+});
+
+const ChatCompletionChunk = z.object({
+  id: z.string(),
+  object: z.literal("chat.completion.chunk"),
+  created: z.number().int(),
+  model: z.string(),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      delta: z.object({ role: z.literal("assistant").optional(), content: z.string().optional() }),
+      logprobs: z.null(),
+      finish_reason: Finish,
+    }),
+  ),
+  usage: Usage.nullable().optional().describe("Only with stream_options.include_usage: null on every chunk but the last, which has no choices"),
+});
+
+const Completion = z.object({
+  id: z.string(),
+  object: z.literal("text_completion"),
+  created: z.number().int(),
+  model: z.string(),
+  choices: z.array(z.object({ index: z.number().int(), text: z.string(), logprobs: z.null(), finish_reason: Finish })),
+  usage: Usage.optional(),
+});
+
+const Embeddings = z.object({
+  object: z.literal("list"),
+  data: z.array(
+    z.object({
+      object: z.literal("embedding"),
+      index: z.number().int(),
+      embedding: z.union([z.array(z.number()), z.string().describe("base64 of little-endian float32s")]),
+    }),
+  ),
+  model: z.string(),
+  usage: z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() }),
+});
+
+const Model = z.object({ id: z.string(), object: z.literal("model"), created: z.number().int(), owned_by: z.string() });
+const ModelList = z.object({ object: z.literal("list"), data: z.array(Model) });
+
+const ErrorEnvelope = z.object({
+  error: z.object({
+    message: z.string(),
+    type: z.string().describe("invalid_request_error, authentication_error, permission_error, rate_limit_error, service_unavailable_error, server_error"),
+    param: z.string().nullable(),
+    code: z.string().nullable(),
+  }),
+});
+
+const schemas = {
+  ChatCompletionRequest,
+  CompletionRequest,
+  EmbeddingRequest,
+  ChatCompletion,
+  ChatCompletionChunk,
+  Completion,
+  Embeddings,
+  Model,
+  ModelList,
+  Error: ErrorEnvelope,
+};
+
+function jsonSchema(schema: z.ZodType) {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: "draft-2020-12", io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  return rest;
+}
+
+const ref = (name: keyof typeof schemas) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: keyof typeof schemas) => ({ "application/json": { schema: ref(name) } });
+
+const ERRORS: Record<string, string> = {
+  "400": "Malformed JSON or a parameter that fails validation (param names it)",
+  "401": "Missing, unknown, expired or revoked API key",
+  "403": "Key lacks the scope or the model, or the tenant is suspended",
+  "404": "Unknown model",
+  "413": "Request body larger than the limit",
+  "429": "The model's queue is full; see Retry-After",
+  "503": "The model could not be loaded or is not downloaded",
+};
+const errorResponses = (codes: string[]) =>
+  Object.fromEntries(codes.map((c) => [c, { description: ERRORS[c], content: json("Error") }]));
+
+const sseNote =
+  "With `stream: true` the response is `text/event-stream`: one `data: <chunk JSON>` event per token group, " +
+  "then `data: [DONE]`. A failure after the stream started ends it with one `data: {\"error\":{…}}` event.";
+
+export function buildOpenApi(serverUrl: string) {
+  const post = (summary: string, req: keyof typeof schemas, res: keyof typeof schemas, streamChunk?: keyof typeof schemas) => ({
+    summary,
+    ...(streamChunk ? { description: sseNote } : {}),
+    security: [{ bearer: [] }, { apiKey: [] }],
+    requestBody: { required: true, content: json(req) },
+    responses: {
+      "200": {
+        description: "OK",
+        content: {
+          ...json(res),
+          ...(streamChunk ? { "text/event-stream": { schema: { type: "string", description: `SSE of ${streamChunk}` } } } : {}),
+        },
+        headers: { "x-request-id": { schema: { type: "string" }, description: "Yours when you sent one, else ours" } },
+      },
+      ...errorResponses(["400", "401", "403", "404", "413", "429", "503"]),
+    },
+  });
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Switchyard API",
+      version: "1.0.0",
+      description:
+        "OpenAI-compatible API of a Switchyard gateway. Authenticate with `Authorization: Bearer sk-…` or `X-API-Key: sk-…`. " +
+        "Errors always use the envelope `{\"error\":{\"message\",\"type\",\"param\",\"code\"}}`.",
+    },
+    servers: [{ url: serverUrl }],
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "An API key (sk-…) or a console access token" },
+        apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+      },
+      schemas: Object.fromEntries(Object.entries(schemas).map(([name, s]) => [name, jsonSchema(s)])),
+    },
+    paths: {
+      "/chat/completions": { post: post("Create a chat completion", "ChatCompletionRequest", "ChatCompletion", "ChatCompletionChunk") },
+      "/completions": { post: post("Create a text completion (legacy)", "CompletionRequest", "Completion", "Completion") },
+      "/embeddings": { post: post("Create embeddings", "EmbeddingRequest", "Embeddings") },
+      "/models": {
+        get: {
+          summary: "List the models this key may use",
+          security: [{ bearer: [] }, { apiKey: [] }],
+          responses: { "200": { description: "OK", content: json("ModelList") }, ...errorResponses(["401", "403"]) },
+        },
+      },
+      "/models/{model}": {
+        get: {
+          summary: "Retrieve a model",
+          security: [{ bearer: [] }, { apiKey: [] }],
+          parameters: [{ name: "model", in: "path", required: true, schema: { type: "string" } }],
+          responses: { "200": { description: "OK", content: json("Model") }, ...errorResponses(["401", "403", "404"]) },
+        },
+      },
+    },
+  };
+}
