@@ -145,7 +145,6 @@ async function gateway() {
   await overhead("POST /api/v1/completions, max_tokens 1", () =>
     fetch(`${server.url}/api/v1/completions`, { method: "POST", headers, body: JSON.stringify({ model: "bench", prompt: "Hi", max_tokens: 1 }) }),
   );
-  const t0 = performance.now();
   const { getLlama, LlamaCompletion, LlamaLogLevel } = await import("node-llama-cpp");
   const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error, maxThreads: THREADS });
   const m = await llama.loadModel({ modelPath: modelPath! });
@@ -159,7 +158,6 @@ async function gateway() {
     await new Promise((r) => setTimeout(r, 0));
   }
   console.log(`  ${"direct 1-token completion (same model)".padEnd(44)} ${fmt((performance.now() - start) / n, 2)} ms/request`);
-  void t0;
   await server.close();
   const { usageWriter } = await import("../server/services/usage/usage-writer");
   await usageWriter().flush();

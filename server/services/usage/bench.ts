@@ -9,11 +9,9 @@
  * groupsPerBatch = how many distinct rollup buckets (tenant × key × model × hour)
  * the rows fall into — the number of upserts per transaction.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { createDb } from "../../db/client";
 import { migrate } from "../../db/migrate";
+import { createScratchDatabase } from "../../db/scratch";
 import { newId } from "../../lib/ids";
 import type { UsageRecord } from "./types";
 import { UsageWriter } from "./usage-writer";
@@ -22,30 +20,10 @@ async function main() {
   const kind = process.argv[2] ?? "sqlite";
   const rows = Number(process.argv[3] ?? 50_000);
   const groups = Number(process.argv[4] ?? 12);
-  let url: string;
-  let cleanup: () => Promise<void>;
-  if (kind === "sqlite") {
-    const dir = mkdtempSync(path.join(tmpdir(), "usage-bench-"));
-    url = `file:${path.join(dir, "bench.db")}`;
-    cleanup = async () => rmSync(dir, { recursive: true, force: true });
-  } else {
-    const admin = process.env.BENCH_PG_URL ?? "postgresql://postgres:postgres@localhost:5432/postgres";
-    const name = `usage_bench_${process.pid}`;
-    const { default: pg } = await import("pg");
-    const c = new pg.Client({ connectionString: admin });
-    await c.connect();
-    await c.query(`CREATE DATABASE "${name}"`);
-    await c.end();
-    const u = new URL(admin);
-    u.pathname = `/${name}`;
-    url = u.toString();
-    cleanup = async () => {
-      const d = new pg.Client({ connectionString: admin });
-      await d.connect();
-      await d.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await d.end();
-    };
-  }
+  const { url, drop: cleanup } = await createScratchDatabase(kind, {
+    pgAdminUrl: process.env.BENCH_PG_URL ?? "postgresql://postgres:postgres@localhost:5432/postgres",
+    name: `usage_bench_${process.pid}`,
+  });
   await migrate(url);
   const db = createDb(url);
   try {
