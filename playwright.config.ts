@@ -1,7 +1,11 @@
 /**
  * E2E: a real Chromium (Debian's, never downloaded) against `next build && next start`
- * under a non-empty base path, on a fresh SQLite database in .tmp/e2e/.
- * E2E_BASE_PATH picks the base path (default /llm); E2E_PORT the port.
+ * under a base path, on a fresh SQLite database in .tmp/e2e/.
+ * E2E_BASE_PATH picks the base path (default /llm); E2E_PORT the app's port.
+ * E2E_VIA=nginx puts a real nginx, configured from deploy/nginx/, in front of it at the
+ * same path (E2E_NGINX_PORT) and runs every test through it.
+ * E2E_REUSE_BUILD=1 skips `next build` (the matrix builds each base path once and
+ * runs it directly and behind nginx; a build for another base path refuses to start).
  */
 import { defineConfig } from "@playwright/test";
 import { E2E } from "./e2e/env";
@@ -32,13 +36,27 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: "node_modules/.bin/tsx e2e/prepare.ts && npm run build && npm start",
-    url: `${E2E.origin}${E2E.basePath}/api/health?ready`,
-    timeout: 240_000,
-    reuseExistingServer: false,
-    stdout: process.env.E2E_SERVER_LOG ? "pipe" : "ignore",
-    stderr: "pipe",
-    env: E2E.serverEnv,
-  },
+  webServer: [
+    {
+      command: `node_modules/.bin/tsx e2e/prepare.ts && ${process.env.E2E_REUSE_BUILD ? "" : "npm run build && "}npm start`,
+      url: `${E2E.appOrigin}${E2E.basePath}/api/health?ready`,
+      timeout: 240_000,
+      reuseExistingServer: false,
+      stdout: process.env.E2E_SERVER_LOG ? "pipe" : "ignore",
+      stderr: "pipe",
+      env: E2E.serverEnv,
+    },
+    ...(E2E.via === "nginx"
+      ? [
+          {
+            command: "node_modules/.bin/tsx e2e/nginx.ts",
+            url: `${E2E.origin}${E2E.basePath}/api/health?ready`,
+            timeout: 240_000,
+            reuseExistingServer: false,
+            stdout: "pipe" as const,
+            stderr: "pipe" as const,
+          },
+        ]
+      : []),
+  ],
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (npm test): static checks, unit, integration on SQLite and
-# on PostgreSQL, and browser e2e under a sub-path and at the root.
+# on PostgreSQL, and browser e2e at /llm, /ai/gateway and the root, each served by
+# `next start` directly and behind nginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
@@ -16,6 +17,5 @@ step "integration · SQLite";      TEST_DB=sqlite t 1200 npx vitest run --projec
 step "integration · PostgreSQL";  bash scripts/ensure-postgres.sh
 TEST_DB=postgresql TEST_PG_URL="${TEST_PG_URL:-postgresql://postgres:postgres@localhost:5432/postgres}" \
   t 1200 npx vitest run --project integration
-step "e2e · BASE_PATH=/llm";      E2E_BASE_PATH=/llm t 900 npx playwright test
-step "e2e · BASE_PATH= (root)";   E2E_BASE_PATH= t 900 npx playwright test
+step "e2e matrix";                bash scripts/e2e-matrix.sh
 step "all tiers passed"

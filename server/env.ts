@@ -7,6 +7,7 @@
  * stops the process before it serves anything. Add new variables here, nowhere else.
  */
 import { z } from "zod";
+import { parseTrustProxy } from "./http/forwarded";
 
 const basePathSchema = z
   .string()
@@ -53,6 +54,18 @@ const serverSchema = z
     /** largest /api/v1 request body accepted; larger ones get 413 */
     API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(2 * 1024 * 1024),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+    /** reverse-proxy hops whose X-Forwarded-* headers we believe (0 = none); see server/http/forwarded.ts */
+    TRUST_PROXY: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const hops = parseTrustProxy(v);
+        if (hops === null) {
+          ctx.addIssue({ code: "custom", message: 'must be "false", "true" or a number of proxy hops (e.g. 1)' });
+          return z.NEVER;
+        }
+        return hops;
+      }),
   })
   .superRefine((v, ctx) => {
     const oidc = [v.OIDC_ISSUER, v.OIDC_CLIENT_ID, v.OIDC_CLIENT_SECRET];

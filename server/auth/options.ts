@@ -13,7 +13,7 @@ import CredentialsProvider from "next-auth/providers/credentials";
 import { db } from "../db/client";
 import { env } from "../env";
 import { authenticate } from "../services/users/users";
-import { clientIp } from "./client-ip";
+import { clientIp } from "../http/forwarded";
 import { lockedFor, recordFailure, recordSuccess } from "./throttle";
 
 export const SESSION_MAX_AGE_S = 7 * 24 * 3600;
@@ -43,7 +43,7 @@ export function authOptions(): NextAuthOptions {
         const email = String(credentials?.email ?? "").slice(0, 254);
         const password = String(credentials?.password ?? "").slice(0, 200);
         if (!email || !password) return null;
-        const ip = clientIp((req?.headers ?? {}) as Record<string, unknown>);
+        const ip = clientIp((req?.headers ?? {}) as Record<string, unknown>, env().TRUST_PROXY);
         const wait = await lockedFor(db(), email, ip);
         if (wait > 0) throw new ThrottledError(`Too many failed sign-ins. Try again in ${Math.ceil(wait / 60)} min.`);
         const user = await authenticate(db(), email, password);

@@ -1,5 +1,6 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
-import { clientIp } from "@/server/auth/client-ip";
+import { env } from "@/server/env";
+import { clientIp } from "@/server/http/forwarded";
 import { getSessionInfo } from "@/server/auth/session";
 import { createContext } from "@/server/trpc/init";
 import { appRouter } from "@/server/trpc/root";
@@ -14,7 +15,7 @@ const handler = (req: Request) =>
     endpoint: "/api/trpc",
     req,
     router: appRouter,
-    createContext: async () => createContext({ session: await getSessionInfo(), ip: clientIp(req.headers) }),
+    createContext: async () => createContext({ session: await getSessionInfo(), ip: clientIp(req.headers, env().TRUST_PROXY) }),
   });
 
 export { handler as GET, handler as POST };
