@@ -8,7 +8,6 @@
  * keep serving. Every generation owns one sequence for its lifetime and disposes it
  * at the end — abort included — so its slot frees at once.
  */
-import os from "node:os";
 import type {
   ChatHistoryItem,
   ChatWrapper,
@@ -22,6 +21,7 @@ import type {
 import { AppError, Unavailable } from "../errors";
 import { AsyncQueue } from "./async-queue";
 import { FairSlots } from "./fair-queue";
+import { cpuInfo, defaultThreads, type EngineChoice, loadedLlamaLibraries, loadLlama } from "./llama-runtime";
 import type { EmbedResult, FinishReason, GenerateEvent, GenerateRequest, InferenceEngine } from "./types";
 
 export interface LocalModelSpec {
@@ -57,7 +57,6 @@ export interface LocalModelStatus {
 
 type NlcModule = typeof import("node-llama-cpp");
 let nlc: Promise<NlcModule> | undefined;
-let llamaPromise: Promise<Llama> | undefined;
 
 // node-llama-cpp is ESM-only and heavy; load it on first use, not at import.
 function lib(): Promise<NlcModule> {
@@ -65,24 +64,62 @@ function lib(): Promise<NlcModule> {
   return nlc;
 }
 
-function getLlamaOnce(): Promise<Llama> {
-  llamaPromise ??= lib().then((m) =>
-    m.getLlama({
+let enginePromise: Promise<EngineChoice> | undefined;
+
+function engineOnce(): Promise<EngineChoice> {
+  enginePromise ??= lib().then((m) =>
+    loadLlama(m.getLlama, {
       gpu: process.env.LLAMA_GPU === "auto" ? "auto" : false,
-      build: "never",
       logLevel: m.LlamaLogLevel.error,
-      maxThreads: defaultThreads(),
+      // the Llama-wide cap; a model's own thread count above it is cut to it
+      maxThreads: Math.max(defaultThreads(), cpuInfo().physicalCores),
     }),
   );
-  return llamaPromise;
+  return enginePromise;
 }
 
-/** llama.cpp's CPU default (4) oversubscribes small machines; use the real core count. */
-export function defaultThreads(): number {
-  const fromEnv = Number(process.env.LLAMA_THREADS);
-  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
-  return Math.max(1, os.availableParallelism());
+function getLlamaOnce(): Promise<Llama> {
+  return engineOnce().then((e) => e.llama);
 }
+
+export interface EngineInfo {
+  binary: EngineChoice["binary"];
+  fallbackReason: string | null;
+  /** the llama-addon.node in use */
+  addonPath: string | null;
+  /** CPU backend libraries loaded at run time (empty: compiled into the addon, as in the native build) */
+  cpuBackends: string[];
+  llamaCppRelease: string;
+  gpu: string | false;
+  supportsGpuOffloading: boolean;
+  cpu: { model: string; physicalCores: number; mathCores: number };
+  /** threads a model without its own setting generates with */
+  defaultThreads: number;
+  maxThreads: number;
+  /** CPU backend variant and features as llama.cpp reports them */
+  systemInfo: string;
+}
+
+/** Loads the engine if needed and describes it (for `engine info` and diagnostics). */
+export async function engineInfo(): Promise<EngineInfo> {
+  const { llama, binary, fallbackReason } = await engineOnce();
+  const libs = loadedLlamaLibraries();
+  return {
+    binary,
+    fallbackReason,
+    addonPath: libs.addon,
+    cpuBackends: libs.cpuBackends,
+    llamaCppRelease: llama.llamaCppRelease.release,
+    gpu: llama.gpu,
+    supportsGpuOffloading: llama.supportsGpuOffloading,
+    cpu: { model: cpuInfo().model, physicalCores: cpuInfo().physicalCores, mathCores: llama.cpuMathCores },
+    defaultThreads: defaultThreads(),
+    maxThreads: llama.maxThreads,
+    systemInfo: llama.systemInfo,
+  };
+}
+
+export { defaultThreads };
 
 const MAX_QUEUE = Math.max(1, Number(process.env.INFERENCE_MAX_QUEUE ?? 64) || 64);
 
@@ -204,6 +241,11 @@ export class LocalPool implements InferenceEngine {
 
   status(): LocalModelStatus[] {
     return [...this.models.values()].map((m) => m.status());
+  }
+
+  /** The loaded generation context of a model, for diagnostics and for tests that instrument batching. */
+  contextOf(name: string): LlamaContext | undefined {
+    return this.models.get(name)?.loaded?.context;
   }
 
   async close() {
