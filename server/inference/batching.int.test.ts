@@ -1,0 +1,106 @@
+// Parallel sequences must share decode batches (issue #8): node-llama-cpp 3.22.1 left one
+// sequence out of most batches and handed llama.cpp unsorted sequence ids, which its
+// sequential split decodes in several passes. patches/node-llama-cpp+3.22.1.patch fixes both;
+// this test watches what the context hands to llama.cpp (never the clock).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { LlamaContext } from "node-llama-cpp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TINY_MODEL, writeTinyModel } from "../../scripts/tiny-gguf/make-tiny-model";
+import { LocalPool } from "./local-pool";
+import type { GenerateRequest } from "./types";
+
+const MODEL = "batching-tiny";
+const MAX_TOKENS = 24;
+const PROMPTS = TINY_MODEL.safeCompletionPrompts; // four prompts that free-run until maxTokens
+
+let dir: string;
+let pool: LocalPool;
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), "switchyard-batching-"));
+  pool = new LocalPool();
+});
+
+afterAll(async () => {
+  await pool?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function register(name: string) {
+  const file = writeTinyModel(path.join(dir, `${name}.gguf`)).path;
+  await pool.register({ name, path: file, kind: "chat", contextSize: 256, parallel: PROMPTS.length, threads: 1, chatTemplate: "chatml" });
+  await pool.load(name);
+}
+
+async function complete(name: string, prompt: string): Promise<{ text: string; tokens: number }> {
+  const req: GenerateRequest = { mode: "completion", prompt, maxTokens: MAX_TOKENS, temperature: 0, tenantId: "tnt_batching" };
+  let text = "";
+  let tokens = 0;
+  for await (const ev of pool.generate(name, req, new AbortController().signal)) {
+    if (ev.type === "delta") text += ev.text;
+    else tokens = ev.usage.completionTokens;
+  }
+  return { text, tokens };
+}
+
+/** Records, for every llama_decode the context runs, the sequence id of each batch item in the order added. */
+function recordBatches(context: LlamaContext) {
+  // `_ctx` is node-llama-cpp's native context, the one place every batch passes through; its
+  // methods are read-only, so the context gets a proxy in front of it.
+  const holder = context as unknown as { _ctx: object };
+  const native = holder._ctx as Record<string | symbol, unknown>;
+  const batches: number[][] = [];
+  let current: number[] = [];
+  holder._ctx = new Proxy(native, {
+    get(target, prop) {
+      const value = target[prop];
+      if (typeof value !== "function") return value;
+      if (prop === "addToBatch")
+        return (sequenceId: number, ...rest: unknown[]) => {
+          current.push(sequenceId);
+          return value.call(target, sequenceId, ...rest);
+        };
+      if (prop === "decodeBatch")
+        return (...args: unknown[]) => {
+          batches.push(current);
+          current = [];
+          return value.apply(target, args);
+        };
+      return value.bind(target);
+    },
+  });
+  return batches;
+}
+
+describe("parallel sequences through LocalPool", () => {
+  it("decode all four sequences in every batch, in increasing id order, with sequential outputs", async () => {
+    await register(MODEL);
+
+    const sequential: { text: string; tokens: number }[] = [];
+    for (const prompt of PROMPTS) sequential.push(await complete(MODEL, prompt));
+    for (const r of sequential) expect(r.tokens).toBe(MAX_TOKENS);
+    expect(new Set(sequential.map((r) => r.text)).size).toBe(PROMPTS.length); // distinct streams, not one echoed
+
+    const batches = recordBatches(pool.contextOf(MODEL)!);
+    const parallel = await Promise.all(PROMPTS.map((p) => complete(MODEL, p)));
+    expect(parallel).toEqual(sequential);
+
+    const seen = `sequence ids per decode: ${batches.map((ids) => ids.join(",")).join(" | ")}`;
+    // what llama.cpp's sequential split needs: ids increasing by one within a batch
+    for (const ids of batches) {
+      const distinct = [...new Set(ids)];
+      expect(distinct, seen).toEqual([...distinct].sort((a, b) => a - b));
+      expect(distinct.at(-1)! - distinct[0]!, seen).toBe(distinct.length - 1);
+    }
+    // Each request starts and ends at its own moment, so only the middle is strict: from the
+    // first batch with all four sequences to the last, no batch may leave one out.
+    const full = batches.map((ids) => new Set(ids).size === PROMPTS.length);
+    const first = full.indexOf(true);
+    const last = full.lastIndexOf(true);
+    expect(first, seen).toBeGreaterThanOrEqual(0);
+    expect(full.slice(first, last + 1).every(Boolean), seen).toBe(true);
+    expect(full.filter(Boolean).length, seen).toBeGreaterThanOrEqual(MAX_TOKENS - 4);
+  });
+});
