@@ -23,6 +23,7 @@ import { Email } from "../services/users/schemas";
 import { createPlatformAdmin, createUser, listUsers, setUserDisabled } from "../services/users/users";
 import type { CommandSpec, FlagSpec, Flags } from "./args";
 import { CliError, shortDate, table } from "./format";
+import { engineCommands } from "./engine-commands";
 import { modelCommands } from "./model-commands";
 
 export interface Ctx {
@@ -411,4 +412,5 @@ export const commands: readonly Command[] = [
     },
   },
   ...modelCommands,
+  ...engineCommands,
 ];
