@@ -55,7 +55,7 @@ async function benchModelFile(): Promise<string> {
   if (values["model-file"]) return path.resolve(values["model-file"]);
   const { writeBenchModel } = await import("../scripts/tiny-gguf/make-bench-model");
   // kept between runs: generating ~200 MB takes a few seconds
-  const r = await writeBenchModel(path.resolve(".tmp/bench/bench-model.gguf"));
+  const r = await writeBenchModel(path.resolve(".tmp/bench"));
   return r.path;
 }
 
@@ -173,7 +173,7 @@ async function api(file: string) {
     name: "bench",
     source: file,
     kind: "chat",
-    contextSize: TOKENS + 64,
+    contextSize: Math.max(128, TOKENS + 64),
     parallel: STREAMS,
     threads: THREADS,
     chatTemplate: "chatml",

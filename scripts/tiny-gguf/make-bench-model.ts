@@ -5,9 +5,10 @@
  * max_tokens and servers compare on equal token counts. Compute, not output quality,
  * is the point: F16 matrix cost does not depend on the values.
  *
- *   tsx scripts/tiny-gguf/make-bench-model.ts <out.gguf> [--embd 768 --layers 14 --ff 2048 --heads 12]
+ *   tsx scripts/tiny-gguf/make-bench-model.ts <dir> [--embd 768 --layers 14 --ff 2048 --heads 12]
  *
- * Defaults give ~99M parameters (~200 MB). Same bytes on every run (seeded PRNG).
+ * Defaults give ~100M parameters (~200 MB), written as <dir>/bench-e768-l14-h12-f2048-f16.gguf.
+ * Same bytes on every run (seeded PRNG).
  */
 import { createWriteStream, existsSync, mkdirSync, renameSync, statSync } from "node:fs";
 import path from "node:path";
@@ -107,11 +108,16 @@ export function buildBenchModel(s: BenchModelSize = BENCH_MODEL_DEFAULT): Buffer
   });
 }
 
-/** Writes the model unless a file of the same size is already there (it is ~200 MB; regenerating takes seconds). */
-export async function writeBenchModel(file: string, s: BenchModelSize = BENCH_MODEL_DEFAULT): Promise<{ path: string; bytes: number; written: boolean }> {
-  const abs = path.resolve(file);
+/** The file name encodes the size, so an existing file of that name is the same model. */
+export function benchModelFileName(s: BenchModelSize = BENCH_MODEL_DEFAULT): string {
+  return `bench-e${s.nEmbd}-l${s.nLayer}-h${s.nHead}-f${s.nFf}-f16.gguf`;
+}
+
+/** Writes the model into `dir` unless it is already there (building ~200 MB takes ~50 s). */
+export async function writeBenchModel(dir: string, s: BenchModelSize = BENCH_MODEL_DEFAULT): Promise<{ path: string; bytes: number; written: boolean }> {
+  const abs = path.resolve(dir, benchModelFileName(s));
+  if (existsSync(abs)) return { path: abs, bytes: statSync(abs).size, written: false };
   const buf = buildBenchModel(s);
-  if (existsSync(abs) && statSync(abs).size === buf.length) return { path: abs, bytes: buf.length, written: false };
   mkdirSync(path.dirname(abs), { recursive: true });
   const tmp = `${abs}.${process.pid}.tmp`;
   const out = createWriteStream(tmp);
@@ -124,7 +130,7 @@ export async function writeBenchModel(file: string, s: BenchModelSize = BENCH_MO
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   const [out, ...rest] = process.argv.slice(2);
   if (!out) {
-    console.error("usage: tsx scripts/tiny-gguf/make-bench-model.ts <out.gguf> [--embd N --layers N --ff N --heads N]");
+    console.error("usage: tsx scripts/tiny-gguf/make-bench-model.ts <dir> [--embd N --layers N --ff N --heads N]");
     process.exit(2);
   }
   const opt = (name: string, d: number) => {
