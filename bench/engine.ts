@@ -6,7 +6,7 @@
  *   - url:     any OpenAI-compatible server (--base-url), e.g. llama-server or `next start`
  * Paired rounds: each round runs one single stream, then four concurrent streams.
  *
- *   npx tsx bench/engine.ts --target direct|api [--engine native|prebuilt] [--tokens 128] [--rounds 3] [--threads 1]
+ *   npx tsx bench/engine.ts --target direct|api [--engine native|prebuilt] [--weights f16|q8_0] [--tokens 128] [--rounds 3] [--threads 1]
  *   npx tsx bench/engine.ts --target url --base-url http://127.0.0.1:8080/v1 [--api-key K] [--model NAME]
  *   npx tsx bench/engine.ts --target chat-ttft [--rounds 40]     # our chat path vs direct evaluation, tiny model
  *
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "128" },
     rounds: { type: "string", default: "3" },
     threads: { type: "string", default: "1" },
+    weights: { type: "string", default: "f16" },
   },
 });
 const TOKENS = Number(values.tokens);
@@ -53,9 +54,10 @@ interface Run {
 
 async function benchModelFile(): Promise<string> {
   if (values["model-file"]) return path.resolve(values["model-file"]);
-  const { writeBenchModel } = await import("../scripts/tiny-gguf/make-bench-model");
-  // kept between runs: generating ~200 MB takes a few seconds
-  const r = await writeBenchModel(path.resolve(".tmp/bench"));
+  const { BENCH_MODEL_DEFAULT, writeBenchModel } = await import("../scripts/tiny-gguf/make-bench-model");
+  if (values.weights !== "f16" && values.weights !== "q8_0") throw new Error("--weights f16|q8_0");
+  // kept between runs in .tmp/bench: generating ~200 MB takes ~50 s
+  const r = await writeBenchModel(path.resolve(".tmp/bench"), { ...BENCH_MODEL_DEFAULT, weights: values.weights });
   return r.path;
 }
 
