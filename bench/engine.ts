@@ -61,19 +61,37 @@ async function benchModelFile(): Promise<string> {
   return r.path;
 }
 
+// Tokens per CPU-second of this process (user + system, all threads) next to wall-clock
+// t/s: on a machine shared with other work the wall clock measures the neighbours too,
+// CPU time far less. Meaningless for --target url (the server is another process).
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
 async function measure(one: () => Promise<Run>) {
   const singles: Run[] = [];
   const aggregates: number[] = [];
+  const singleCpu: number[] = [];
+  const aggregateCpu: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    singles.push(await one());
+    let c0 = cpuSeconds();
+    const single = await one();
+    singles.push(single);
+    singleCpu.push(single.tokens / (cpuSeconds() - c0));
+    c0 = cpuSeconds();
     const t0 = performance.now();
     const runs = await Promise.all(Array.from({ length: STREAMS }, () => one()));
-    aggregates.push(runs.reduce((a, b) => a + b.tokens, 0) / ((performance.now() - t0) / 1000));
+    const tokens = runs.reduce((a, b) => a + b.tokens, 0);
+    aggregates.push(tokens / ((performance.now() - t0) / 1000));
+    aggregateCpu.push(tokens / (cpuSeconds() - c0));
   }
   return {
     ttftMs: median(singles.map((s) => s.ttftMs)),
     decodeTps: median(singles.map((s) => s.decodeTps)),
     aggregateTps: median(aggregates),
+    singleTokensPerCpuSecond: median(singleCpu),
+    aggregateTokensPerCpuSecond: median(aggregateCpu),
     tokensPerRequest: singles[0]!.tokens,
     singles: singles.map((s) => +s.decodeTps.toFixed(1)),
     aggregates: aggregates.map((a) => +a.toFixed(1)),
@@ -267,6 +285,9 @@ else if (values.target === "url") {
 } else throw new Error(`unknown --target ${values.target}`);
 console.log(JSON.stringify(result));
 console.log(
-  `TTFT ${result.ttftMs.toFixed(1)} ms | 1 stream ${result.decodeTps.toFixed(1)} t/s | ${STREAMS} streams ${result.aggregateTps.toFixed(1)} t/s aggregate`,
+  `TTFT ${result.ttftMs.toFixed(1)} ms | 1 stream ${result.decodeTps.toFixed(1)} t/s | ${STREAMS} streams ${result.aggregateTps.toFixed(1)} t/s aggregate` +
+    (values.target === "url"
+      ? ""
+      : ` | per CPU-second: 1 stream ${result.singleTokensPerCpuSecond.toFixed(1)}, ${STREAMS} streams ${result.aggregateTokensPerCpuSecond.toFixed(1)} tokens`),
 );
 process.exit(0);
