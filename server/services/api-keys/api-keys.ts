@@ -241,7 +241,7 @@ export async function rotateApiKey(
     return { created: fresh, previous: rest, hash };
   });
   // This process's cached verification of the old key must see its new expiry now.
-  invalidateApiKeyHash(hash);
+  forgetApiKeyHash(hash);
   return { key, apiKey: toApiKeyView(created, now.getTime()), previous: toApiKeyView(previous, now.getTime()) };
 }
 
@@ -269,9 +269,14 @@ let invalidations = 0;
 
 /** Forgets a key in this process and answers "no" for it from now on (revocation is permanent). */
 function invalidateApiKeyHash(hash: string): void {
+  forgetApiKeyHash(hash);
+  negative.set(hash, true);
+}
+
+/** Drops this process's cached verification of a key that changed but still works (e.g. a new expiry). */
+function forgetApiKeyHash(hash: string): void {
   invalidations++;
   positive.delete(hash);
-  negative.set(hash, true);
 }
 
 /** Empties this process's verification cache (tests; an operator's "forget everything"). */
