@@ -3,8 +3,10 @@ import { createCallerFactory, router } from "./init";
 import { apiKeysRouter } from "./routers/api-keys";
 import { auditRouter } from "./routers/audit";
 import { membersRouter } from "./routers/members";
+import { modelsRouter } from "./routers/models";
 import { playgroundRouter } from "./routers/playground";
 import { tenantsRouter } from "./routers/tenants";
+import { usageRouter } from "./routers/usage";
 import { usersRouter } from "./routers/users";
 
 export const appRouter = router({
@@ -14,6 +16,8 @@ export const appRouter = router({
   audit: auditRouter,
   apiKeys: apiKeysRouter,
   playground: playgroundRouter,
+  usage: usageRouter,
+  models: modelsRouter,
 });
 
 export type AppRouter = typeof appRouter;
