@@ -78,8 +78,18 @@ describe("tenant isolation: a member of tenant A naming tenant B gets NOT_FOUND,
 const crossCases = procedureCases().filter(([, c]) => c.crossTenant);
 
 describe("tenant isolation: A's tenantId with an id of a row in B is NOT_FOUND, and nothing changes", () => {
-  it("covers the membership, API key and usage procedures", () => {
-    expect(crossCases.map(([p]) => p).sort()).toEqual(["apiKeys.revoke", "apiKeys.rotate", "members.changeRole", "members.remove", "usage.get"]);
+  it("covers the membership, API key, usage and routing procedures", () => {
+    expect(crossCases.map(([p]) => p).sort()).toEqual([
+      "apiKeys.revoke",
+      "apiKeys.rotate",
+      "members.changeRole",
+      "members.remove",
+      "routing.get",
+      "routing.remove",
+      "routing.restore",
+      "routing.update",
+      "usage.get",
+    ]);
   });
 
   it.each(crossCases)("%s", async (path, c) => {

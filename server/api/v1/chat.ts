@@ -1,9 +1,8 @@
 /** POST /api/v1/chat/completions and POST /api/v1/completions. */
-import { db } from "../../db/client";
-import { engineFor } from "../../inference/engine";
 import type { FinishReason, GenerateRequest } from "../../inference/types";
-import { resolveModelFor } from "../../services/models/models";
+import type { RoutePlan } from "../../services/routing/routing";
 import type { V1Context } from "./handler";
+import { generateRouted, planRequest } from "./routed";
 import { type ChatCompletionRequest, type CompletionRequest, contentText } from "./schemas";
 import { sseResponse } from "./sse";
 
@@ -32,20 +31,14 @@ interface Generated {
 
 /**
  * Drives one generation for either endpoint: usage accounting (tokens actually
- * produced, time to first token) is the same, only the chunk shapes differ.
+ * produced, time to first token) is the same, only the chunk shapes differ. The
+ * plan (alias → targets, or the model itself) is made before, so its errors are
+ * HTTP errors rather than stream events.
  */
-async function generate(
-  ctx: V1Context,
-  modelName: string,
-  req: GenerateRequest,
-  onDelta?: (text: string) => void,
-): Promise<Generated> {
-  const model = await resolveModelFor(db(), ctx.principal, modelName);
-  ctx.usage.modelUsed = model.name;
-  const engine = await engineFor(model);
+async function generate(ctx: V1Context, plan: RoutePlan, req: GenerateRequest, onDelta?: (text: string) => void): Promise<Generated> {
   let text = "";
   let finishReason: FinishReason = "stop";
-  for await (const ev of engine.generate(model.name, req, ctx.signal)) {
+  await generateRouted(ctx, plan, req, (ev) => {
     if (ev.type === "delta") {
       if (ctx.usage.ttftMs === null && ev.tokens > 0) ctx.usage.ttftMs = Date.now() - ctx.startedAt;
       ctx.usage.completionTokens += ev.tokens;
@@ -56,7 +49,7 @@ async function generate(
       ctx.usage.promptTokens = ev.usage.promptTokens;
       ctx.usage.completionTokens = ev.usage.completionTokens;
     }
-  }
+  });
   return { text, finishReason };
 }
 
@@ -88,8 +81,9 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
     ...generationParams(body, body.max_completion_tokens ?? body.max_tokens),
   };
 
+  const plan = await planRequest(ctx, body.model, req);
   if (!body.stream) {
-    const g = await generate(ctx, body.model, req);
+    const g = await generate(ctx, plan, req);
     return Response.json(
       {
         id,
@@ -104,8 +98,6 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
     );
   }
 
-  // Resolve the model before the stream starts, so "unknown model" is a proper 404, not an error event.
-  await resolveModelFor(db(), ctx.principal, body.model);
   const includeUsage = !!body.stream_options?.include_usage;
   return sseResponse(ctx, async (emit) => {
     const chunk = (delta: object, finish: FinishReason | null) => ({
@@ -118,7 +110,7 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
       ...(includeUsage ? { usage: null } : {}),
     });
     emit(chunk({ role: "assistant", content: "" }, null));
-    const g = await generate(ctx, body.model, req, (text) => emit(chunk({ content: text }, null)));
+    const g = await generate(ctx, plan, req, (text) => emit(chunk({ content: text }, null)));
     if (ctx.signal.aborted) return;
     emit(chunk({}, g.finishReason));
     if (includeUsage) {
@@ -137,8 +129,9 @@ export async function completions(ctx: V1Context, body: CompletionRequest): Prom
     // OpenAI's legacy endpoint defaults to 16 tokens
     ...generationParams(body, body.max_tokens ?? 16),
   };
+  const plan = await planRequest(ctx, body.model, req);
   if (!body.stream) {
-    const g = await generate(ctx, body.model, req);
+    const g = await generate(ctx, plan, req);
     return Response.json(
       {
         id,
@@ -151,7 +144,6 @@ export async function completions(ctx: V1Context, body: CompletionRequest): Prom
       { headers: ctx.headers },
     );
   }
-  await resolveModelFor(db(), ctx.principal, body.model);
   const includeUsage = !!body.stream_options?.include_usage;
   return sseResponse(ctx, async (emit) => {
     const chunk = (text: string, finish: FinishReason | null) => ({
@@ -161,7 +153,7 @@ export async function completions(ctx: V1Context, body: CompletionRequest): Prom
       model: body.model,
       choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
     });
-    const g = await generate(ctx, body.model, req, (text) => emit(chunk(text, null)));
+    const g = await generate(ctx, plan, req, (text) => emit(chunk(text, null)));
     if (ctx.signal.aborted) return;
     emit(chunk("", g.finishReason));
     if (includeUsage) emit({ id, object: "text_completion", created, model: body.model, choices: [], usage: usageOf(ctx) });
