@@ -23,6 +23,7 @@ import { Email } from "../services/users/schemas";
 import { createPlatformAdmin, createUser, listUsers, setUserDisabled } from "../services/users/users";
 import type { CommandSpec, FlagSpec, Flags } from "./args";
 import { CliError, shortDate, table } from "./format";
+import { limitCommands } from "./limit-commands";
 import { modelCommands } from "./model-commands";
 
 export interface Ctx {
@@ -410,5 +411,6 @@ export const commands: readonly Command[] = [
       return { text, json: members };
     },
   },
+  ...limitCommands,
   ...modelCommands,
 ];

@@ -119,6 +119,7 @@ describe("platform-admin-only procedures", () => {
   it("are the ones the product says", () => {
     expect(adminCases.map(([p]) => p).sort()).toEqual([
       "audit.listAll",
+      "limits.setTenant",
       "tenants.create",
       "tenants.setStatus",
       "users.create",

@@ -79,7 +79,7 @@ const crossCases = procedureCases().filter(([, c]) => c.crossTenant);
 
 describe("tenant isolation: A's tenantId with an id of a row in B is NOT_FOUND, and nothing changes", () => {
   it("covers the membership and API key procedures", () => {
-    expect(crossCases.map(([p]) => p).sort()).toEqual(["apiKeys.revoke", "members.changeRole", "members.remove"]);
+    expect(crossCases.map(([p]) => p).sort()).toEqual(["apiKeys.revoke", "limits.setKey", "members.changeRole", "members.remove"]);
   });
 
   it.each(crossCases)("%s", async (path, c) => {

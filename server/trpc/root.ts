@@ -2,6 +2,7 @@
 import { createCallerFactory, router } from "./init";
 import { apiKeysRouter } from "./routers/api-keys";
 import { auditRouter } from "./routers/audit";
+import { limitsRouter } from "./routers/limits";
 import { membersRouter } from "./routers/members";
 import { playgroundRouter } from "./routers/playground";
 import { tenantsRouter } from "./routers/tenants";
@@ -14,6 +15,7 @@ export const appRouter = router({
   audit: auditRouter,
   apiKeys: apiKeysRouter,
   playground: playgroundRouter,
+  limits: limitsRouter,
 });
 
 export type AppRouter = typeof appRouter;
