@@ -78,8 +78,8 @@ const serverSchema = z
     ),
     /** What /api/v1 does while Redis is unreachable: admit without limits (open) or answer 503 (closed). */
     RATE_LIMIT_FAIL_MODE: z.enum(["open", "closed"]).default("open"),
-    /** How long one limiter round trip to Redis may take before it counts as unreachable. */
-    RATE_LIMIT_REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(250),
+    /** How long one limiter round trip to Redis may take before it counts as unreachable (generous: a busy event loop delays replies too). */
+    RATE_LIMIT_REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(1000),
     /** When set, <base>/metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   })

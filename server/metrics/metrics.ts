@@ -36,7 +36,7 @@ const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 3
 
 function create() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "switchyard_process_" });
+  collectDefaultMetrics({ register: registry, prefix: "switchyard_" });
 
   const requests = new Counter({
     name: "switchyard_http_requests_total",
