@@ -48,6 +48,7 @@ test("admin creates a tenant, manages a member, suspends the tenant and signs ou
   await dialog.getByRole("button", { name: "Create tenant" }).click();
   await expect(page).toHaveURL(`${E2E.origin}${B}/tenants/${slug}`);
   await expect(page.getByRole("heading", { name: /Acme Robotics/ })).toBeVisible();
+  await page.getByRole("tab", { name: "Members" }).click();
 
   // Add a member: an unknown email is refused in words, then the real one is added.
   await page.getByLabel("Email").fill("nobody@e2e.test");

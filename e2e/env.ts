@@ -21,6 +21,8 @@ export const E2E = {
   appOrigin,
   admin: { email: "admin@e2e.test", password: "admin-password-e2e" },
   member: { email: "member@e2e.test", password: "member-password-e2e" },
+  /** a viewer of the "default" tenant */
+  viewer: { email: "viewer@e2e.test", password: "viewer-password-e2e" },
   serverEnv: {
     NODE_ENV: "production",
     BASE_PATH: basePath,

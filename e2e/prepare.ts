@@ -29,6 +29,8 @@ function prepare() {
   if (!key) throw new Error(`setup printed no API key:\n${out}`);
   writeFileSync(path.join(dir, "api-key"), key);
   cli("user", "create", "--email", E2E.member.email, "--password", E2E.member.password, "--name", "Mia Member");
+  cli("user", "create", "--email", E2E.viewer.email, "--password", E2E.viewer.password, "--name", "Vic Viewer");
+  cli("user", "add", "--tenant", "default", "--email", E2E.viewer.email, "--role", "viewer");
 }
 
 prepare();

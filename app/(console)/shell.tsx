@@ -22,6 +22,7 @@ export function Shell({
   const workspace: NavItem[] = [{ href: "/tenants", label: "Tenants" }];
   const platform: NavItem[] = user.isPlatformAdmin
     ? [
+        { href: "/models", label: "Models" },
         { href: "/users", label: "Users" },
         { href: "/audit", label: "Audit log" },
       ]

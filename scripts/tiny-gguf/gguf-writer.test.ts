@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  encodeQ8_0,
   arr,
   bool,
   f32,
@@ -177,5 +178,24 @@ describe("toFloat16Bits", () => {
     const b = toFloat16Bits(NaN);
     expect(b & 0x7c00).toBe(0x7c00);
     expect(b & 0x3ff).not.toBe(0);
+  });
+});
+
+describe("encodeQ8_0", () => {
+  it("writes ggml's block layout: f16 scale max|x|/127, then 32 rounded int8", () => {
+    const data = Float32Array.from({ length: 64 }, (_, i) => (i < 32 ? (i - 16) / 16 : 0));
+    const out = Buffer.alloc(2 * 34);
+    encodeQ8_0(data, out);
+    expect(out.readUInt16LE(0)).toBe(toFloat16Bits(1 / 127));
+    expect(out.readInt8(2)).toBe(-127); // -1
+    expect(out.readInt8(2 + 16)).toBe(0);
+    expect(out.readInt8(2 + 24)).toBe(Math.round(0.5 * 127));
+    expect(out.readUInt16LE(34)).toBe(0); // an all-zero block has scale 0
+  });
+
+  it("needs rows that are whole blocks", () => {
+    expect(() =>
+      writeGguf({ metadata: [["general.alignment", u32(32)]], tensors: [{ name: "t", dims: [16, 2], type: "q8_0", data: new Float32Array(32) }] }),
+    ).toThrow(/multiple of 32/);
   });
 });

@@ -40,7 +40,7 @@ export const GgufType = {
 export type GgufScalarType = Exclude<keyof typeof GgufType, "array">;
 
 /** ggml tensor types this writer can encode. */
-export const GgmlType = { f32: 0, f16: 1 } as const;
+export const GgmlType = { f32: 0, f16: 1, q8_0: 8 } as const;
 export type GgmlTypeName = keyof typeof GgmlType;
 
 export type GgufScalar =
@@ -254,7 +254,25 @@ function tensorByteSize(t: GgufTensor): number {
   if (n !== t.data.length) {
     throw new Error(`tensor ${t.name}: dims ${t.dims.join("x")} = ${n} elements, data has ${t.data.length}`);
   }
+  if (t.type === "q8_0") {
+    if (t.dims[0]! % Q8_0_BLOCK !== 0) throw new Error(`tensor ${t.name}: q8_0 needs rows that are a multiple of ${Q8_0_BLOCK}`);
+    return (n / Q8_0_BLOCK) * (2 + Q8_0_BLOCK);
+  }
   return n * (t.type === "f32" ? 4 : 2);
+}
+
+const Q8_0_BLOCK = 32;
+
+/** ggml's Q8_0: per block of 32 values an f16 scale d = max|x| / 127, then 32 int8 round(x / d). */
+export function encodeQ8_0(data: ArrayLike<number>, out: Buffer) {
+  for (let b = 0, o = 0; b < data.length; b += Q8_0_BLOCK, o += 2 + Q8_0_BLOCK) {
+    let amax = 0;
+    for (let i = 0; i < Q8_0_BLOCK; i++) amax = Math.max(amax, Math.abs(data[b + i]!));
+    const d = amax / 127;
+    const id = d ? 1 / d : 0;
+    out.writeUInt16LE(toFloat16Bits(d), o);
+    for (let i = 0; i < Q8_0_BLOCK; i++) out.writeInt8(Math.round(data[b + i]! * id), o + 2 + i);
+  }
 }
 
 /** Serialises a complete GGUF v3 file into one Buffer. */
@@ -304,6 +322,8 @@ export function writeGguf(file: GgufFile): Buffer {
     const bytes = Buffer.alloc(tensorByteSize(t));
     if (t.type === "f32") {
       for (let i = 0; i < t.data.length; i++) bytes.writeFloatLE(t.data[i]!, i * 4);
+    } else if (t.type === "q8_0") {
+      encodeQ8_0(t.data, bytes);
     } else {
       for (let i = 0; i < t.data.length; i++) bytes.writeUInt16LE(toFloat16Bits(t.data[i]!), i * 2);
     }

@@ -11,6 +11,7 @@ import { env } from "../env";
 export const KEY_INFO = {
   apiKeyHmac: "switchyard/api-key-hmac/v1",
   accessToken: "switchyard/access-token/v1",
+  usageExport: "switchyard/usage-export/v1",
 } as const;
 export type KeyPurpose = keyof typeof KEY_INFO;
 

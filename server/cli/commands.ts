@@ -23,6 +23,7 @@ import { Email } from "../services/users/schemas";
 import { createPlatformAdmin, createUser, listUsers, setUserDisabled } from "../services/users/users";
 import type { CommandSpec, FlagSpec, Flags } from "./args";
 import { CliError, shortDate, table } from "./format";
+import { engineCommands } from "./engine-commands";
 import { limitCommands } from "./limit-commands";
 import { modelCommands } from "./model-commands";
 
@@ -413,4 +414,5 @@ export const commands: readonly Command[] = [
   },
   ...limitCommands,
   ...modelCommands,
+  ...engineCommands,
 ];

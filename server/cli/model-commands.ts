@@ -78,7 +78,7 @@ const tuning = {
   kind: { type: "string", value: "KIND", description: "chat (default) or embedding" },
   ctx: { type: "string", value: "N", description: "Context size per sequence (default 4096)" },
   parallel: { type: "string", value: "N", description: "Parallel sequences (default 4)" },
-  threads: { type: "string", value: "N", description: "CPU threads (default: cores)" },
+  threads: { type: "string", value: "N", description: "CPU threads for generation (default: LLAMA_THREADS, else physical cores)" },
   "chat-template": { type: "string", value: "TYPE", description: "auto (from the GGUF) or a wrapper type such as chatml" },
   "load-at-startup": { type: "boolean", description: "Load when the server starts instead of on first use" },
 } as const;

@@ -8,7 +8,13 @@
  * for an allowed caller, the audit action (mutations), and, if it takes ids of
  * tenant-owned rows, a `crossTenant` builder that points at another tenant's rows.
  */
+import { mkdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { writeTinyModel } from "../../scripts/tiny-gguf/make-tiny-model";
 import { db } from "../db/client";
+import { newId } from "../lib/ids";
+import { addModel } from "../services/models/models";
 import type { Role } from "../db/client";
 import { createApiKey } from "../services/api-keys/api-keys";
 import { CLI_ACTOR } from "../services/audit/audit";
@@ -40,6 +46,28 @@ export interface ProcedureCase {
 const memberIn = async (t: TestTenant, role: Role = "member") => (await addMemberTo(t.id, role)).membershipId;
 /** A new API key in `t` (made by the CLI actor, so the caller's audit trail stays empty). */
 const keyIn = async (t: TestTenant) => (await createApiKey(db(), CLI_ACTOR, t.id, { name: `key ${uniq()}` })).apiKey.id;
+
+/** One request-log row of `t`, as the usage writer would have written it. */
+const logIn = async (t: TestTenant) => {
+  const id = newId("req");
+  await db().requestLog.create({
+    data: { id, requestId: id, tenantId: t.id, endpoint: "chat.completions", modelRequested: "demo", status: "ok", httpStatus: 200, latencyMs: 12 },
+  });
+  return id;
+};
+let tinyModelFile: string | undefined;
+const tinyModel = () => {
+  if (!tinyModelFile) {
+    const dir = path.join(os.tmpdir(), `switchyard-procedures-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    tinyModelFile = path.join(dir, "tiny.gguf");
+    writeTinyModel(tinyModelFile);
+  }
+  return tinyModelFile;
+};
+/** A registered model (platform-wide) backed by the tiny GGUF. */
+const modelNamed = async () =>
+  (await addModel(db(), CLI_ACTOR, { name: `m-${uniq()}`, source: tinyModel(), contextSize: 256, parallel: 1, threads: 1 })).name;
 
 export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
   "tenants.list": { type: "query", access: { kind: "authed" }, input: async () => undefined },
@@ -137,6 +165,62 @@ export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
     input: async (t) => ({ tenantId: t.id, keyId: await keyIn(t), rpm: 60, tpm: null }),
     audit: { action: "api_key.limits_update", tenant: "input" },
     crossTenant: async (own, other) => ({ tenantId: own.id, keyId: await keyIn(other), rpm: 60 }),
+  },
+  "apiKeys.rotate": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({ tenantId: t.id, keyId: await keyIn(t), graceSeconds: 60 }),
+    audit: { action: "api_key.rotate", tenant: "input" },
+    crossTenant: async (own, other) => ({ tenantId: own.id, keyId: await keyIn(other), graceSeconds: 60 }),
+  },
+  "usage.overview": { type: "query", access: { kind: "tenant", minRole: "viewer" }, input: async (t) => ({ tenantId: t.id, range: "7d" }) },
+  "usage.list": {
+    type: "query",
+    access: { kind: "tenant", minRole: "viewer" },
+    input: async (t) => ({ tenantId: t.id, filter: { status: "ok" } }),
+  },
+  "usage.get": {
+    type: "query",
+    access: { kind: "tenant", minRole: "viewer" },
+    input: async (t) => ({ tenantId: t.id, id: await logIn(t) }),
+    crossTenant: async (own, other) => ({ tenantId: own.id, id: await logIn(other) }),
+  },
+  "usage.exportCsv": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "viewer" },
+    input: async (t) => ({ tenantId: t.id, filter: { model: "demo" } }),
+    audit: { action: "usage.export", tenant: "input" },
+  },
+  "models.list": { type: "query", access: { kind: "platform-admin" }, input: async () => undefined },
+  "models.add": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async () => ({ name: `m-${uniq()}`, source: tinyModel(), contextSize: 256, parallel: 1, threads: 1 }),
+    audit: { action: "model.add", tenant: "none" },
+  },
+  "models.remove": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async () => ({ name: await modelNamed() }),
+    audit: { action: "model.remove", tenant: "none" },
+  },
+  "models.setAccess": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async (t) => ({ name: await modelNamed(), public: false, tenantIds: [t.id] }),
+    audit: { action: "model.access", tenant: "none" },
+  },
+  "models.load": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async () => ({ name: await modelNamed() }),
+    audit: { action: "model.load", tenant: "none" },
+  },
+  "models.unload": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async () => ({ name: await modelNamed() }),
+    audit: { action: "model.unload", tenant: "none" },
   },
   "playground.token": {
     type: "mutation",

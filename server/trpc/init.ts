@@ -47,6 +47,16 @@ function describeZodError(e: ZodError): string {
   return e.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
 }
 
+/** Messages per field, keyed by the dotted path (`filter.status`), so nested form fields get theirs too. */
+function fieldErrorsOf(e: ZodError): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const i of e.issues) {
+    if (!i.path.length) continue;
+    (out[i.path.join(".")] ??= []).push(i.message);
+  }
+  return out;
+}
+
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
   errorFormatter({ shape, error }) {
@@ -63,7 +73,7 @@ const t = initTRPC.context<Context>().create({
         path: shape.data.path,
         appCode: isAppError(cause) ? cause.code : null,
         field: isAppError(cause) ? (cause.param ?? null) : null,
-        fieldErrors: zod ? z.flattenError(zod).fieldErrors : null,
+        fieldErrors: zod ? fieldErrorsOf(zod) : null,
       },
     };
   },

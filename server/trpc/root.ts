@@ -4,8 +4,10 @@ import { apiKeysRouter } from "./routers/api-keys";
 import { auditRouter } from "./routers/audit";
 import { limitsRouter } from "./routers/limits";
 import { membersRouter } from "./routers/members";
+import { modelsRouter } from "./routers/models";
 import { playgroundRouter } from "./routers/playground";
 import { tenantsRouter } from "./routers/tenants";
+import { usageRouter } from "./routers/usage";
 import { usersRouter } from "./routers/users";
 
 export const appRouter = router({
@@ -16,6 +18,8 @@ export const appRouter = router({
   apiKeys: apiKeysRouter,
   playground: playgroundRouter,
   limits: limitsRouter,
+  usage: usageRouter,
+  models: modelsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -110,6 +110,31 @@ const BAD_INPUTS: Partial<Record<ProcedurePath, BadInput[]>> = {
     { why: "keyId missing", field: "keyId", input: (t) => ({ tenantId: t.id, rpm: 10 }) },
     { why: "negative concurrency", field: "maxConcurrent", input: (t) => ({ tenantId: t.id, keyId: "key_x", maxConcurrent: -1 }) },
   ],
+  "apiKeys.rotate": [
+    { why: "negative grace", field: "graceSeconds", input: (t) => ({ tenantId: t.id, keyId: "key_x", graceSeconds: -1 }) },
+    { why: "grace over 30 days", field: "graceSeconds", input: (t) => ({ tenantId: t.id, keyId: "key_x", graceSeconds: 31 * 86400 }) },
+    { why: "fractional grace", field: "graceSeconds", input: (t) => ({ tenantId: t.id, keyId: "key_x", graceSeconds: 1.5 }) },
+    { why: "grace missing", field: "graceSeconds", input: (t) => ({ tenantId: t.id, keyId: "key_x" }) },
+    { why: "empty keyId", field: "keyId", input: (t) => ({ tenantId: t.id, keyId: "", graceSeconds: 60 }) },
+  ],
+  "usage.exportCsv": [
+    { why: "unknown status", field: "filter.status", input: (t) => ({ tenantId: t.id, filter: { status: "weird" } }) },
+    { why: "start after end", field: "filter.to", input: (t) => ({ tenantId: t.id, filter: { from: "2026-02-01", to: "2026-01-01" } }) },
+    { why: "not a date", field: "filter.from", input: (t) => ({ tenantId: t.id, filter: { from: "yesterday-ish" } }) },
+  ],
+  "models.add": [
+    { why: "name with a space", field: "name", input: () => ({ name: "bad name", source: "/tmp/x.gguf" }) },
+    { why: "empty source", field: "source", input: () => ({ name: "fine", source: "" }) },
+    { why: "parallel 0", field: "parallel", input: () => ({ name: "fine", source: "/tmp/x.gguf", parallel: 0 }) },
+    { why: "unknown kind", field: "kind", input: () => ({ name: "fine", source: "/tmp/x.gguf", kind: "vision" }) },
+  ],
+  "models.remove": [{ why: "empty name", field: "name", input: () => ({ name: "" }) }],
+  "models.load": [{ why: "empty name", field: "name", input: () => ({ name: "" }) }],
+  "models.unload": [{ why: "empty name", field: "name", input: () => ({ name: "" }) }],
+  "models.setAccess": [
+    { why: "public missing", field: "public", input: () => ({ name: "fine", tenantIds: [] }) },
+    { why: "tenant ids not strings", field: "tenantIds.0", input: () => ({ name: "fine", public: false, tenantIds: [1] }) },
+  ],
   "playground.token": [{ why: "tenantId empty", field: "tenantId", input: () => ({ tenantId: "" }) }],
   "users.changePassword": [
     { why: "new password too short", field: "newPassword", input: () => ({ currentPassword: "whatever", newPassword: "short" }) },

@@ -21,6 +21,7 @@ import {
   listApiKeys,
   pendingLastUsed,
   revokeApiKey,
+  rotateApiKey,
   verifyApiKey,
 } from "./api-keys";
 import { generateApiKey, hashApiKey } from "./key-format";
@@ -150,7 +151,7 @@ describe("listing keys", () => {
       ["first", "active"],
     ]);
     expect(Object.keys(list[0]!).sort()).toEqual(
-      ["createdAt", "createdById", "expiresAt", "id", "lastUsedAt", "models", "name", "prefix", "revokedAt", "scopes", "status", "tenantId"].sort(),
+      ["createdAt", "createdById", "expiresAt", "id", "lastUsedAt", "models", "name", "prefix", "revokedAt", "rotatedFromId", "scopes", "status", "tenantId"].sort(),
     );
     expect(list[2]!.prefix).toBe(a.key.slice(0, 12));
     const text = json(list);
@@ -354,5 +355,50 @@ describe("the service keeps tenants apart", () => {
     expect((await db().apiKey.findUniqueOrThrow({ where: { id: apiKey.id } })).revokedAt).toBeNull();
     expect(await verifyApiKey(key)).toMatchObject({ tenantId: b.id });
     expect(await db().auditLog.count({ where: { tenantId: a.id, action: "api_key.revoke" } })).toBe(0);
+  });
+});
+
+describe("rotating a key", () => {
+  it("issues a replacement with the same name, scopes and models; the old key works through the grace period, then stops", async () => {
+    const t = await makeTenant();
+    const { key: oldKey, apiKey } = await keyIn(t.id, { name: "svc", scopes: ["chat"], models: ["demo"] });
+    expect(await verifyApiKey(oldKey)).not.toBeNull(); // cached as valid before the rotation
+    const now = new Date();
+    const r = await rotateApiKey(db(), CLI_ACTOR, t.id, { keyId: apiKey.id, graceSeconds: 60 }, now);
+    expect(r.key).not.toBe(oldKey);
+    expect(r.apiKey).toMatchObject({ name: "svc", scopes: ["chat"], models: ["demo"], rotatedFromId: apiKey.id, status: "active" });
+    expect(r.previous.expiresAt!.getTime()).toBe(now.getTime() + 60_000);
+    // Both work inside the grace period — including right after, in the process that rotated.
+    expect((await verifyApiKey(oldKey))?.apiKeyId).toBe(apiKey.id);
+    expect((await verifyApiKey(r.key))?.apiKeyId).toBe(r.apiKey.id);
+    // After it, only the new one.
+    vi.useFakeTimers({ now: now.getTime() + 61_000, toFake: ["Date"] });
+    expect(await verifyApiKey(oldKey)).toBeNull();
+    expect((await verifyApiKey(r.key))?.apiKeyId).toBe(r.apiKey.id);
+    const audit = await db().auditLog.findMany({ where: { tenantId: t.id, action: "api_key.rotate" } });
+    expect(audit).toHaveLength(1);
+    expect(json(audit)).not.toContain(r.key);
+  });
+
+  it("never extends an old key: one that ends before the grace period keeps its end, and so does the replacement", async () => {
+    const t = await makeTenant();
+    const soon = new Date(Date.now() + 30_000);
+    const { apiKey } = await keyIn(t.id, { name: "short", expiresAt: soon });
+    const r = await rotateApiKey(db(), CLI_ACTOR, t.id, { keyId: apiKey.id, graceSeconds: 3600 });
+    expect(r.previous.expiresAt!.getTime()).toBe(soon.getTime());
+    expect(r.apiKey.expiresAt!.getTime()).toBe(soon.getTime());
+  });
+
+  it("refuses revoked keys and another tenant's keys, changing nothing", async () => {
+    const a = await makeTenant();
+    const b = await makeTenant();
+    const { apiKey } = await keyIn(a.id);
+    await expect(rotateApiKey(db(), CLI_ACTOR, b.id, { keyId: apiKey.id, graceSeconds: 60 })).rejects.toMatchObject({ kind: "not_found" });
+    await revokeApiKey(db(), CLI_ACTOR, a.id, { keyId: apiKey.id });
+    await expect(rotateApiKey(db(), CLI_ACTOR, a.id, { keyId: apiKey.id, graceSeconds: 60 })).rejects.toMatchObject({
+      kind: "conflict",
+      code: "key_not_active",
+    });
+    expect(await db().apiKey.count({ where: { tenantId: { in: [a.id, b.id] } } })).toBe(1);
   });
 });

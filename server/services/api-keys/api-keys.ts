@@ -17,13 +17,13 @@ import type { ApiScope, Principal } from "../../auth/principal";
 import { API_SCOPES, limitColumns, limitSetOf } from "../../auth/principal";
 import { serverKey } from "../../auth/derived-keys";
 import { type Db, type Prisma, db as defaultDb } from "../../db/client";
-import { NotFound } from "../../errors";
+import { Conflict, NotFound } from "../../errors";
 import { IdBatcher } from "../../lib/id-batcher";
 import { newId } from "../../lib/ids";
 import { TtlCache } from "../../lib/ttl-cache";
 import { type Actor, recordAudit } from "../audit/audit";
 import { generateApiKey, hashApiKey, isApiKeyFormat, keyDisplayPrefix } from "./key-format";
-import { CreateApiKeyInput, RevokeApiKeyInput, apiKeyStatus } from "./schemas";
+import { CreateApiKeyInput, RevokeApiKeyInput, RotateApiKeyInput, apiKeyStatus } from "./schemas";
 
 /** Everything about a key that may leave the server — never `hash`. */
 export const apiKeySelect = {
@@ -36,6 +36,7 @@ export const apiKeySelect = {
   expiresAt: true,
   revokedAt: true,
   lastUsedAt: true,
+  rotatedFromId: true,
   createdById: true,
   createdAt: true,
 } as const satisfies Prisma.ApiKeySelect;
@@ -175,6 +176,75 @@ export async function revokeApiKey(db: Db, actor: Actor, tenantId: string, raw: 
   return toApiKeyView(row);
 }
 
+/**
+ * Rotates a key: a new key with the same name, scopes, models and expiry, and the
+ * old one ends after `graceSeconds` (never later than it would have anyway), so
+ * callers can switch over without an outage. The new plaintext is returned once.
+ */
+export async function rotateApiKey(
+  db: Db,
+  actor: Actor,
+  tenantId: string,
+  raw: RotateApiKeyInput,
+  now: Date = new Date(),
+): Promise<{ key: string; apiKey: ApiKeyView; previous: ApiKeyView }> {
+  const { keyId, graceSeconds } = RotateApiKeyInput.parse(raw);
+  // Read outside the transaction (see createApiKey on why transactions write first);
+  // the guarded update below re-checks that the key is still active.
+  const before = await db.apiKey.findFirst({
+    where: { id: keyId, tenantId },
+    select: { ...apiKeySelect, rpmLimit: true, tpmLimit: true, maxConcurrent: true, monthlyTokenBudget: true },
+  });
+  if (!before) throw NotFound("API key");
+  const status = apiKeyStatus(before, now.getTime());
+  if (status !== "active") {
+    throw Conflict(`This key is ${status}; only an active key can be rotated`, "key_not_active");
+  }
+  const key = generateApiKey();
+  const graceEnd = new Date(now.getTime() + graceSeconds * 1000);
+  const oldEnd = before.expiresAt && before.expiresAt < graceEnd ? before.expiresAt : graceEnd;
+  const { created, previous, hash } = await db.$transaction(async (tx) => {
+    const { count } = await tx.apiKey.updateMany({
+      where: { id: keyId, tenantId, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
+      data: { expiresAt: oldEnd },
+    });
+    if (count !== 1) throw Conflict("This key was revoked or expired meanwhile", "key_not_active");
+    const fresh = await tx.apiKey.create({
+      data: {
+        id: newId("key"),
+        tenantId,
+        name: before.name,
+        prefix: keyDisplayPrefix(key),
+        hash: hmac(key),
+        scopes: before.scopes,
+        models: before.models,
+        rpmLimit: before.rpmLimit,
+        tpmLimit: before.tpmLimit,
+        maxConcurrent: before.maxConcurrent,
+        monthlyTokenBudget: before.monthlyTokenBudget,
+        // the replacement ends when the old key would have
+        expiresAt: before.expiresAt,
+        rotatedFromId: before.id,
+        createdById: actor.userId,
+      },
+      select: apiKeySelect,
+    });
+    const prev = await tx.apiKey.findFirst({ where: { id: keyId, tenantId }, select: { ...apiKeySelect, hash: true } });
+    await recordAudit(tx, actor, {
+      tenantId,
+      action: "api_key.rotate",
+      targetType: "api_key",
+      targetId: before.id,
+      data: { name: before.name, prefix: before.prefix, newKeyId: fresh.id, newPrefix: fresh.prefix, oldKeyEndsAt: oldEnd.toISOString() },
+    });
+    const { hash, ...rest } = prev!;
+    return { created: fresh, previous: rest, hash };
+  });
+  // This process's cached verification of the old key must see its new expiry now.
+  forgetApiKeyHash(hash);
+  return { key, apiKey: toApiKeyView(created, now.getTime()), previous: toApiKeyView(previous, now.getTime()) };
+}
+
 // ---- verification (the /api/v1 hot path) ------------------------------------------
 
 /** How long a verified key is trusted without asking the database. Must stay under 1 s. */
@@ -199,9 +269,14 @@ let invalidations = 0;
 
 /** Forgets a key in this process and answers "no" for it from now on (revocation is permanent). */
 function invalidateApiKeyHash(hash: string): void {
+  forgetApiKeyHash(hash);
+  negative.set(hash, true);
+}
+
+/** Drops this process's cached verification of a key that changed but still works (e.g. a new expiry). */
+function forgetApiKeyHash(hash: string): void {
   invalidations++;
   positive.delete(hash);
-  negative.set(hash, true);
 }
 
 /** Empties this process's verification cache (tests; an operator's "forget everything"). */

@@ -88,3 +88,16 @@ export function apiKeyStatus(key: { revokedAt: Date | null; expiresAt: Date | nu
   if (key.expiresAt && key.expiresAt.getTime() <= now) return "expired";
   return "active";
 }
+
+/** Longest an old key may keep working after a rotation. */
+export const MAX_ROTATION_GRACE_SECONDS = 30 * 24 * 3600;
+export const RotateApiKeyInput = z.object({
+  keyId: z.string().min(1, "keyId is required"),
+  /** how long the old key keeps working; 0 ends it at once */
+  graceSeconds: z
+    .number({ message: "Enter the grace period in seconds" })
+    .int("Use whole seconds")
+    .min(0, "The grace period can't be negative")
+    .max(MAX_ROTATION_GRACE_SECONDS, "The grace period can be at most 30 days"),
+});
+export type RotateApiKeyInput = z.infer<typeof RotateApiKeyInput>;

@@ -5,7 +5,7 @@ import { AppError, Conflict, Invalid, NotFound, isUniqueViolation } from "../../
 import { newId } from "../../lib/ids";
 import type { Principal } from "../../auth/principal";
 import { type Actor, recordAudit } from "../audit/audit";
-import { AddModelInput } from "./schemas";
+import { AddModelInput, ModelAccessInput } from "./schemas";
 
 export const modelSelect = {
   id: true,
@@ -133,4 +133,38 @@ export async function resolveModelFor(db: Db, p: Principal, name: string) {
   }
   const { grants: _grants, ...model } = m;
   return model;
+}
+
+/** A model with the tenants it is granted to (platform admin view). */
+export async function listModelsWithGrants(db: Db) {
+  return db.model.findMany({
+    orderBy: { name: "asc" },
+    select: { ...modelSelect, grants: { select: { tenantId: true } } },
+  });
+}
+
+/** Who may use a model: everyone (public) or the listed tenants only. Replaces the grant list. */
+export async function setModelAccess(db: Db, actor: Actor, raw: ModelAccessInput) {
+  const input = ModelAccessInput.parse(raw);
+  const tenantIds = input.public ? [] : [...new Set(input.tenantIds)];
+  return db.$transaction(async (tx) => {
+    const m = await tx.model.update({ where: { name: input.name }, data: { public: input.public }, select: { id: true } }).catch((e: unknown) => {
+      if ((e as { code?: string }).code === "P2025") throw NotFound(`Model ${input.name}`);
+      throw e;
+    });
+    const known = tenantIds.length ? await tx.tenant.findMany({ where: { id: { in: tenantIds } }, select: { id: true } }) : [];
+    if (known.length !== tenantIds.length) throw Invalid("Some of these tenants do not exist", "tenantIds");
+    await tx.modelGrant.deleteMany({ where: { modelId: m.id, tenantId: { notIn: tenantIds } } });
+    const existing = await tx.modelGrant.findMany({ where: { modelId: m.id }, select: { tenantId: true } });
+    const have = new Set(existing.map((g) => g.tenantId));
+    const add = tenantIds.filter((t) => !have.has(t));
+    if (add.length) await tx.modelGrant.createMany({ data: add.map((tenantId) => ({ id: newId("mgr"), tenantId, modelId: m.id })) });
+    await recordAudit(tx, actor, {
+      action: "model.access",
+      targetType: "model",
+      targetId: m.id,
+      data: { name: input.name, public: input.public, tenantIds },
+    });
+    return { name: input.name, public: input.public, tenantIds };
+  });
 }

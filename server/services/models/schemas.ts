@@ -20,3 +20,12 @@ export const AddModelInput = z.object({
   loadAtStartup: z.boolean().default(false),
 });
 export type AddModelInput = z.input<typeof AddModelInput>;
+
+export const ModelAccessInput = z.object({
+  name: ModelName,
+  /** every tenant may use it */
+  public: z.boolean(),
+  /** with public false: the tenants that may */
+  tenantIds: z.array(z.string().min(1)).max(10_000).default([]),
+});
+export type ModelAccessInput = z.input<typeof ModelAccessInput>;

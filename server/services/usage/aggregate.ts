@@ -9,7 +9,7 @@ import { ERROR_MESSAGE_MAX, type UsageRecord, type UsageStatus } from "./types";
 /** Largest value of a PostgreSQL INTEGER column; anything bigger would fail the whole batch. */
 export const INT4_MAX = 2_147_483_647;
 
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
 const STATUSES: ReadonlySet<string> = new Set<UsageStatus>(["ok", "error", "cancelled"]);
 
 /** A RequestLog row exactly as the writer inserts it. */
@@ -114,8 +114,18 @@ export function hourStart(d: Date): Date {
   return new Date(Math.floor(d.getTime() / HOUR_MS) * HOUR_MS);
 }
 
+/** Upper bounds (ms) of the rollup latency histogram's buckets; the last column counts the rest. */
+export const LATENCY_BOUNDS_MS = [50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000] as const;
+export const LATENCY_COLUMNS = ["lat50", "lat100", "lat250", "lat500", "lat1000", "lat2500", "lat5000", "lat10000", "lat30000", "latInf"] as const;
+export type LatencyColumn = (typeof LATENCY_COLUMNS)[number];
+
+export function latencyColumn(ms: number): LatencyColumn {
+  const i = LATENCY_BOUNDS_MS.findIndex((b) => ms <= b);
+  return LATENCY_COLUMNS[i === -1 ? LATENCY_COLUMNS.length - 1 : i]!;
+}
+
 /** One UsageRollup bucket's increments from one batch. */
-export interface RollupDelta {
+export interface RollupDelta extends Record<LatencyColumn, number> {
   tenantId: string;
   /** "" for requests without an API key */
   apiKeyId: string;
@@ -162,6 +172,7 @@ export function aggregateRollups(rows: readonly RequestLogRow[]): RollupDelta[] 
         latencySumMs: 0,
         ttftSumMs: 0,
         ttftCount: 0,
+        ...(Object.fromEntries(LATENCY_COLUMNS.map((c) => [c, 0])) as Record<LatencyColumn, number>),
       };
       groups.set(key, g);
     }
@@ -171,6 +182,7 @@ export function aggregateRollups(rows: readonly RequestLogRow[]): RollupDelta[] 
     g.promptTokens += r.promptTokens;
     g.completionTokens += r.completionTokens;
     g.latencySumMs += r.latencyMs;
+    g[latencyColumn(r.latencyMs)]++;
     if (r.ttftMs !== null) {
       g.ttftSumMs += r.ttftMs;
       g.ttftCount++;

@@ -17,7 +17,7 @@
  * Keep the column lists in step with prisma/schema.prisma — the integration tests
  * compare every field of a written row with what was recorded.
  */
-import type { RequestLogRow, RollupDelta } from "./aggregate";
+import { LATENCY_COLUMNS, type RequestLogRow, type RollupDelta } from "./aggregate";
 
 export type Provider = "sqlite" | "postgresql";
 
@@ -57,6 +57,7 @@ const ROLLUP_COUNTS = [
   "latencySumMs",
   "ttftSumMs",
   "ttftCount",
+  ...LATENCY_COLUMNS,
 ] as const satisfies readonly (keyof RollupDelta)[];
 export const ROLLUP_COLUMNS = ["id", ...ROLLUP_KEY, ...ROLLUP_COUNTS, "updatedAt"] as const;
 

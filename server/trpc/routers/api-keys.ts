@@ -1,5 +1,5 @@
-import { CreateApiKeyInput, RevokeApiKeyInput } from "../../services/api-keys/schemas";
-import { createApiKey, listApiKeys, revokeApiKey } from "../../services/api-keys/api-keys";
+import { CreateApiKeyInput, RevokeApiKeyInput, RotateApiKeyInput } from "../../services/api-keys/schemas";
+import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey } from "../../services/api-keys/api-keys";
 import { router, tenantProcedure } from "../init";
 
 // Every member may see which keys exist (names and prefixes only); admins create and revoke them.
@@ -19,4 +19,8 @@ export const apiKeysRouter = router({
   revoke: tenantProcedure("admin")
     .input(RevokeApiKeyInput)
     .mutation(({ ctx, input }) => revokeApiKey(ctx.db, ctx.actor, ctx.tenant.id, { keyId: input.keyId })),
+  /** Issues a replacement (returned once, in `key`); the old key keeps working for `graceSeconds`. */
+  rotate: tenantProcedure("admin")
+    .input(RotateApiKeyInput)
+    .mutation(({ ctx, input }) => rotateApiKey(ctx.db, ctx.actor, ctx.tenant.id, { keyId: input.keyId, graceSeconds: input.graceSeconds })),
 });

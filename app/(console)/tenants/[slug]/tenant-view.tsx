@@ -1,6 +1,7 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useState } from "react";
 import { AddMemberInput, ROLES } from "@/server/services/members/schemas";
 import { UpdateTenantInput } from "@/server/services/tenants/schemas";
@@ -10,15 +11,33 @@ import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
 import { AuditTable } from "../../../_components/audit-table";
 import { TopBar } from "../../shell";
+import { ApiKeys } from "./keys";
+import { Overview } from "./overview";
+import { Playground } from "./playground";
+import { type Role, can } from "./roles";
+import { UsageLog } from "./usage";
 
-type Role = (typeof ROLES)[number];
-const RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2, owner: 3 };
-const can = (role: Role, needed: Role) => RANK[role] >= RANK[needed];
+const TABS = [
+  { id: "overview", label: "Overview", min: "viewer" },
+  { id: "keys", label: "API keys", min: "viewer" },
+  { id: "usage", label: "Usage log", min: "viewer" },
+  { id: "playground", label: "Playground", min: "member" },
+  { id: "members", label: "Members", min: "viewer" },
+  { id: "activity", label: "Activity", min: "viewer" },
+  { id: "settings", label: "Settings", min: "viewer" },
+] as const satisfies readonly { id: string; label: string; min: Role }[];
+type TabId = (typeof TABS)[number]["id"];
 
 export function TenantView({ slug }: { slug: string }) {
   const trpc = useTRPC();
   const tenant = useQuery(trpc.tenants.bySlug.queryOptions({ slug }));
-  const [tab, setTab] = useState<"members" | "activity" | "settings">("members");
+  // The tab lives in the URL, so a reload or a shared link opens the same view.
+  const router = useRouter();
+  const pathname = usePathname();
+  const params = useSearchParams();
+  const requested = params.get("tab");
+  const tab: TabId = TABS.some((t) => t.id === requested) ? (requested as TabId) : "overview";
+  const setTab = (id: TabId) => router.replace(`${pathname}?tab=${id}`, { scroll: false });
 
   if (tenant.error) {
     const notFound = describeError(tenant.error).message.includes("not found");
@@ -64,12 +83,16 @@ export function TenantView({ slug }: { slug: string }) {
           <Alert tone="warn">This tenant is suspended: its API keys are refused until a platform admin reactivates it.</Alert>
         )}
         <div className="tabs" role="tablist">
-          {(["members", "activity", "settings"] as const).map((k) => (
-            <button key={k} type="button" role="tab" aria-selected={tab === k} onClick={() => setTab(k)}>
-              {k[0]!.toUpperCase() + k.slice(1)}
+          {TABS.filter((k) => !t || can(t.role, k.min)).map((k) => (
+            <button key={k.id} type="button" role="tab" aria-selected={tab === k.id} onClick={() => setTab(k.id)}>
+              {k.label}
             </button>
           ))}
         </div>
+        {t && tab === "overview" && <Overview tenantId={t.id} />}
+        {t && tab === "keys" && <ApiKeys tenantId={t.id} role={t.role} />}
+        {t && tab === "usage" && <UsageLog tenantId={t.id} />}
+        {t && tab === "playground" && can(t.role, "member") && <Playground tenantId={t.id} />}
         {t && tab === "members" && <Members tenantId={t.id} role={t.role} />}
         {t && tab === "activity" && <Activity tenantId={t.id} />}
         {t && tab === "settings" && <Settings tenantId={t.id} name={t.name} slug={slug} role={t.role} />}

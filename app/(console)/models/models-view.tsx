@@ -1,0 +1,271 @@
+"use client";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { AddModelInput } from "@/server/services/models/schemas";
+import { Alert, Badge, ConfirmDialog, Dialog, EmptyState, Field, SkeletonRows, useToast } from "../../_components/ui";
+import { useZodForm } from "../../_components/use-zod-form";
+import { describeError } from "../../_lib/errors";
+import { useTRPC } from "../../_lib/trpc";
+import { TopBar } from "../shell";
+
+const size = (b: number | null) =>
+  b === null ? "—" : b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(1)} GB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MB` : `${Math.round(b / 1024)} KB`;
+
+export function ModelsView() {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  // Runtime state (loading, slots, queue) moves on its own: poll while the page is open.
+  const models = useQuery({ ...trpc.models.list.queryOptions(), refetchInterval: 3000 });
+  const tenants = useQuery(trpc.tenants.list.queryOptions());
+  const [adding, setAdding] = useState(false);
+  const [removing, setRemoving] = useState<string | null>(null);
+  const [access, setAccess] = useState<{ name: string; public: boolean; tenantIds: string[] } | null>(null);
+  const refresh = () => qc.invalidateQueries({ queryKey: trpc.models.list.queryKey() });
+  const onError = (e: unknown) => toast(describeError(e).message, "error");
+  const load = useMutation(trpc.models.load.mutationOptions({ onSuccess: async (_, v) => (await refresh(), toast(`${v.name} loaded`)), onError }));
+  const unload = useMutation(trpc.models.unload.mutationOptions({ onSuccess: async (_, v) => (await refresh(), toast(`${v.name} unloaded`)), onError }));
+  const remove = useMutation(
+    trpc.models.remove.mutationOptions({
+      onSuccess: async (_, v) => {
+        await refresh();
+        setRemoving(null);
+        toast(`${v.name} removed`);
+      },
+      onError,
+    }),
+  );
+
+  return (
+    <>
+      <TopBar crumbs={[{ label: "Models" }]} />
+      <div className="content">
+        <div className="page-head">
+          <div>
+            <h1>Models</h1>
+            <p>GGUF models served by this server&apos;s llama.cpp, and who may use them.</p>
+          </div>
+          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+            Add model
+          </button>
+        </div>
+        {models.error && <Alert>{describeError(models.error).message}</Alert>}
+        <div className="panel">
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th>Model</th>
+                  <th>Status</th>
+                  <th className="num">Memory</th>
+                  <th className="num">Slots busy</th>
+                  <th className="num">Queued</th>
+                  <th>Access</th>
+                  <th className="actions">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {models.isPending && <SkeletonRows cols={7} />}
+                {models.data?.map((m) => {
+                  const state = m.runtime?.state ?? "unloaded";
+                  const busy = (load.isPending && load.variables?.name === m.name) || (unload.isPending && unload.variables?.name === m.name);
+                  return (
+                    <tr key={m.id} data-testid={`model-${m.name}`}>
+                      <td>
+                        <strong>{m.name}</strong> <span className="sub">{m.kind}</span>
+                        <div className="sub mono" title={m.source}>
+                          {m.source.length > 60 ? `…${m.source.slice(-60)}` : m.source}
+                        </div>
+                        <div className="sub">
+                          ctx {m.contextSize} · {m.parallel} parallel · {m.threads ?? "default"} threads · file {size(m.sizeBytes)}
+                        </div>
+                      </td>
+                      <td>
+                        <Badge tone={state === "ready" ? "ok" : state === "failed" ? "danger" : state === "loading" ? "accent" : undefined}>{state === "ready" ? "loaded" : state}</Badge>
+                        {m.runtime?.error && <div className="sub">{m.runtime.error}</div>}
+                        {m.state !== "ready" && <div className="sub">file: {m.state}</div>}
+                      </td>
+                      <td className="num">{size(m.runtime?.sizeBytes ?? null)}</td>
+                      <td className="num">{m.runtime ? `${m.runtime.active} / ${m.runtime.slots}` : "—"}</td>
+                      <td className="num">{m.runtime?.queued ?? "—"}</td>
+                      <td>
+                        {m.public ? <Badge>all tenants</Badge> : <Badge tone="warn">{m.tenantIds.length} tenant{m.tenantIds.length === 1 ? "" : "s"}</Badge>}
+                      </td>
+                      <td className="actions">
+                        {state === "ready" || state === "loading" ? (
+                          <button type="button" className="btn btn-sm" disabled={busy} onClick={() => unload.mutate({ name: m.name })}>
+                            Unload
+                          </button>
+                        ) : (
+                          <button type="button" className="btn btn-sm" disabled={busy} onClick={() => load.mutate({ name: m.name })}>
+                            {busy ? "Loading…" : "Load"}
+                          </button>
+                        )}{" "}
+                        <button type="button" className="btn btn-sm" onClick={() => setAccess({ name: m.name, public: m.public, tenantIds: m.tenantIds })}>
+                          Access
+                        </button>{" "}
+                        <button type="button" className="btn btn-sm btn-danger" onClick={() => setRemoving(m.name)}>
+                          Remove
+                        </button>
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+            {models.data?.length === 0 && (
+              <EmptyState title="No models yet">
+                <p>Add a GGUF file by its path, or pull one with `npm run cli -- model pull`.</p>
+              </EmptyState>
+            )}
+          </div>
+        </div>
+      </div>
+      <AddModelDialog open={adding} onClose={() => setAdding(false)} onAdded={async (name) => (setAdding(false), await refresh(), toast(`${name} added`))} />
+      {access && (
+        <AccessDialog
+          value={access}
+          tenants={tenants.data ?? []}
+          onClose={() => setAccess(null)}
+          onSaved={async () => (setAccess(null), await refresh(), toast("Access saved"))}
+        />
+      )}
+      <ConfirmDialog
+        open={removing !== null}
+        title={`Remove ${removing ?? ""}?`}
+        description="Requests for it fail with 404 from now on. The GGUF file is not deleted."
+        confirmLabel="Remove model"
+        danger
+        busy={remove.isPending}
+        onConfirm={() => removing && remove.mutate({ name: removing })}
+        onClose={() => setRemoving(null)}
+      />
+    </>
+  );
+}
+
+function AddModelDialog({ open, onClose, onAdded }: { open: boolean; onClose: () => void; onAdded: (name: string) => void }) {
+  const trpc = useTRPC();
+  const form = useZodForm(AddModelInput, { name: "", source: "", kind: "chat", contextSize: 4096, parallel: 4, threads: null });
+  const [error, setError] = useState<string | null>(null);
+  const add = useMutation(
+    trpc.models.add.mutationOptions({
+      onSuccess: (m) => {
+        form.reset();
+        onAdded(m.name);
+      },
+      onError: (e) => {
+        const d = describeError(e);
+        form.setServerErrors(d.fields);
+        setError(d.message);
+      },
+    }),
+  );
+  const num = (key: "contextSize" | "parallel" | "threads") => ({
+    ...form.bind(key),
+    type: "number",
+    onChange: (e: React.ChangeEvent<HTMLInputElement>) =>
+      form.setValues((v) => ({ ...v, [key]: e.target.value === "" ? (key === "threads" ? null : undefined) : Number(e.target.value) })),
+  });
+  return (
+    <Dialog open={open} onClose={onClose} title="Add a model" description="A GGUF file on this server's disk.">
+      <form
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          const v = form.validate();
+          if (!v) return;
+          setError(null);
+          add.mutate(v);
+        }}
+      >
+        <Alert>{error}</Alert>
+        <Field label="Name" id="name" error={form.errorFor("name")} hint="What callers put in “model”">
+          <input className="input" autoFocus {...form.bind("name")} />
+        </Field>
+        <Field label="GGUF path" id="source" error={form.errorFor("source")} hint="Absolute path on the server, e.g. /models/llama-3-8b.Q4_K_M.gguf">
+          <input className="input mono" {...form.bind("source")} />
+        </Field>
+        <div className="row">
+          <Field label="Kind" id="kind" error={form.errorFor("kind")}>
+            <select className="select" {...form.bind("kind")}>
+              <option value="chat">chat</option>
+              <option value="embedding">embedding</option>
+            </select>
+          </Field>
+          <Field label="Context size" id="contextSize" error={form.errorFor("contextSize")}>
+            <input className="input" {...num("contextSize")} />
+          </Field>
+          <Field label="Parallel" id="parallel" error={form.errorFor("parallel")}>
+            <input className="input" {...num("parallel")} />
+          </Field>
+          <Field label="Threads" id="threads" error={form.errorFor("threads")} hint="empty = default">
+            <input className="input" {...num("threads")} />
+          </Field>
+        </div>
+        <div className="form-actions">
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={add.isPending}>
+            {add.isPending ? "Adding…" : "Add model"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function AccessDialog({
+  value,
+  tenants,
+  onClose,
+  onSaved,
+}: {
+  value: { name: string; public: boolean; tenantIds: string[] };
+  tenants: { id: string; name: string; slug: string }[];
+  onClose: () => void;
+  onSaved: () => void;
+}) {
+  const trpc = useTRPC();
+  const [isPublic, setPublic] = useState(value.public);
+  const [chosen, setChosen] = useState<string[]>(value.tenantIds);
+  const [error, setError] = useState<string | null>(null);
+  const save = useMutation(trpc.models.setAccess.mutationOptions({ onSuccess: onSaved, onError: (e) => setError(describeError(e).message) }));
+  return (
+    <Dialog open onClose={onClose} title={`Who may use ${value.name}?`}>
+      <Alert>{error}</Alert>
+      <label className="check">
+        <input type="checkbox" checked={isPublic} onChange={(e) => setPublic(e.target.checked)} /> Every tenant
+      </label>
+      {!isPublic && (
+        <fieldset className="field checks-list">
+          <legend>Only these tenants</legend>
+          {tenants.map((t) => (
+            <label key={t.id} className="check">
+              <input
+                type="checkbox"
+                checked={chosen.includes(t.id)}
+                onChange={(e) => setChosen((c) => (e.target.checked ? [...c, t.id] : c.filter((x) => x !== t.id)))}
+              />{" "}
+              {t.name} <span className="sub mono">{t.slug}</span>
+            </label>
+          ))}
+        </fieldset>
+      )}
+      <div className="form-actions">
+        <button type="button" className="btn" onClick={onClose}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          className="btn btn-primary"
+          disabled={save.isPending}
+          onClick={() => save.mutate({ name: value.name, public: isPublic, tenantIds: isPublic ? [] : chosen })}
+        >
+          {save.isPending ? "Saving…" : "Save"}
+        </button>
+      </div>
+    </Dialog>
+  );
+}

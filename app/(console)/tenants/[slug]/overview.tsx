@@ -1,0 +1,146 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { Area, AreaChart, Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { OVERVIEW_RANGES, type OverviewRange } from "@/server/services/usage/schemas";
+import { Alert, EmptyState } from "../../../_components/ui";
+import { describeError } from "../../../_lib/errors";
+import { useTRPC } from "../../../_lib/trpc";
+
+const n = new Intl.NumberFormat();
+const pct = (v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(v < 0.01 && v > 0 ? 2 : 1)}%`);
+const ms = (v: number | null) => (v === null ? "—" : v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${v} ms`);
+
+function tick(iso: string, bucketHours: number) {
+  const d = new Date(iso);
+  return bucketHours < 24
+    ? d.toLocaleString(undefined, bucketHours === 1 ? { hour: "2-digit", minute: "2-digit" } : { weekday: "short", hour: "2-digit" })
+    : d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+}
+
+export function Overview({ tenantId }: { tenantId: string }) {
+  const trpc = useTRPC();
+  const [range, setRange] = useState<OverviewRange>("24h");
+  const q = useQuery({ ...trpc.usage.overview.queryOptions({ tenantId, range }), refetchInterval: 15_000 });
+  const o = q.data;
+  const cards = [
+    { label: "Requests", value: o ? n.format(o.totals.requests) : null, testId: "stat-requests" },
+    { label: "Tokens", value: o ? n.format(o.totals.tokens) : null, testId: "stat-tokens" },
+    { label: "Error rate", value: o ? pct(o.totals.errorRate) : null, testId: "stat-error-rate" },
+    { label: "p50 latency", value: o ? ms(o.totals.p50LatencyMs) : null, testId: "stat-p50" },
+    { label: "p95 latency", value: o ? ms(o.totals.p95LatencyMs) : null, testId: "stat-p95" },
+  ];
+  const series = o?.series.map((p) => ({ ...p, label: tick(p.t, o.bucketHours), ok: p.requests - p.errors }));
+  return (
+    <>
+      <div className="toolbar">
+        <div className="segmented" role="group" aria-label="Time range">
+          {OVERVIEW_RANGES.map((r) => (
+            <button key={r} type="button" aria-pressed={range === r} onClick={() => setRange(r)}>
+              Last {r}
+            </button>
+          ))}
+        </div>
+        <span className="sub">{q.isFetching ? "Updating…" : "From hourly rollups; refreshes every 15 s"}</span>
+      </div>
+      {q.error && <Alert>{describeError(q.error).message}</Alert>}
+      <div className="stats">
+        {cards.map((c) => (
+          <div className="stat panel" key={c.label}>
+            <div className="stat-label">{c.label}</div>
+            <div className="stat-value" data-testid={c.testId}>
+              {c.value ?? <span className="skeleton" style={{ width: 80, height: 24, display: "inline-block" }} />}
+            </div>
+          </div>
+        ))}
+      </div>
+      <div className="grid-2">
+        <div className="panel">
+          <div className="panel-head">
+            <h2>Requests</h2>
+          </div>
+          <div className="panel-body chart">
+            {series && (
+              <ResponsiveContainer width="100%" height={240}>
+                <AreaChart data={series} margin={{ top: 4, right: 8, left: 0, bottom: 0 }}>
+                  <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
+                  <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={24} />
+                  <YAxis allowDecimals={false} tick={{ fontSize: 11 }} width={44} />
+                  <Tooltip />
+                  <Legend />
+                  <Area type="monotone" dataKey="ok" name="succeeded" stackId="1" stroke="#4f46e5" fill="#c7d2fe" isAnimationActive={false} />
+                  <Area type="monotone" dataKey="errors" name="errors" stackId="1" stroke="#dc2626" fill="#fecaca" isAnimationActive={false} />
+                </AreaChart>
+              </ResponsiveContainer>
+            )}
+          </div>
+        </div>
+        <div className="panel">
+          <div className="panel-head">
+            <h2>Tokens</h2>
+          </div>
+          <div className="panel-body chart">
+            {series && (
+              <ResponsiveContainer width="100%" height={240}>
+                <BarChart data={series} margin={{ top: 4, right: 8, left: 0, bottom: 0 }}>
+                  <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
+                  <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={24} />
+                  <YAxis allowDecimals={false} tick={{ fontSize: 11 }} width={56} />
+                  <Tooltip />
+                  <Bar dataKey="tokens" name="tokens" fill="#6366f1" isAnimationActive={false} />
+                </BarChart>
+              </ResponsiveContainer>
+            )}
+          </div>
+        </div>
+      </div>
+      <div className="grid-2">
+        <TopTable
+          title="Top keys"
+          rows={o?.topKeys.map((k) => ({ ...k, id: k.apiKeyId ?? "console", sub: k.prefix ? `${k.prefix}…` : null }))}
+        />
+        <TopTable title="Top models" rows={o?.topModels.map((m) => ({ ...m, id: m.model, name: m.model, sub: null }))} />
+      </div>
+    </>
+  );
+}
+
+function TopTable({
+  title,
+  rows,
+}: {
+  title: string;
+  rows?: { id: string; name: string; sub: string | null; requests: number; errors: number; tokens: number }[];
+}) {
+  return (
+    <div className="panel">
+      <div className="panel-head">
+        <h2>{title}</h2>
+      </div>
+      <table className="table">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th className="num">Requests</th>
+            <th className="num">Errors</th>
+            <th className="num">Tokens</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows?.map((r) => (
+            <tr key={r.id}>
+              <td>
+                {r.name}
+                {r.sub && <div className="sub mono">{r.sub}</div>}
+              </td>
+              <td className="num">{n.format(r.requests)}</td>
+              <td className="num">{n.format(r.errors)}</td>
+              <td className="num">{n.format(r.tokens)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {rows?.length === 0 && <EmptyState title="No traffic in this period" />}
+    </div>
+  );
+}

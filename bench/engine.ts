@@ -1,0 +1,293 @@
+/**
+ * Engine speed (issue #8): single-stream decode t/s, time to first token and 4-stream
+ * aggregate t/s on a generated ~100M-parameter F16 llama, measured
+ *   - direct:  node-llama-cpp in this process (LlamaCompletion on a 4-sequence context)
+ *   - api:     our /api/v1 route handlers over HTTP (started here, like bench/inference.ts)
+ *   - url:     any OpenAI-compatible server (--base-url), e.g. llama-server or `next start`
+ * Paired rounds: each round runs one single stream, then four concurrent streams.
+ *
+ *   npx tsx bench/engine.ts --target direct|api [--engine native|prebuilt] [--weights f16|q8_0] [--tokens 128] [--rounds 3] [--threads 1]
+ *   npx tsx bench/engine.ts --target url --base-url http://127.0.0.1:8080/v1 [--api-key K] [--model NAME]
+ *   npx tsx bench/engine.ts --target chat-ttft [--rounds 40]     # our chat path vs direct evaluation, tiny model
+ *
+ * --engine prebuilt hides the native-build record, so the pool and the direct side load
+ * node-llama-cpp's prebuilt binary; native (default) uses `engine build`'s binary when
+ * it may run here. "Before the batching fix": `npx patch-package --reverse`, run, then
+ * `npx patch-package` to re-apply. Numbers, not assertions: see docs/benchmarks.md.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    target: { type: "string", default: "direct" },
+    engine: { type: "string", default: "native" },
+    "base-url": { type: "string" },
+    "api-key": { type: "string", default: "none" },
+    model: { type: "string" },
+    "model-file": { type: "string" },
+    tokens: { type: "string", default: "128" },
+    rounds: { type: "string", default: "3" },
+    threads: { type: "string", default: "1" },
+    weights: { type: "string", default: "f16" },
+  },
+});
+const TOKENS = Number(values.tokens);
+const ROUNDS = Number(values.rounds);
+const THREADS = Number(values.threads);
+const PROMPT = "Once upon a time there was a little girl named Lily";
+const STREAMS = 4;
+
+const dir = mkdtempSync(path.join(tmpdir(), "switchyard-engine-bench-"));
+if (values.engine === "prebuilt") process.env.SWITCHYARD_ENGINE_DIR = path.join(dir, "no-native-build");
+process.env.LLAMA_THREADS = String(THREADS);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface Run {
+  ttftMs: number;
+  decodeTps: number;
+  tokens: number;
+}
+
+async function benchModelFile(): Promise<string> {
+  if (values["model-file"]) return path.resolve(values["model-file"]);
+  const { BENCH_MODEL_DEFAULT, writeBenchModel } = await import("../scripts/tiny-gguf/make-bench-model");
+  if (values.weights !== "f16" && values.weights !== "q8_0") throw new Error("--weights f16|q8_0");
+  // kept between runs in .tmp/bench: generating ~200 MB takes ~50 s
+  const r = await writeBenchModel(path.resolve(".tmp/bench"), { ...BENCH_MODEL_DEFAULT, weights: values.weights });
+  return r.path;
+}
+
+// Tokens per CPU-second of this process (user + system, all threads) next to wall-clock
+// t/s: on a machine shared with other work the wall clock measures the neighbours too,
+// CPU time far less. Meaningless for --target url (the server is another process).
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+async function measure(one: () => Promise<Run>) {
+  const singles: Run[] = [];
+  const aggregates: number[] = [];
+  const singleCpu: number[] = [];
+  const aggregateCpu: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    let c0 = cpuSeconds();
+    const single = await one();
+    singles.push(single);
+    singleCpu.push(single.tokens / (cpuSeconds() - c0));
+    c0 = cpuSeconds();
+    const t0 = performance.now();
+    const runs = await Promise.all(Array.from({ length: STREAMS }, () => one()));
+    const tokens = runs.reduce((a, b) => a + b.tokens, 0);
+    aggregates.push(tokens / ((performance.now() - t0) / 1000));
+    aggregateCpu.push(tokens / (cpuSeconds() - c0));
+  }
+  return {
+    ttftMs: median(singles.map((s) => s.ttftMs)),
+    decodeTps: median(singles.map((s) => s.decodeTps)),
+    aggregateTps: median(aggregates),
+    singleTokensPerCpuSecond: median(singleCpu),
+    aggregateTokensPerCpuSecond: median(aggregateCpu),
+    tokensPerRequest: singles[0]!.tokens,
+    singles: singles.map((s) => +s.decodeTps.toFixed(1)),
+    aggregates: aggregates.map((a) => +a.toFixed(1)),
+  };
+}
+
+// ---- direct: node-llama-cpp in this process ---------------------------------------
+async function direct(file: string) {
+  const n = await import("node-llama-cpp");
+  const { loadLlama } = await import("../server/inference/llama-runtime");
+  const { llama, binary, fallbackReason } = await loadLlama(n.getLlama, { gpu: false, logLevel: n.LlamaLogLevel.error, maxThreads: THREADS });
+  console.log(`binary: ${binary}${fallbackReason ? ` (${fallbackReason})` : ""}`);
+  const model = await llama.loadModel({ modelPath: file });
+  const context = await model.createContext({ contextSize: STREAMS * (TOKENS + 64), sequences: STREAMS, threads: THREADS });
+  const one = async (): Promise<Run> => {
+    const seq = context.getSequence();
+    const completion = new n.LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
+    const t0 = performance.now();
+    let first = 0;
+    let tokens = 0;
+    await completion.generateCompletion(PROMPT, {
+      maxTokens: TOKENS,
+      temperature: 0,
+      onToken: (t) => {
+        if (!first) first = performance.now();
+        tokens += t.length;
+      },
+    });
+    const end = performance.now();
+    completion.dispose({ disposeSequence: false });
+    seq.dispose();
+    // a disposed sequence's id comes back asynchronously
+    await new Promise((r) => setImmediate(r));
+    return { ttftMs: first - t0, decodeTps: (tokens - 1) / ((end - first) / 1000), tokens };
+  };
+  await one(); // warm-up
+  return measure(one);
+}
+
+// ---- any OpenAI-compatible server: streaming /completions --------------------------
+function streamer(baseUrl: string, apiKey: string, model: string) {
+  return async (): Promise<Run> => {
+    const t0 = performance.now();
+    const res = await fetch(`${baseUrl}/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model,
+        prompt: PROMPT,
+        max_tokens: TOKENS,
+        temperature: 0,
+        stream: true,
+        stream_options: { include_usage: true },
+        // llama-server only; others ignore unknown fields
+        cache_prompt: false,
+      }),
+    });
+    if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+    const decoder = new TextDecoder();
+    let first = 0;
+    let buf = "";
+    const reader = res.body!.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const text = decoder.decode(value, { stream: true });
+      if (!first && text.includes('"text"')) first = performance.now();
+      buf += text;
+    }
+    const end = performance.now();
+    let tokens = 0;
+    let textChunks = 0;
+    for (const block of buf.split("\n\n")) {
+      const usage = /"completion_tokens":\s*(\d+)/.exec(block);
+      if (usage) tokens = Number(usage[1]);
+      else if (/"text":\s*"[^"]/.test(block)) textChunks++;
+    }
+    tokens ||= textChunks; // a server without usage in streams: one chunk per token
+    return { ttftMs: first - t0, decodeTps: (tokens - 1) / ((end - first) / 1000), tokens };
+  };
+}
+
+// ---- our /api/v1 handlers over HTTP ------------------------------------------------
+async function api(file: string) {
+  process.env.DATABASE_URL = `file:${path.join(dir, "bench.db")}`;
+  process.env.AUTH_SECRET ??= "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+  process.env.PASSWORD_HASH_COST = "4";
+  const { migrate } = await import("../server/db/migrate");
+  await migrate(process.env.DATABASE_URL);
+  const { db } = await import("../server/db/client");
+  const { CLI_ACTOR } = await import("../server/services/audit/audit");
+  const { createTenant } = await import("../server/services/tenants/tenants");
+  const { createApiKey } = await import("../server/services/api-keys/api-keys");
+  const { addModel } = await import("../server/services/models/models");
+  const { startV1Server } = await import("../server/test/v1-server");
+  const tenant = await createTenant(db(), CLI_ACTOR, { slug: "bench", name: "Bench" });
+  const { key } = await createApiKey(db(), CLI_ACTOR, tenant.id, { name: "bench" });
+  await addModel(db(), CLI_ACTOR, {
+    name: "bench",
+    source: file,
+    kind: "chat",
+    contextSize: Math.max(128, TOKENS + 64),
+    parallel: STREAMS,
+    threads: THREADS,
+    chatTemplate: "chatml",
+  });
+  const server = await startV1Server();
+  const one = streamer(`${server.url}/api/v1`, key, "bench");
+  await one(); // loads the model
+  const { engineInfo } = await import("../server/inference/local-pool");
+  const info = await engineInfo();
+  console.log(`binary: ${info.binary}${info.fallbackReason ? ` (${info.fallbackReason})` : ""}`);
+  const result = await measure(one);
+  await server.close();
+  return result;
+}
+
+// ---- chat path TTFT: LocalPool chat request vs direct evaluation, tiny model -------
+async function chatTtft() {
+  const n = await import("node-llama-cpp");
+  const { writeTinyModel } = await import("../scripts/tiny-gguf/make-tiny-model");
+  const { LocalPool } = await import("../server/inference/local-pool");
+  const { loadLlama } = await import("../server/inference/llama-runtime");
+  const file = writeTinyModel(path.join(dir, "tiny.gguf")).path;
+  const content = "Hi there, how are you today?";
+  const pool = new LocalPool();
+  for (const template of ["auto", "chatml", "jinjaTemplate"]) {
+    await pool.register({ name: template, path: file, kind: "chat", contextSize: 512, parallel: 1, threads: 1, chatTemplate: template });
+    await pool.load(template);
+  }
+  const { llama } = await loadLlama(n.getLlama, { gpu: false, logLevel: n.LlamaLogLevel.error, maxThreads: 1 });
+  const model = await llama.loadModel({ modelPath: file });
+  const ctx = await model.createContext({ contextSize: 512, sequences: 1, threads: 1 });
+  const wrapper = new n.ChatMLChatWrapper();
+  const history = [{ type: "user" as const, text: content }];
+
+  const viaEvaluate = async () => {
+    const seq = ctx.getSequence();
+    const t0 = performance.now();
+    const tokens = wrapper.generateContextState({ chatHistory: [...history, { type: "model", response: [] }] }).contextText.tokenize(model.tokenizer);
+    let first = 0;
+    for await (const token of seq.evaluate(tokens, { temperature: 0 })) {
+      model.detokenize([token]);
+      first = performance.now() - t0;
+      break;
+    }
+    seq.dispose();
+    await new Promise((r) => setImmediate(r));
+    return first;
+  };
+  const viaPool = (name: string) => async () => {
+    const t0 = performance.now();
+    let first = 0;
+    const req = { mode: "chat" as const, messages: [{ role: "user" as const, content }], maxTokens: 8, temperature: 0, tenantId: "bench" };
+    for await (const ev of pool.generate(name, req, new AbortController().signal)) if (ev.type === "delta" && !first) first = performance.now() - t0;
+    return first;
+  };
+  const sides: [string, () => Promise<number>][] = [
+    ["direct: wrapper text → tokenize → sequence.evaluate", viaEvaluate],
+    ["LocalPool chat, chatTemplate chatml", viaPool("chatml")],
+    ["LocalPool chat, chatTemplate auto", viaPool("auto")],
+    ["LocalPool chat, chatTemplate jinjaTemplate", viaPool("jinjaTemplate")],
+  ];
+  const times = new Map<string, number[]>(sides.map(([k]) => [k, []]));
+  for (let r = 0; r < ROUNDS + 5; r++) {
+    for (const [k, fn] of sides) {
+      const t = await fn();
+      if (r >= 5) times.get(k)!.push(t); // first rounds warm up
+    }
+  }
+  console.log(`auto resolves to ${n.resolveChatWrapper(model)?.constructor.name}`);
+  for (const [k, v] of times) console.log(`${k.padEnd(56)} median TTFT ${median(v).toFixed(2)} ms`);
+  await pool.close();
+}
+
+if (values.target === "chat-ttft") {
+  await chatTtft();
+  process.exit(0);
+}
+
+const file = values.target === "url" ? "" : await benchModelFile();
+console.log(`target ${values.target}, ${TOKENS} tokens/request, ${THREADS} thread(s), ${ROUNDS} rounds${file ? `, model ${file}` : ""}`);
+let result;
+if (values.target === "direct") result = await direct(file);
+else if (values.target === "api") result = await api(file);
+else if (values.target === "url") {
+  if (!values["base-url"]) throw new Error("--base-url is required with --target url");
+  const one = streamer(values["base-url"].replace(/\/$/, ""), values["api-key"]!, values.model ?? "default");
+  await one();
+  result = await measure(one);
+} else throw new Error(`unknown --target ${values.target}`);
+console.log(JSON.stringify(result));
+console.log(
+  `TTFT ${result.ttftMs.toFixed(1)} ms | 1 stream ${result.decodeTps.toFixed(1)} t/s | ${STREAMS} streams ${result.aggregateTps.toFixed(1)} t/s aggregate` +
+    (values.target === "url"
+      ? ""
+      : ` | per CPU-second: 1 stream ${result.singleTokensPerCpuSecond.toFixed(1)}, ${STREAMS} streams ${result.aggregateTokensPerCpuSecond.toFixed(1)} tokens`),
+);
+process.exit(0);

@@ -1,0 +1,36 @@
+import { z } from "zod";
+import { recordAudit } from "../../services/audit/audit";
+import { getUsageRow, listUsage, tenantOverview } from "../../services/usage/dashboard";
+import { mintExportToken } from "../../services/usage/export-token";
+import { OverviewRange, UsageFilter, UsageGetInput, UsageListInput } from "../../services/usage/schemas";
+import { router, tenantProcedure } from "../init";
+
+// Every member of a tenant, viewers included, may read its usage.
+export const usageRouter = router({
+  overview: tenantProcedure("viewer")
+    .input(z.object({ tenantId: z.string().min(1), range: OverviewRange.default("24h") }))
+    .query(({ ctx, input }) => tenantOverview(ctx.db, ctx.tenant.id, input.range)),
+
+  list: tenantProcedure("viewer")
+    .input(UsageListInput)
+    .query(({ ctx, input }) => listUsage(ctx.db, ctx.tenant.id, { filter: input.filter, cursor: input.cursor, limit: input.limit })),
+
+  get: tenantProcedure("viewer")
+    .input(UsageGetInput)
+    .query(({ ctx, input }) => getUsageRow(ctx.db, ctx.tenant.id, input.id)),
+
+  /** A 2-minute link to download the filtered log as CSV (a mutation: it mints a credential, and is audited). */
+  exportCsv: tenantProcedure("viewer")
+    .input(z.object({ tenantId: z.string().min(1), filter: UsageFilter.default({}) }))
+    .mutation(async ({ ctx, input }) => {
+      const token = await mintExportToken({ tenantId: ctx.tenant.id, userId: ctx.user.id, filter: input.filter });
+      await recordAudit(ctx.db, ctx.actor, {
+        tenantId: ctx.tenant.id,
+        action: "usage.export",
+        targetType: "tenant",
+        targetId: ctx.tenant.id,
+        data: { filter: input.filter },
+      });
+      return { token };
+    }),
+});
