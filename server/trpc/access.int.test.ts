@@ -121,6 +121,7 @@ describe("platform-admin-only procedures", () => {
   it("are the ones the product says", () => {
     expect(adminCases.map(([p]) => p).sort()).toEqual([
       "audit.listAll",
+      "limits.setTenant",
       "models.add",
       "models.list",
       "models.load",

@@ -2,6 +2,7 @@
 import { createCallerFactory, router } from "./init";
 import { apiKeysRouter } from "./routers/api-keys";
 import { auditRouter } from "./routers/audit";
+import { limitsRouter } from "./routers/limits";
 import { membersRouter } from "./routers/members";
 import { modelsRouter } from "./routers/models";
 import { playgroundRouter } from "./routers/playground";
@@ -16,6 +17,7 @@ export const appRouter = router({
   audit: auditRouter,
   apiKeys: apiKeysRouter,
   playground: playgroundRouter,
+  limits: limitsRouter,
   usage: usageRouter,
   models: modelsRouter,
 });
