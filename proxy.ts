@@ -23,5 +23,5 @@ export async function proxy(req: NextRequest) {
 }
 
 export const config = {
-  matcher: ["/((?!api/|_next/|signin|docs|favicon.ico|icon.svg|robots.txt).*)"],
+  matcher: ["/((?!api/|_next/|signin|docs|metrics|favicon.ico|icon.svg|robots.txt).*)"],
 };

@@ -45,13 +45,13 @@ async function main() {
   const { createContext } = await import("../server/trpc/init");
 
   await migrate(url);
-  let tenant = await db().tenant.findUnique({ where: { slug: "bench" } });
-  let admin = await db().user.findUnique({ where: { email: "bench@example.test" } });
-  if (!tenant || !admin) {
-    tenant = await createTenant(db(), CLI_ACTOR, { slug: "bench", name: "Bench" });
-    admin = await createUser(db(), CLI_ACTOR, { email: "bench@example.test", name: "Bench", password: "bench password long", isPlatformAdmin: true });
-    for (let k = 0; k < KEYS; k++) await createApiKey(db(), CLI_ACTOR, tenant.id, { name: `key ${k}` });
+  if (!(await db().tenant.findUnique({ where: { slug: "bench" } }))) {
+    const t = await createTenant(db(), CLI_ACTOR, { slug: "bench", name: "Bench" });
+    await createUser(db(), CLI_ACTOR, { email: "bench@example.test", name: "Bench", password: "bench password long", isPlatformAdmin: true });
+    for (let k = 0; k < KEYS; k++) await createApiKey(db(), CLI_ACTOR, t.id, { name: `key ${k}` });
   }
+  const tenant = await db().tenant.findUniqueOrThrow({ where: { slug: "bench" } });
+  const admin = await db().user.findUniqueOrThrow({ where: { email: "bench@example.test" } });
   const keys = await db().apiKey.findMany({ where: { tenantId: tenant.id }, select: { id: true }, orderBy: { name: "asc" } });
 
   const have = await db().requestLog.count({ where: { tenantId: tenant.id } });

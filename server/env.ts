@@ -66,6 +66,22 @@ const serverSchema = z
         }
         return hops;
       }),
+    /**
+     * Shared limiter state (RPM/TPM/concurrency/budget) for several replicas, e.g.
+     * redis://localhost:6379/0. Unset: in-process state, correct for one replica only.
+     */
+    REDIS_URL: optionalString.pipe(
+      z
+        .string()
+        .refine((v) => /^rediss?:\/\/[^\s]+$/.test(v), { message: 'must be a redis:// or rediss:// URL' })
+        .optional(),
+    ),
+    /** What /api/v1 does while Redis is unreachable: admit without limits (open) or answer 503 (closed). */
+    RATE_LIMIT_FAIL_MODE: z.enum(["open", "closed"]).default("open"),
+    /** How long one limiter round trip to Redis may take before it counts as unreachable (generous: a busy event loop delays replies too). */
+    RATE_LIMIT_REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(1000),
+    /** When set, <base>/metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
+    METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   })
   .superRefine((v, ctx) => {
     const oidc = [v.OIDC_ISSUER, v.OIDC_CLIENT_ID, v.OIDC_CLIENT_SECRET];

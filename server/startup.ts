@@ -10,6 +10,7 @@ import { migrate } from "./db/migrate";
 import { env } from "./env";
 import { localPool } from "./inference/engine";
 import { flushLastUsed } from "./services/api-keys/api-keys";
+import { existingLimiter, limiter } from "./ratelimit/limiter";
 import { startHealthChecks } from "./services/backends/backends";
 import { listModels } from "./services/models/models";
 import { SHUTDOWN_PRIORITY, installShutdownHooks, onShutdown } from "./services/usage/shutdown";
@@ -20,10 +21,15 @@ export async function startServer(): Promise<void> {
     installShutdownHooks();
     onShutdown(() => localPool().abortAll(), { name: "inference", priority: SHUTDOWN_PRIORITY.abortWork });
     onShutdown(() => flushLastUsed(), { name: "api-key last-used", priority: SHUTDOWN_PRIORITY.flushUsage });
+    // settlements in flight reach Redis before the connection closes
+    onShutdown(async () => existingLimiter()?.close(), { name: "ratelimit", priority: SHUTDOWN_PRIORITY.flushUsage });
     if (process.env.SWITCHYARD_SKIP_MIGRATE !== "1") {
       const result = await migrate(e.DATABASE_URL);
       if (result.applied.length) console.log(`[db] applied migrations: ${result.applied.join(", ")}`);
     }
+    // connect to Redis now rather than on the first request; the URL may hold a password, so it isn't logged
+    const l = limiter();
+    console.log(`[ratelimit] limits kept in ${l.store.backend === "redis" ? "Redis (REDIS_URL)" : "this process"}; fail mode ${l.failMode}`);
   } catch (err) {
     // Serving with a bad configuration or an unmigrated database would only fail later and less clearly.
     console.error(`[switchyard] cannot start: ${(err as Error).message}`);

@@ -16,7 +16,7 @@ import { type Db, type Role, db as defaultDb } from "../db/client";
 import { TtlCache } from "../lib/ttl-cache";
 import { hasRole } from "../services/members/roles";
 import { serverKey } from "./derived-keys";
-import { API_SCOPES, type Principal } from "./principal";
+import { API_SCOPES, type LimitSet, type Principal, limitColumns, limitSetOf } from "./principal";
 
 export const ACCESS_TOKEN_ISSUER = "switchyard";
 export const ACCESS_TOKEN_AUDIENCE = "switchyard-api";
@@ -56,6 +56,7 @@ interface Grant {
   tenantSlug: string;
   tenantStatus: "active" | "suspended";
   sessionVersion: number;
+  tenantLimits: LimitSet & { budgetWarnPercent: number | null };
 }
 
 /** userId + tenantId → what the database said (null = no access), for GRANT_TTL_MS. */
@@ -73,7 +74,13 @@ async function grantFor(db: Db, userId: string, tenantId: string): Promise<Grant
     db.user.findUnique({ where: { id: userId }, select: { disabledAt: true, isPlatformAdmin: true, sessionVersion: true } }),
     db.tenant.findUnique({
       where: { id: tenantId },
-      select: { slug: true, status: true, memberships: { where: { userId }, select: { role: true } } },
+      select: {
+        slug: true,
+        status: true,
+        budgetWarnPercent: true,
+        ...limitColumns,
+        memberships: { where: { userId }, select: { role: true } },
+      },
     }),
   ]);
   let grant: Grant | null = null;
@@ -81,7 +88,12 @@ async function grantFor(db: Db, userId: string, tenantId: string): Promise<Grant
     // platform admins act as owners of every tenant, as in the console
     const role: Role | null = user.isPlatformAdmin ? "owner" : (tenant.memberships[0]?.role ?? null);
     if (role && hasRole(role, "member")) {
-      grant = { tenantSlug: tenant.slug, tenantStatus: tenant.status, sessionVersion: user.sessionVersion };
+      grant = {
+        tenantSlug: tenant.slug,
+        tenantStatus: tenant.status,
+        sessionVersion: user.sessionVersion,
+        tenantLimits: { ...limitSetOf(tenant), budgetWarnPercent: tenant.budgetWarnPercent },
+      };
     }
   }
   grants.set(cacheKey, grant);
@@ -121,5 +133,6 @@ export async function verifyAccessToken(token: string, opts: { db?: Db } = {}): 
     userId,
     scopes: [...API_SCOPES],
     models: null,
+    limits: { tenant: { ...grant.tenantLimits }, key: null },
   };
 }

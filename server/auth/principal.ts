@@ -17,4 +17,40 @@ export interface Principal {
   scopes: ApiScope[];
   /** model names this caller may use; null = every model the tenant may use */
   models: string[] | null;
+  /** what the limiter enforces (server/ratelimit); read with the credential, so changes apply within a second */
+  limits: PrincipalLimits;
 }
+
+/** One scope's limits; null = no limit of that kind. */
+export interface LimitSet {
+  rpm: number | null;
+  tpm: number | null;
+  maxConcurrent: number | null;
+  monthlyTokenBudget: number | null;
+}
+
+export interface PrincipalLimits {
+  tenant: LimitSet & { budgetWarnPercent: number | null };
+  /** null for console access tokens (only the tenant's limits apply) */
+  key: LimitSet | null;
+}
+
+export const NO_LIMITS: LimitSet = { rpm: null, tpm: null, maxConcurrent: null, monthlyTokenBudget: null };
+
+/** Prisma columns → LimitSet (the budget is a BigInt column; budgets beyond 2^53 tokens are not a concern). */
+export function limitSetOf(row: {
+  rpmLimit: number | null;
+  tpmLimit: number | null;
+  maxConcurrent: number | null;
+  monthlyTokenBudget: bigint | null;
+}): LimitSet {
+  return {
+    rpm: row.rpmLimit,
+    tpm: row.tpmLimit,
+    maxConcurrent: row.maxConcurrent,
+    monthlyTokenBudget: row.monthlyTokenBudget === null ? null : Number(row.monthlyTokenBudget),
+  };
+}
+
+/** The columns limitSetOf reads, for Prisma selects. */
+export const limitColumns = { rpmLimit: true, tpmLimit: true, maxConcurrent: true, monthlyTokenBudget: true } as const;

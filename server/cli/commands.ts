@@ -24,6 +24,7 @@ import { createPlatformAdmin, createUser, listUsers, setUserDisabled } from "../
 import type { CommandSpec, FlagSpec, Flags } from "./args";
 import { CliError, shortDate, table } from "./format";
 import { engineCommands } from "./engine-commands";
+import { limitCommands } from "./limit-commands";
 import { modelCommands } from "./model-commands";
 
 export interface Ctx {
@@ -411,6 +412,7 @@ export const commands: readonly Command[] = [
       return { text, json: members };
     },
   },
+  ...limitCommands,
   ...modelCommands,
   ...engineCommands,
 ];

@@ -1,8 +1,9 @@
 // Parallel sequences must share decode batches (issue #8): node-llama-cpp 3.22.1 left one
 // sequence out of most batches and handed llama.cpp unsorted sequence ids, which its
 // sequential split decodes in several passes. patches/node-llama-cpp+3.22.1.patch fixes them;
-// this test watches what the context hands to llama.cpp (never the clock). Each of the three
-// changes in the patch (batch order, waiting for stragglers, smallest free id) fails one test when reverted.
+// these tests watch what the context hands to llama.cpp and the order things happen in (never the
+// clock). Each of the four changes in the patch (batch order, waiting for stragglers, smallest free
+// id, letting a freed id back in between batches) fails one test when reverted.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -135,5 +136,20 @@ describe("parallel sequences through LocalPool", () => {
     const next = context.getSequence();
     expect(idOf(next)).toBe(1);
     for (const s of [sequences[0]!, sequences[3]!, next]) s.dispose();
+  });
+
+  it("gives a freed slot to the next request while the other sequences keep generating", async () => {
+    const name = `${MODEL}-reuse`;
+    await register(name);
+    // Three long generations keep the batch loop busy; a short one ends and frees its id,
+    // which comes back under the context lock the loop holds. The next request must get it
+    // between batches, not after the long ones are done.
+    let longDone = 0;
+    const long = PROMPTS.slice(1).map((p) => complete(name, p, 40 * MAX_TOKENS).then((r) => ((longDone += 1), r)));
+    await complete(name, PROMPTS[0]!, 4);
+    const next = await complete(name, PROMPTS[0]!, 4);
+    expect(next.tokens).toBe(4);
+    expect(longDone).toBe(0);
+    for (const r of await Promise.all(long)) expect(r.tokens).toBe(40 * MAX_TOKENS);
   });
 });

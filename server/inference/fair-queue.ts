@@ -4,6 +4,7 @@
  * When the queue is full, `acquire` fails fast (the caller answers 429 with Retry-After).
  */
 import { AppError } from "../errors";
+import { metrics } from "../metrics/metrics";
 
 interface Waiter {
   tenantId: string;
@@ -33,6 +34,7 @@ export class FairSlots {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.active < this.slots && this.queued === 0) {
       this.active++;
+      metrics().queueWait.observe({ model: this.label }, 0);
       return Promise.resolve(this.releaser());
     }
     if (this.queued >= this.maxQueue) {
@@ -43,12 +45,17 @@ export class FairSlots {
         }),
       );
     }
+    const queuedAt = performance.now();
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         this.remove(waiter);
         reject(signal.reason);
       };
-      const waiter: Waiter = { tenantId, resolve, reject, cleanup: () => signal.removeEventListener("abort", onAbort) };
+      const granted = (release: () => void) => {
+        metrics().queueWait.observe({ model: this.label }, (performance.now() - queuedAt) / 1000);
+        resolve(release);
+      };
+      const waiter: Waiter = { tenantId, resolve: granted, reject, cleanup: () => signal.removeEventListener("abort", onAbort) };
       signal.addEventListener("abort", onAbort, { once: true });
       let list = this.byTenant.get(tenantId);
       if (!list) {

@@ -228,14 +228,20 @@ function chatWrapperFor(n: NlcModule, model: LlamaModel, spec: LocalModelSpec): 
   return n.resolveChatWrapper(model, { type });
 }
 
-/** A sequence can come back asynchronously after dispose; wait a tick rather than fail. */
-async function getSequence(context: LlamaContext) {
+/**
+ * A disposed sequence returns its id asynchronously (under the context lock, which the
+ * patched batch loop yields between batches), so a request that got a slot may briefly
+ * find no free id: wait a tick and retry rather than fail. The deadline only catches a
+ * context that never returns ids; one batch of prompt on a big model can take seconds.
+ */
+async function getSequence(context: LlamaContext, deadlineMs = 60_000) {
+  const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
       return context.getSequence();
     } catch (e) {
-      if (attempt >= 50 || !/No sequences left/i.test((e as Error).message)) throw e;
-      await new Promise((r) => setTimeout(r, attempt < 5 ? 0 : 5));
+      if (Date.now() - started > deadlineMs || !/No sequences left/i.test((e as Error).message)) throw e;
+      await new Promise((r) => (attempt < 10 ? setImmediate(r) : setTimeout(r, 5)));
     }
   }
 }

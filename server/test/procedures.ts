@@ -169,6 +169,20 @@ export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
     audit: { action: "api_key.revoke", tenant: "input" },
     crossTenant: async (own, other) => ({ tenantId: own.id, keyId: await keyIn(other) }),
   },
+  "limits.get": { type: "query", access: { kind: "tenant", minRole: "viewer" }, input: async (t) => ({ tenantId: t.id }) },
+  "limits.setTenant": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async (t) => ({ tenantId: t.id, rpm: 600, monthlyTokenBudget: 1_000_000, budgetWarnPercent: 90 }),
+    audit: { action: "tenant.limits_update", tenant: "input" },
+  },
+  "limits.setKey": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({ tenantId: t.id, keyId: await keyIn(t), rpm: 60, tpm: null }),
+    audit: { action: "api_key.limits_update", tenant: "input" },
+    crossTenant: async (own, other) => ({ tenantId: own.id, keyId: await keyIn(other), rpm: 60 }),
+  },
   "apiKeys.rotate": {
     type: "mutation",
     access: { kind: "tenant", minRole: "admin" },

@@ -17,12 +17,14 @@ async function routes(): Promise<Record<string, Partial<Record<string, Handler>>
   const models = await import("../../app/api/v1/models/route");
   const model = await import("../../app/api/v1/models/[...model]/route");
   const fallback = await import("../../app/api/v1/[...path]/route");
+  const metrics = await import("../../app/metrics/route");
   return {
     "/api/v1/chat/completions": { POST: chat.POST },
     "/api/v1/completions": { POST: completions.POST },
     "/api/v1/embeddings": { POST: embeddings.POST },
     "/api/v1/models": { GET: models.GET },
     "/api/v1/models/*": { GET: model.GET },
+    "/metrics": { GET: metrics.GET },
     "*": { GET: fallback.GET, POST: fallback.POST },
   };
 }

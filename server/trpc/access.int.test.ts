@@ -130,6 +130,7 @@ describe("platform-admin-only procedures", () => {
       "backends.list",
       "backends.remove",
       "backends.update",
+      "limits.setTenant",
       "models.add",
       "models.list",
       "models.load",

@@ -3,6 +3,7 @@ import { createCallerFactory, router } from "./init";
 import { apiKeysRouter } from "./routers/api-keys";
 import { auditRouter } from "./routers/audit";
 import { backendsRouter } from "./routers/backends";
+import { limitsRouter } from "./routers/limits";
 import { membersRouter } from "./routers/members";
 import { modelsRouter } from "./routers/models";
 import { playgroundRouter } from "./routers/playground";
@@ -18,6 +19,7 @@ export const appRouter = router({
   audit: auditRouter,
   apiKeys: apiKeysRouter,
   playground: playgroundRouter,
+  limits: limitsRouter,
   usage: usageRouter,
   models: modelsRouter,
   routing: routingRouter,

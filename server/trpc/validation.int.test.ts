@@ -100,6 +100,16 @@ const BAD_INPUTS: Partial<Record<ProcedurePath, BadInput[]>> = {
     { why: "empty keyId", field: "keyId", input: (t) => ({ tenantId: t.id, keyId: "" }) },
     { why: "keyId missing", field: "keyId", input: (t) => ({ tenantId: t.id }) },
   ],
+  "limits.setTenant": [
+    { why: "rpm zero", field: "rpm", input: (t) => ({ tenantId: t.id, rpm: 0 }) },
+    { why: "tpm a fraction", field: "tpm", input: (t) => ({ tenantId: t.id, tpm: 1.5 }) },
+    { why: "budget a string", field: "monthlyTokenBudget", input: (t) => ({ tenantId: t.id, monthlyTokenBudget: "lots" }) },
+    { why: "warning above 100 %", field: "budgetWarnPercent", input: (t) => ({ tenantId: t.id, budgetWarnPercent: 101 }) },
+  ],
+  "limits.setKey": [
+    { why: "keyId missing", field: "keyId", input: (t) => ({ tenantId: t.id, rpm: 10 }) },
+    { why: "negative concurrency", field: "maxConcurrent", input: (t) => ({ tenantId: t.id, keyId: "key_x", maxConcurrent: -1 }) },
+  ],
   "apiKeys.rotate": [
     { why: "negative grace", field: "graceSeconds", input: (t) => ({ tenantId: t.id, keyId: "key_x", graceSeconds: -1 }) },
     { why: "grace over 30 days", field: "graceSeconds", input: (t) => ({ tenantId: t.id, keyId: "key_x", graceSeconds: 31 * 86400 }) },

@@ -2,12 +2,15 @@
  * The /api/v1 request pipeline, wrapped around every public API route:
  *
  *   request id → auth (API key or console access token) → tenant + scope checks
- *   → body (size limit, JSON, zod) → handler → error envelope → usage log
+ *   → body (size limit, JSON, zod) → limits (RPM/TPM/concurrency/budget, x-ratelimit-*)
+ *   → handler → error envelope → usage log + limiter settlement + metrics
  *
  * Route files are one line: `export const POST = v1Route({...}, handler)`.
  * Every request — success, error, cancelled — produces exactly one usage record,
  * written off the request path; streaming handlers hand that duty to the stream
- * (see sse.ts), which writes it when the stream ends, however it ends.
+ * (see sse.ts), which writes it when the stream ends, however it ends. The same
+ * `finish` settles the request's token reservation with the real count and frees
+ * its concurrency slot, and records its metrics.
  * Edit this file to change what every /v1 request goes through.
  */
 import type { z } from "zod";
@@ -16,6 +19,9 @@ import { bearerToken, verifyBearer } from "../../auth/bearer";
 import { env } from "../../env";
 import { AppError } from "../../errors";
 import { newId } from "../../lib/ids";
+import { isDbError, metrics } from "../../metrics/metrics";
+import { estimateTokens } from "../../ratelimit/estimate";
+import { type Admission, headersOf, limiter } from "../../ratelimit/limiter";
 import type { UsageRecord } from "../../services/usage/types";
 import { usageWriter } from "../../services/usage/usage-writer";
 import { type MappedError, errorResponse, mapError, zodToMapped } from "./errors";
@@ -130,11 +136,16 @@ export function v1Route<S extends z.ZodType | undefined>(
     let finished = false;
     const usage: UsageDraft = { modelRequested: "", modelUsed: null, stream: false, promptTokens: 0, completionTokens: 0, ttftMs: null };
 
+    let admission: Admission | null = null;
+
     const finish: V1Context["finish"] = ({ status, httpStatus, error }) => {
       if (finished) return;
       finished = true;
       req.signal?.removeEventListener("abort", onClientGone);
-      if (!principal) return; // unauthenticated requests have no tenant to bill; counted in metrics later
+      const tokens = usage.promptTokens + usage.completionTokens;
+      admission?.settle(tokens);
+      observe(opts.endpoint, httpStatus, usage, principal?.tenantSlug ?? "", startedAt);
+      if (!principal) return; // unauthenticated requests have no tenant to bill (they are in the metrics)
       usageWriter().record({
         id: rowId,
         requestId,
@@ -162,6 +173,8 @@ export function v1Route<S extends z.ZodType | undefined>(
     };
 
     const fail = (e: unknown) => {
+      Object.assign(headers, headersOf(e));
+      if (isDbError(e)) metrics().dbErrors.inc({ source: "api" });
       const mapped = mapError(e, requestId);
       finish({ status: controller.signal.aborted ? "cancelled" : "error", httpStatus: mapped.status, error: mapped });
       return errorResponse(mapped, headers);
@@ -189,6 +202,8 @@ export function v1Route<S extends z.ZodType | undefined>(
         }
         body = parsed.data;
       }
+      admission = await limiter().admit(principal, { id: rowId, estimate: estimateTokens(opts.endpoint, body) });
+      Object.assign(headers, admission.headers);
       const ctx: V1Context = {
         requestId,
         principal,
@@ -207,6 +222,18 @@ export function v1Route<S extends z.ZodType | undefined>(
       return fail(e);
     }
   };
+}
+
+/** Request metrics; the model label is the model that served (never the caller's free text: label cardinality). */
+function observe(route: string, httpStatus: number, usage: UsageDraft, tenant: string, startedAt: number) {
+  const m = metrics();
+  const model = usage.modelUsed ?? "";
+  const labels = { route, status: String(httpStatus), model, tenant };
+  m.requests.inc(labels);
+  m.duration.observe(labels, (Date.now() - startedAt) / 1000);
+  if (usage.ttftMs !== null) m.ttft.observe({ route, model, tenant }, usage.ttftMs / 1000);
+  if (usage.promptTokens) m.tokens.inc({ direction: "in", model, tenant }, usage.promptTokens);
+  if (usage.completionTokens) m.tokens.inc({ direction: "out", model, tenant }, usage.completionTokens);
 }
 
 export const V1_ROUTE_CONFIG = { runtime: "nodejs", dynamic: "force-dynamic" } as const;

@@ -14,7 +14,7 @@
  * updateMany every LAST_USED_FLUSH_MS (call flushLastUsed() on shutdown).
  */
 import type { ApiScope, Principal } from "../../auth/principal";
-import { API_SCOPES } from "../../auth/principal";
+import { API_SCOPES, limitColumns, limitSetOf } from "../../auth/principal";
 import { serverKey } from "../../auth/derived-keys";
 import { type Db, type Prisma, db as defaultDb } from "../../db/client";
 import { Conflict, NotFound } from "../../errors";
@@ -299,7 +299,8 @@ async function lookup(database: Db, hash: string): Promise<CachedKey | null> {
       models: true,
       expiresAt: true,
       revokedAt: true,
-      tenant: { select: { slug: true, status: true } },
+      ...limitColumns,
+      tenant: { select: { slug: true, status: true, budgetWarnPercent: true, ...limitColumns } },
     },
   });
   const now = Date.now();
@@ -320,8 +321,16 @@ async function lookup(database: Db, hash: string): Promise<CachedKey | null> {
   return cached;
 }
 
+type LimitRow = Parameters<typeof limitSetOf>[0];
+
 function toCached(
-  row: { id: string; tenantId: string; scopes: string; models: string | null; tenant: { slug: string; status: "active" | "suspended" } },
+  row: {
+    id: string;
+    tenantId: string;
+    scopes: string;
+    models: string | null;
+    tenant: { slug: string; status: "active" | "suspended"; budgetWarnPercent: number | null } & LimitRow;
+  } & LimitRow,
   expiresAt: number | null,
 ): CachedKey {
   const principal: Principal = {
@@ -333,6 +342,10 @@ function toCached(
     userId: null,
     scopes: parseScopes(row.scopes),
     models: parseJsonList(row.models),
+    limits: {
+      tenant: { ...limitSetOf(row.tenant), budgetWarnPercent: row.tenant.budgetWarnPercent },
+      key: limitSetOf(row),
+    },
   };
   return { principal, expiresAt };
 }
@@ -360,7 +373,12 @@ export async function verifyApiKey(rawKey: string, opts: { db?: Db } = {}): Prom
   lastUsed.add(entry.principal.apiKeyId!);
   const p = entry.principal;
   // a copy: callers may not alter what the cache holds
-  return { ...p, scopes: [...p.scopes], models: p.models ? [...p.models] : null };
+  return {
+    ...p,
+    scopes: [...p.scopes],
+    models: p.models ? [...p.models] : null,
+    limits: { tenant: { ...p.limits.tenant }, key: p.limits.key ? { ...p.limits.key } : null },
+  };
 }
 
 // ---- lastUsedAt, off the request path ---------------------------------------------

@@ -1,0 +1,418 @@
+/**
+ * Admission control for /api/v1: per tenant and per API key, requests per minute,
+ * tokens per minute, concurrent requests and a monthly token budget. The /v1
+ * wrapper (server/api/v1/handler.ts) calls `admit` once per request, after the
+ * body is parsed, and `settle` exactly once when the request ends, however it ends.
+ *
+ * Tokens are reserved up front (an estimate: prompt size + max tokens, see
+ * estimate.ts) and settled with the real count at the end, so a stream cannot
+ * overrun TPM or the budget by more than one request's estimate error, and a
+ * cancelled or failed request pays only for what it used.
+ *
+ * State lives in a LimiterStore: Redis when REDIS_URL is set (every replica enforces
+ * one limit), else this process. When Redis is unreachable RATE_LIMIT_FAIL_MODE
+ * decides: "open" admits without limits, "closed" answers 503; either way it is
+ * logged and counted (switchyard_ratelimit_backend_up, …_backend_errors_total).
+ * Monthly budget counters are seeded from UsageRollup (this month's sums) the first
+ * time a month's counter is needed — after a restart, or when Redis lost it.
+ */
+import type { LimitSet, Principal } from "../auth/principal";
+import { type Db, db as defaultDb } from "../db/client";
+import { env } from "../env";
+import { AppError } from "../errors";
+import { type LimiterStatus, metrics } from "../metrics/metrics";
+import { MemoryStore } from "./memory-store";
+import { RedisStore, RedisUnavailable } from "./redis-store";
+import { type Check, type CheckResult, type LimiterStore, type SettleOp, WINDOW_SECONDS } from "./store";
+
+export type LimitKind = "rpm" | "tpm" | "concurrency" | "budget";
+export type LimitScope = "key" | "tenant";
+
+export const DEFAULT_BUDGET_WARN_PERCENT = 80;
+/** A lease outlives a crashed replica by at most this long; live requests renew theirs every third of it. */
+export const LEASE_TTL_MS = 60_000;
+
+export interface Admission {
+  /** x-ratelimit-* (and a budget warning when past the threshold) for the response */
+  headers: Record<string, string>;
+  /** Charges the real token count and frees the concurrency slot. Idempotent; never throws. */
+  settle(tokens: number): void;
+}
+
+interface Planned {
+  check: Check;
+  kind: LimitKind;
+  scope: LimitScope;
+  /** budgets: the month the counter belongs to, and whose usage seeds it */
+  seed?: { tenantId: string; apiKeyId: string | null; monthStart: Date; ttlMs: number };
+}
+
+export interface LimiterLogger {
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface LimiterOptions {
+  store: LimiterStore;
+  failMode: "open" | "closed";
+  db?: () => Db;
+  leaseTtlMs?: number;
+  logger?: LimiterLogger;
+}
+
+const consoleLogger: LimiterLogger = {
+  warn: (m) => console.warn(`[ratelimit] ${m}`),
+  error: (m) => console.error(`[ratelimit] ${m}`),
+};
+
+const NOOP: Admission = { headers: {}, settle: () => {} };
+
+export function monthStartUtc(now: number): Date {
+  const d = new Date(now);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+}
+
+export function nextMonthStartUtc(now: number): Date {
+  const d = new Date(now);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1));
+}
+
+/** OpenAI's reset format: "20ms", "1s", "1.5s", "6m0s". */
+export function formatDuration(ms: number): string {
+  if (ms <= 0) return "0s";
+  if (ms < 1000) return `${Math.ceil(ms)}ms`;
+  const totalSeconds = Math.ceil(ms / 100) / 10;
+  if (totalSeconds < 60) return `${Number.isInteger(totalSeconds) ? totalSeconds : totalSeconds.toFixed(1)}s`;
+  const m = Math.floor(totalSeconds / 60);
+  return `${m}m${Math.round(totalSeconds - m * 60)}s`;
+}
+
+const SCOPE_NAME: Record<LimitScope, string> = { key: "API key", tenant: "tenant" };
+
+/** Prefix of every key a tenant's limits use; the braces are a Redis Cluster hash tag. */
+const keyPrefix = (tenantId: string) => `sy:{${tenantId}}`;
+
+export class Limiter {
+  readonly store: LimiterStore;
+  readonly failMode: "open" | "closed";
+  private readonly getDb: () => Db;
+  private readonly leaseTtlMs: number;
+  private readonly log: LimiterLogger;
+  private up = true;
+  private lastDownLog = 0;
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly seeding = new Map<string, Promise<void>>();
+  /** live leases, renewed while their request runs (Redis only) */
+  private readonly leases = new Map<string, { key: string; id: string }[]>();
+  private renewTimer: NodeJS.Timeout | null = null;
+  private readonly warned = new Set<string>();
+
+  constructor(opts: LimiterOptions) {
+    this.store = opts.store;
+    this.failMode = opts.failMode;
+    this.getDb = opts.db ?? defaultDb;
+    this.leaseTtlMs = opts.leaseTtlMs ?? LEASE_TTL_MS;
+    this.log = opts.logger ?? consoleLogger;
+  }
+
+  status(): LimiterStatus {
+    return { backend: this.store.backend, failMode: this.failMode, up: this.up };
+  }
+
+  /** The keys a principal's checks use (tests and diagnostics read usage through them). */
+  static key(tenantId: string, kind: LimitKind, scope: LimitScope, id: string, month?: string): string {
+    return `${keyPrefix(tenantId)}:${kind}:${scope}:${id}${month ? `:${month}` : ""}`;
+  }
+
+  private plan(p: Principal, estimate: number, now: number): Planned[] {
+    const scopes: { scope: LimitScope; id: string; set: LimitSet }[] = [];
+    if (p.limits.key && p.apiKeyId) scopes.push({ scope: "key", id: p.apiKeyId, set: p.limits.key });
+    scopes.push({ scope: "tenant", id: p.tenantId, set: p.limits.tenant });
+    const budgets: Planned[] = [];
+    const windows: Planned[] = [];
+    const leases: Planned[] = [];
+    const monthStart = monthStartUtc(now);
+    const month = monthStart.toISOString().slice(0, 7);
+    for (const { scope, id, set } of scopes) {
+      const key = (kind: LimitKind, m?: string) => Limiter.key(p.tenantId, kind, scope, id, m);
+      if (set.monthlyTokenBudget !== null) {
+        budgets.push({
+          check: { type: "budget", key: key("budget", month), limit: set.monthlyTokenBudget, cost: estimate },
+          kind: "budget",
+          scope,
+          // keep a finished month's counter a few days for late settlements, then let it go
+          seed: {
+            tenantId: p.tenantId,
+            apiKeyId: scope === "key" ? id : null,
+            monthStart,
+            ttlMs: nextMonthStartUtc(now).getTime() - now + 3 * 86_400_000,
+          },
+        });
+      }
+      if (set.rpm !== null) windows.push({ check: { type: "window", key: key("rpm"), limit: set.rpm, cost: 1 }, kind: "rpm", scope });
+      if (set.tpm !== null) {
+        // an estimate above the limit could never pass; capped, it passes on an empty window
+        windows.push({ check: { type: "window", key: key("tpm"), limit: set.tpm, cost: Math.min(estimate, set.tpm) }, kind: "tpm", scope });
+      }
+      if (set.maxConcurrent !== null) {
+        leases.push({ check: { type: "lease", key: key("concurrency"), limit: set.maxConcurrent }, kind: "concurrency", scope });
+      }
+    }
+    // budget first: when it is used up, that is the answer worth giving (it lasts until next month)
+    return [...budgets, ...windows, ...leases];
+  }
+
+  /**
+   * Admits a request or throws (429 rate_limited / budget_exceeded, or 503 when the
+   * backend is down and the fail mode is closed). `id` names the request's lease.
+   */
+  async admit(p: Principal, req: { id: string; estimate: number }): Promise<Admission> {
+    const now = Date.now();
+    const planned = this.plan(p, Math.max(0, Math.ceil(req.estimate)), now);
+    if (planned.length === 0) return NOOP;
+    const checks = planned.map((x) => x.check);
+    let outcome;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        outcome = await this.store.admit(req.id, checks, this.leaseTtlMs);
+        if (outcome.kind === "done") break;
+        if (attempt >= 3) throw new Error("budget counter vanished while seeding it three times");
+        await this.seed(planned[outcome.index]!);
+      }
+      this.markUp();
+    } catch (e) {
+      if (!(e instanceof RedisUnavailable)) throw e;
+      return this.backendDown(e);
+    }
+    const { results, admitted, failed, bucket } = outcome;
+    const headers = this.headers(planned, results, admitted, now);
+    if (!admitted) {
+      const f = planned[failed]!;
+      metrics().rateLimitRejections.inc({ tenant: p.tenantSlug, scope: f.scope, limit: f.kind });
+      throw this.rejection(f, results[failed]!, headers, now);
+    }
+    this.budgetWarning(p, planned, results, headers);
+
+    const leases = planned.filter((x) => x.kind === "concurrency").map((x) => ({ key: x.check.key, id: req.id }));
+    if (leases.length && this.store.renewsLeases) this.trackLeases(req.id, leases);
+    let settled = false;
+    return {
+      headers,
+      settle: (tokens: number) => {
+        if (settled) return;
+        settled = true;
+        this.leases.delete(req.id);
+        const ops: SettleOp[] = [];
+        for (const x of planned) {
+          const c = x.check;
+          if (x.kind === "tpm" && c.type === "window") ops.push({ type: "window", key: c.key, bucket, reserved: c.cost, actual: tokens });
+          else if (c.type === "lease") ops.push({ type: "lease", key: c.key });
+          else if (c.type === "budget" && tokens !== c.cost) ops.push({ type: "budget", key: c.key, delta: tokens - c.cost });
+        }
+        if (ops.length === 0) return;
+        this.track(
+          this.store.settle(req.id, ops).then(
+            () => this.markUp(),
+            (e: unknown) => {
+              if (e instanceof RedisUnavailable) this.noteDown(e);
+              else this.log.error(`settling request ${req.id} failed: ${(e as Error).message}`);
+            },
+          ),
+        );
+      },
+    };
+  }
+
+  async ping(): Promise<boolean> {
+    const up = await this.store.ping();
+    if (up) this.markUp();
+    return up;
+  }
+
+  /** Resolves when every settlement started so far has reached the store (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
+  }
+
+  async close(): Promise<void> {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+    await this.idle();
+    await this.store.close();
+  }
+
+  private track(p: Promise<unknown>) {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  private trackLeases(id: string, leases: { key: string; id: string }[]) {
+    this.leases.set(id, leases);
+    this.renewTimer ??= setInterval(() => {
+      if (this.leases.size === 0) return;
+      const all = [...this.leases.values()].flat();
+      this.store.renewLeases(all, this.leaseTtlMs).catch((e: unknown) => this.noteDown(e as Error));
+    }, Math.max(1000, Math.floor(this.leaseTtlMs / 3)));
+    this.renewTimer.unref();
+  }
+
+  private async seed(x: Planned): Promise<void> {
+    const key = x.check.key;
+    let running = this.seeding.get(key);
+    if (!running) {
+      const s = x.seed!;
+      running = (async () => {
+        let used: number;
+        try {
+          const agg = await this.getDb().usageRollup.aggregate({
+            where: { tenantId: s.tenantId, ...(s.apiKeyId ? { apiKeyId: s.apiKeyId } : {}), hour: { gte: s.monthStart } },
+            _sum: { promptTokens: true, completionTokens: true },
+          });
+          used = (agg._sum.promptTokens ?? 0) + (agg._sum.completionTokens ?? 0);
+        } catch (e) {
+          metrics().dbErrors.inc({ source: "limits" });
+          throw e;
+        }
+        await this.store.seedBudget(key, used, s.ttlMs);
+      })().finally(() => this.seeding.delete(key));
+      this.seeding.set(key, running);
+    }
+    await running;
+  }
+
+  private headers(planned: Planned[], results: CheckResult[], admitted: boolean, now: number): Record<string, string> {
+    const headers: Record<string, string> = {};
+    // a window just charged is not empty until its newest bucket (this second) leaves it
+    const freshResetMs = WINDOW_SECONDS * 1000 - (now % 1000);
+    const pick = (kind: "rpm" | "tpm", suffix: "requests" | "tokens") => {
+      let best: { limit: number; remaining: number; resetMs: number } | null = null;
+      planned.forEach((x, i) => {
+        if (x.kind !== kind || x.check.type !== "window") return;
+        const r = results[i]!;
+        const charged = admitted ? x.check.cost : 0;
+        const remaining = Math.max(0, x.check.limit - r.used - charged);
+        const resetMs = charged > 0 ? freshResetMs : r.resetMs;
+        if (!best || remaining < best.remaining) best = { limit: x.check.limit, remaining, resetMs };
+      });
+      if (!best) return;
+      const b = best as { limit: number; remaining: number; resetMs: number };
+      headers[`x-ratelimit-limit-${suffix}`] = String(b.limit);
+      headers[`x-ratelimit-remaining-${suffix}`] = String(b.remaining);
+      headers[`x-ratelimit-reset-${suffix}`] = formatDuration(b.resetMs);
+    };
+    pick("rpm", "requests");
+    pick("tpm", "tokens");
+    return headers;
+  }
+
+  private budgetWarning(p: Principal, planned: Planned[], results: CheckResult[], headers: Record<string, string>) {
+    const percent = p.limits.tenant.budgetWarnPercent ?? DEFAULT_BUDGET_WARN_PERCENT;
+    const notes: string[] = [];
+    planned.forEach((x, i) => {
+      if (x.kind !== "budget") return;
+      const used = results[i]!.used;
+      const limit = x.check.limit;
+      if (used * 100 < limit * percent) return;
+      notes.push(`${SCOPE_NAME[x.scope]} has used ${used} of its ${limit}-token monthly budget (${Math.floor((used * 100) / limit)}%)`);
+      metrics().budgetWarnings.inc({ tenant: p.tenantSlug, scope: x.scope });
+      if (!this.warned.has(x.check.key)) {
+        this.warned.add(x.check.key);
+        this.log.warn(`tenant ${p.tenantSlug}: ${SCOPE_NAME[x.scope]} ${x.scope === "key" ? p.apiKeyId : ""} passed ${percent}% of its monthly token budget (${used} of ${limit})`);
+      }
+    });
+    if (notes.length) headers["x-switchyard-budget-warning"] = notes.join("; ");
+  }
+
+  private rejection(x: Planned, r: CheckResult, headers: Record<string, string>, now: number): AppError {
+    const where = `this ${SCOPE_NAME[x.scope]}`;
+    const limit = x.check.limit;
+    let err: AppError;
+    if (x.kind === "budget") {
+      const next = nextMonthStartUtc(now);
+      err = new AppError(
+        "rate_limited",
+        `The monthly token budget of ${where} is used up (${r.used} of ${limit} tokens). It renews on ${next.toISOString().slice(0, 10)} (UTC); an administrator can raise it.`,
+        { code: "budget_exceeded", retryAfter: Math.ceil((next.getTime() - now) / 1000) },
+      );
+    } else if (x.kind === "concurrency") {
+      err = new AppError("rate_limited", `Too many concurrent requests on ${where}: the limit is ${limit}. Retry when one finishes.`, {
+        code: "concurrency_limit_exceeded",
+        retryAfter: 1,
+      });
+    } else {
+      const what = x.kind === "rpm" ? "requests per minute (RPM)" : "tokens per minute (TPM)";
+      const seconds = Math.max(1, Math.ceil(r.retryMs / 1000));
+      const requested = x.kind === "tpm" && x.check.type === "window" ? `, requested ${x.check.cost}` : "";
+      err = new AppError("rate_limited", `Rate limit reached for ${what} on ${where}: limit ${limit}, used ${r.used}${requested}. Please try again in ${seconds}s.`, {
+        code: "rate_limit_exceeded",
+        retryAfter: seconds,
+      });
+    }
+    return Object.assign(err, { headers });
+  }
+
+  private backendDown(e: Error): Admission {
+    this.noteDown(e);
+    metrics().rateLimitBackendErrors.inc({ fail_mode: this.failMode });
+    if (this.failMode === "open") return NOOP;
+    throw new AppError("unavailable", "Rate limiting is unavailable, so requests are refused for now (fail-closed). Try again shortly.", {
+      code: "rate_limiter_unavailable",
+      retryAfter: 1,
+    });
+  }
+
+  private markUp() {
+    if (!this.up) this.log.warn(`${this.store.backend} is reachable again: limits are enforced`);
+    this.up = true;
+  }
+
+  private noteDown(e: Error) {
+    const now = Date.now();
+    // one line per 10 s while down, not one per request
+    if (this.up || now - this.lastDownLog > 10_000) {
+      this.lastDownLog = now;
+      this.log.error(
+        `${this.store.backend} is unreachable (${e.message}); RATE_LIMIT_FAIL_MODE=${this.failMode}: ` +
+          (this.failMode === "open" ? "requests are admitted WITHOUT limits" : "requests are refused with 503"),
+      );
+    }
+    this.up = false;
+  }
+}
+
+/** Headers a rejection carries to the error response (x-ratelimit-*). */
+export function headersOf(e: unknown): Record<string, string> {
+  return (e as { headers?: Record<string, string> } | null)?.headers ?? {};
+}
+
+// ---- the process-wide limiter -------------------------------------------------------
+
+// On globalThis: Next may evaluate this module once per bundle; there must be one limiter per process.
+const g = globalThis as unknown as { __switchyardLimiter?: Limiter; __switchyardLimiterStatus?: () => LimiterStatus };
+
+function fromEnv(): Limiter {
+  const e = env();
+  const store = e.REDIS_URL ? new RedisStore({ url: e.REDIS_URL, timeoutMs: e.RATE_LIMIT_REDIS_TIMEOUT_MS }) : new MemoryStore();
+  return new Limiter({ store, failMode: e.RATE_LIMIT_FAIL_MODE });
+}
+
+export function limiter(): Limiter {
+  if (!g.__switchyardLimiter) {
+    g.__switchyardLimiter = fromEnv();
+    g.__switchyardLimiterStatus = () => g.__switchyardLimiter!.status();
+  }
+  return g.__switchyardLimiter;
+}
+
+/** Replaces the process-wide limiter (tests, the benchmark); closes the previous one. */
+export async function setLimiter(next: Limiter): Promise<void> {
+  const prev = g.__switchyardLimiter;
+  g.__switchyardLimiter = next;
+  g.__switchyardLimiterStatus = () => g.__switchyardLimiter!.status();
+  if (prev && prev !== next) await prev.close();
+}
+
+/** The limiter if anything has used it (shutdown needn't connect to Redis to close nothing). */
+export function existingLimiter(): Limiter | undefined {
+  return g.__switchyardLimiter;
+}
