@@ -23,6 +23,7 @@ export function Shell({
   const platform: NavItem[] = user.isPlatformAdmin
     ? [
         { href: "/models", label: "Models" },
+        { href: "/backends", label: "Backends" },
         { href: "/users", label: "Users" },
         { href: "/audit", label: "Audit log" },
       ]

@@ -11,6 +11,7 @@ import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
 import { AuditTable } from "../../../_components/audit-table";
 import { TopBar } from "../../shell";
+import { Aliases } from "./aliases";
 import { ApiKeys } from "./keys";
 import { Overview } from "./overview";
 import { Playground } from "./playground";
@@ -21,6 +22,7 @@ const TABS = [
   { id: "overview", label: "Overview", min: "viewer" },
   { id: "keys", label: "API keys", min: "viewer" },
   { id: "usage", label: "Usage log", min: "viewer" },
+  { id: "aliases", label: "Aliases", min: "viewer" },
   { id: "playground", label: "Playground", min: "member" },
   { id: "members", label: "Members", min: "viewer" },
   { id: "activity", label: "Activity", min: "viewer" },
@@ -92,6 +94,7 @@ export function TenantView({ slug }: { slug: string }) {
         {t && tab === "overview" && <Overview tenantId={t.id} />}
         {t && tab === "keys" && <ApiKeys tenantId={t.id} role={t.role} />}
         {t && tab === "usage" && <UsageLog tenantId={t.id} />}
+        {t && tab === "aliases" && <Aliases tenantId={t.id} role={t.role} />}
         {t && tab === "playground" && can(t.role, "member") && <Playground tenantId={t.id} />}
         {t && tab === "members" && <Members tenantId={t.id} role={t.role} />}
         {t && tab === "activity" && <Activity tenantId={t.id} />}

@@ -204,6 +204,17 @@ export function UsageLog({ tenantId }: { tenantId: string }) {
   );
 }
 
+/** The fallback attempts of a routed request, as stored by /api/v1 (JSON), in the order they were made. */
+function describeAttempts(json: string | null): string {
+  if (!json) return "—";
+  try {
+    const list = JSON.parse(json) as { target?: string; ok?: boolean; error?: string }[];
+    return list.map((a) => `${a.target ?? "?"} ${a.ok ? "✓" : `✗ ${a.error ?? ""}`}`).join(" → ");
+  } catch {
+    return json;
+  }
+}
+
 function RowDetail({ tenantId, id, onClose }: { tenantId: string; id: string | null; onClose: () => void }) {
   const trpc = useTRPC();
   const q = useQuery({ ...trpc.usage.get.queryOptions({ tenantId, id: id ?? "" }), enabled: id !== null });
@@ -217,6 +228,7 @@ function RowDetail({ tenantId, id, onClose }: { tenantId: string; id: string | n
         ["Model asked", r.modelRequested],
         ["Model used", r.modelUsed ?? "—"],
         ["Route", r.routeReason ?? "—"],
+        ["Attempts", describeAttempts(r.attempts)],
         ["Key", r.apiKey ? `${r.apiKey.name} (${r.apiKey.prefix}…)` : r.userId ? "console (signed-in user)" : "—"],
         ["Status", `${r.status} · HTTP ${r.httpStatus}`],
         ["Error", r.errorCode ? `${r.errorCode}: ${r.errorMessage ?? ""}` : "—"],

@@ -1,0 +1,199 @@
+"use client";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { CreateBackendInput } from "@/server/services/backends/schemas";
+import { Alert, Badge, ConfirmDialog, Dialog, EmptyState, Field, SkeletonRows, formatDate, useToast } from "../../_components/ui";
+import { useZodForm } from "../../_components/use-zod-form";
+import { describeError } from "../../_lib/errors";
+import { useTRPC } from "../../_lib/trpc";
+import { TopBar } from "../shell";
+
+const healthTone = (h: string) => (h === "healthy" ? "ok" : h === "unhealthy" ? "danger" : undefined);
+
+export function BackendsView() {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  // Health changes on its own (periodic checks, failing requests): poll while the page is open.
+  const backends = useQuery({ ...trpc.backends.list.queryOptions(), refetchInterval: 5000 });
+  const [adding, setAdding] = useState(false);
+  const [removing, setRemoving] = useState<{ id: string; name: string } | null>(null);
+  const refresh = () => qc.invalidateQueries({ queryKey: trpc.backends.list.queryKey() });
+  const onError = (e: unknown) => toast(describeError(e).message, "error");
+  const check = useMutation(
+    trpc.backends.check.mutationOptions({ onSuccess: async (b) => (await refresh(), toast(`${b.name}: ${b.health}`, b.health === "healthy" ? undefined : "error")), onError }),
+  );
+  const discover = useMutation(trpc.backends.discover.mutationOptions({ onSuccess: async (b) => (await refresh(), toast(`${b.name}: ${b.models.length} models`)), onError }));
+  const toggle = useMutation(trpc.backends.update.mutationOptions({ onSuccess: async () => (await refresh(), toast("Saved")), onError }));
+  const remove = useMutation(
+    trpc.backends.remove.mutationOptions({
+      onSuccess: async () => {
+        await refresh();
+        setRemoving(null);
+        toast("Backend removed");
+      },
+      onError,
+    }),
+  );
+
+  return (
+    <>
+      <TopBar crumbs={[{ label: "Backends" }]} />
+      <div className="content">
+        <div className="page-head">
+          <div>
+            <h1>Remote backends</h1>
+            <p>OpenAI-compatible servers (llama-server, vLLM, Ollama, OpenAI…) that tenants&apos; aliases can route to. A failing backend is skipped until a health check succeeds.</p>
+          </div>
+          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+            Add backend
+          </button>
+        </div>
+        {backends.error && <Alert>{describeError(backends.error).message}</Alert>}
+        <div className="panel">
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th>Backend</th>
+                  <th>Health</th>
+                  <th>Models</th>
+                  <th>Timeouts</th>
+                  <th className="actions">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {backends.isPending && <SkeletonRows cols={5} />}
+                {backends.data?.map((b) => (
+                  <tr key={b.id} data-testid={`backend-${b.name}`}>
+                    <td>
+                      <strong>{b.name}</strong> {!b.enabled && <Badge tone="warn">disabled</Badge>}
+                      <div className="sub mono">{b.baseUrl}</div>
+                      <div className="sub">{b.hasCredential ? "credential set (never shown)" : "no credential"}</div>
+                    </td>
+                    <td>
+                      <Badge tone={healthTone(b.health)}>{b.health}</Badge>
+                      {b.latencyMs !== null && <span className="sub"> {b.latencyMs} ms</span>}
+                      <div className="sub">checked {b.lastCheckedAt ? formatDate(b.lastCheckedAt) : "never"}</div>
+                      {b.lastError && <div className="sub">{b.lastError}</div>}
+                    </td>
+                    <td>
+                      <span className="sub mono">{b.models.length ? b.models.slice(0, 5).join(", ") + (b.models.length > 5 ? ` +${b.models.length - 5}` : "") : "—"}</span>
+                    </td>
+                    <td className="sub">
+                      connect {b.connectTimeoutMs / 1000}s · first token {b.firstTokenTimeoutMs / 1000}s · total {b.totalTimeoutMs / 1000}s
+                    </td>
+                    <td className="actions">
+                      <button type="button" className="btn btn-sm" disabled={check.isPending} onClick={() => check.mutate({ id: b.id })}>
+                        Check
+                      </button>{" "}
+                      <button type="button" className="btn btn-sm" disabled={discover.isPending} onClick={() => discover.mutate({ id: b.id })}>
+                        Discover models
+                      </button>{" "}
+                      <button type="button" className="btn btn-sm" onClick={() => toggle.mutate({ id: b.id, enabled: !b.enabled })}>
+                        {b.enabled ? "Disable" : "Enable"}
+                      </button>{" "}
+                      <button type="button" className="btn btn-sm btn-danger" onClick={() => setRemoving({ id: b.id, name: b.name })}>
+                        Remove
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {backends.data?.length === 0 && (
+              <EmptyState title="No remote backends">
+                <p>Add an OpenAI-compatible base URL; its models are discovered from its /models.</p>
+              </EmptyState>
+            )}
+          </div>
+        </div>
+      </div>
+      <AddBackendDialog open={adding} onClose={() => setAdding(false)} onAdded={async (name) => (setAdding(false), await refresh(), toast(`${name} added`))} />
+      <ConfirmDialog
+        open={removing !== null}
+        title={`Remove ${removing?.name ?? ""}?`}
+        description="Refused while an alias targets it. Its stored credential is deleted."
+        confirmLabel="Remove backend"
+        danger
+        busy={remove.isPending}
+        onConfirm={() => removing && remove.mutate({ id: removing.id })}
+        onClose={() => setRemoving(null)}
+      />
+    </>
+  );
+}
+
+function AddBackendDialog({ open, onClose, onAdded }: { open: boolean; onClose: () => void; onAdded: (name: string) => void }) {
+  const trpc = useTRPC();
+  const form = useZodForm(CreateBackendInput, { name: "", baseUrl: "", credential: undefined, connectTimeoutMs: 5000, firstTokenTimeoutMs: 60_000, totalTimeoutMs: 600_000 });
+  const [error, setError] = useState<string | null>(null);
+  const add = useMutation(
+    trpc.backends.create.mutationOptions({
+      onSuccess: (b) => {
+        form.reset();
+        onAdded(b.name);
+      },
+      onError: (e) => {
+        const d = describeError(e);
+        form.setServerErrors(d.fields);
+        setError(d.message);
+      },
+    }),
+  );
+  const num = (key: "connectTimeoutMs" | "firstTokenTimeoutMs" | "totalTimeoutMs") => ({
+    ...form.bind(key),
+    type: "number",
+    onChange: (e: React.ChangeEvent<HTMLInputElement>) => form.setValues((v) => ({ ...v, [key]: e.target.value === "" ? undefined : Number(e.target.value) })),
+  });
+  return (
+    <Dialog open={open} onClose={onClose} title="Add a remote backend" description="Any OpenAI-compatible API. Its models are discovered from GET {base URL}/models.">
+      <form
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          const v = form.validate();
+          if (!v) return;
+          setError(null);
+          add.mutate(v);
+        }}
+      >
+        <Alert>{error}</Alert>
+        <Field label="Name" id="name" error={form.errorFor("name")} hint="e.g. gpu-box-1">
+          <input className="input" autoFocus {...form.bind("name")} />
+        </Field>
+        <Field label="Base URL" id="baseUrl" error={form.errorFor("baseUrl")} hint="Up to and including /v1, e.g. http://10.0.0.5:8080/v1">
+          <input className="input mono" {...form.bind("baseUrl")} />
+        </Field>
+        <Field label="Credential (optional)" id="credential" error={form.errorFor("credential")} hint="Sent as a bearer token; encrypted at rest and never shown again">
+          <input
+            className="input mono"
+            type="password"
+            autoComplete="off"
+            {...form.bind("credential")}
+            onChange={(e) => form.setValues((v) => ({ ...v, credential: e.target.value === "" ? undefined : e.target.value }))}
+          />
+        </Field>
+        <div className="row">
+          <Field label="Connect timeout (ms)" id="connectTimeoutMs" error={form.errorFor("connectTimeoutMs")}>
+            <input className="input" {...num("connectTimeoutMs")} />
+          </Field>
+          <Field label="First token (ms)" id="firstTokenTimeoutMs" error={form.errorFor("firstTokenTimeoutMs")}>
+            <input className="input" {...num("firstTokenTimeoutMs")} />
+          </Field>
+          <Field label="Total (ms)" id="totalTimeoutMs" error={form.errorFor("totalTimeoutMs")}>
+            <input className="input" {...num("totalTimeoutMs")} />
+          </Field>
+        </div>
+        <div className="form-actions">
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={add.isPending}>
+            {add.isPending ? "Adding…" : "Add backend"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
