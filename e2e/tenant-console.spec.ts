@@ -188,3 +188,24 @@ test("a platform admin sees models with their runtime state", async ({ page }) =
   await expect(row).toContainText("loaded");
   await screenshot(page, "models");
 });
+
+test("an admin holds a key to 2 requests a minute in the console, and the API answers the third with 429", async ({ page }) => {
+  await signIn(page, E2E.admin, "/tenants/default?tab=keys");
+  const key = await createKey(page, "limited");
+  await page.getByRole("button", { name: "I have saved it" }).click();
+  await page.getByRole("tab", { name: "Limits" }).click();
+  await page.getByTestId("key-limits-limited").getByRole("button", { name: "Edit" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Requests per minute").fill("0");
+  await expect(dialog.getByText(/at least 1/)).toBeVisible();
+  await dialog.getByLabel("Requests per minute").fill("2");
+  await dialog.getByRole("button", { name: "Save limits" }).click();
+  await expect(page.getByTestId("key-limits-limited")).toContainText("2");
+  await screenshot(page, "limits");
+  const statuses: number[] = [];
+  for (let i = 0; i < 3; i++) statuses.push((await chat(key)).status);
+  expect(statuses).toEqual([200, 200, 429]);
+  const over = await chat(key);
+  expect(over.headers.get("retry-after")).toBeTruthy();
+  expect((await over.json()).error.type).toBeTruthy();
+});

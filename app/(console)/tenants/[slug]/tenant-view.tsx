@@ -12,6 +12,7 @@ import { useTRPC } from "../../../_lib/trpc";
 import { AuditTable } from "../../../_components/audit-table";
 import { TopBar } from "../../shell";
 import { ApiKeys } from "./keys";
+import { Limits } from "./limits";
 import { Overview } from "./overview";
 import { Playground } from "./playground";
 import { type Role, can } from "./roles";
@@ -22,6 +23,7 @@ const TABS = [
   { id: "keys", label: "API keys", min: "viewer" },
   { id: "usage", label: "Usage log", min: "viewer" },
   { id: "playground", label: "Playground", min: "member" },
+  { id: "limits", label: "Limits", min: "viewer" },
   { id: "members", label: "Members", min: "viewer" },
   { id: "activity", label: "Activity", min: "viewer" },
   { id: "settings", label: "Settings", min: "viewer" },
@@ -93,6 +95,7 @@ export function TenantView({ slug }: { slug: string }) {
         {t && tab === "keys" && <ApiKeys tenantId={t.id} role={t.role} />}
         {t && tab === "usage" && <UsageLog tenantId={t.id} />}
         {t && tab === "playground" && can(t.role, "member") && <Playground tenantId={t.id} />}
+        {t && tab === "limits" && <Limits tenantId={t.id} role={t.role} platformAdmin={t.viaPlatformAdmin} />}
         {t && tab === "members" && <Members tenantId={t.id} role={t.role} />}
         {t && tab === "activity" && <Activity tenantId={t.id} />}
         {t && tab === "settings" && <Settings tenantId={t.id} name={t.name} slug={slug} role={t.role} />}
