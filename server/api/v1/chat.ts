@@ -5,6 +5,7 @@ import type { FinishReason, GenerateRequest } from "../../inference/types";
 import { resolveModelFor } from "../../services/models/models";
 import type { V1Context } from "./handler";
 import { type ChatCompletionRequest, type CompletionRequest, contentText } from "./schemas";
+import { cachedAnswer, responseCacheKey, storeAnswer } from "./response-cache";
 import { sseResponse } from "./sse";
 
 type Common = ChatCompletionRequest | CompletionRequest;
@@ -60,6 +61,32 @@ async function generate(
   return { text, finishReason };
 }
 
+/**
+ * A non-streaming generation through the response cache (when enabled and the request
+ * qualifies). The model access check runs first either way: a cached answer must not
+ * reach a key that may not use the model. The response reports the original usage;
+ * the usage log and the limiter see 0 tokens for a hit.
+ */
+async function generateCached(ctx: V1Context, endpoint: string, body: Common, req: GenerateRequest): Promise<{ g: Generated; usage: ReturnType<typeof usageOf> }> {
+  const key = responseCacheKey(ctx.principal.tenantId, endpoint, body);
+  if (key) {
+    const model = await resolveModelFor(db(), ctx.principal, body.model);
+    const hit = cachedAnswer(key);
+    ctx.headers["x-switchyard-cache"] = hit ? "hit" : "miss";
+    if (hit) {
+      ctx.usage.modelUsed = model.name;
+      ctx.usage.cached = true;
+      const usage = { prompt_tokens: hit.promptTokens, completion_tokens: hit.completionTokens, total_tokens: hit.promptTokens + hit.completionTokens };
+      return { g: { text: hit.text, finishReason: hit.finishReason }, usage };
+    }
+  }
+  const g = await generate(ctx, body.model, req);
+  if (key && !ctx.signal.aborted) {
+    storeAnswer(key, { text: g.text, finishReason: g.finishReason, promptTokens: ctx.usage.promptTokens, completionTokens: ctx.usage.completionTokens });
+  }
+  return { g, usage: usageOf(ctx) };
+}
+
 function usageOf(ctx: V1Context) {
   return {
     prompt_tokens: ctx.usage.promptTokens,
@@ -89,7 +116,7 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
   };
 
   if (!body.stream) {
-    const g = await generate(ctx, body.model, req);
+    const { g, usage } = await generateCached(ctx, "chat.completions", body, req);
     return Response.json(
       {
         id,
@@ -97,7 +124,7 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
         created,
         model: body.model,
         choices: [{ index: 0, message: { role: "assistant", content: g.text, refusal: null }, logprobs: null, finish_reason: g.finishReason }],
-        usage: usageOf(ctx),
+        usage,
         system_fingerprint: null,
       },
       { headers: ctx.headers },
@@ -138,7 +165,7 @@ export async function completions(ctx: V1Context, body: CompletionRequest): Prom
     ...generationParams(body, body.max_tokens ?? 16),
   };
   if (!body.stream) {
-    const g = await generate(ctx, body.model, req);
+    const { g, usage } = await generateCached(ctx, "completions", body, req);
     return Response.json(
       {
         id,
@@ -146,7 +173,7 @@ export async function completions(ctx: V1Context, body: CompletionRequest): Prom
         created,
         model: body.model,
         choices: [{ index: 0, text: g.text, logprobs: null, finish_reason: g.finishReason }],
-        usage: usageOf(ctx),
+        usage,
       },
       { headers: ctx.headers },
     );
