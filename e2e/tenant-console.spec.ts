@@ -113,6 +113,12 @@ test("rotating a key issues a new one and both work during the grace period", as
   expect((await chat(fresh)).status).toBe(200);
   expect((await chat(old)).status).toBe(200);
   await expect(page.getByTestId("key-rotating")).toHaveCount(2);
+  // The audit trail has it, and filters by action.
+  await page.getByRole("tab", { name: "Activity" }).click();
+  await page.getByLabel("Filter by action").fill("api_key.rot");
+  await expect(page.locator("tbody code", { hasText: "api_key.rotate" }).first()).toBeVisible();
+  await expect(page.locator("tbody code", { hasText: "api_key.create" })).toHaveCount(0);
+  await screenshot(page, "activity");
 });
 
 test("the playground streams a reply through /api/v1 and the request is logged", async ({ page }) => {

@@ -11,6 +11,7 @@ import { env } from "./env";
 import { localPool } from "./inference/engine";
 import { flushLastUsed } from "./services/api-keys/api-keys";
 import { existingLimiter, limiter } from "./ratelimit/limiter";
+import { startHealthChecks } from "./services/backends/backends";
 import { listModels } from "./services/models/models";
 import { SHUTDOWN_PRIORITY, installShutdownHooks, onShutdown } from "./services/usage/shutdown";
 
@@ -35,6 +36,8 @@ export async function startServer(): Promise<void> {
     process.exit(1);
   }
   void preload();
+  // Remote backends: a backend marked unhealthy by a failed request is retried by these checks.
+  startHealthChecks(db());
 }
 
 async function preload() {

@@ -28,6 +28,11 @@ describe("deriveKey", () => {
   });
 
   it("uses the versioned info strings the design names", () => {
-    expect(KEY_INFO).toEqual({ apiKeyHmac: "switchyard/api-key-hmac/v1", accessToken: "switchyard/access-token/v1" });
+    expect(KEY_INFO).toEqual({
+      apiKeyHmac: "switchyard/api-key-hmac/v1",
+      accessToken: "switchyard/access-token/v1",
+      usageExport: "switchyard/usage-export/v1",
+      backendCredential: "switchyard/backend-credential/v1",
+    });
   });
 });

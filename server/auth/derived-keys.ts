@@ -12,6 +12,7 @@ export const KEY_INFO = {
   apiKeyHmac: "switchyard/api-key-hmac/v1",
   accessToken: "switchyard/access-token/v1",
   usageExport: "switchyard/usage-export/v1",
+  backendCredential: "switchyard/backend-credential/v1",
 } as const;
 export type KeyPurpose = keyof typeof KEY_INFO;
 

@@ -17,6 +17,9 @@ import { newId } from "../lib/ids";
 import { addModel } from "../services/models/models";
 import type { Role } from "../db/client";
 import { createApiKey } from "../services/api-keys/api-keys";
+import { createBackend } from "../services/backends/backends";
+import { createPolicy } from "../services/routing/routing";
+import { startFakeUpstream } from "./fake-upstream";
 import { CLI_ACTOR } from "../services/audit/audit";
 import { TEST_PASSWORD, type TestTenant, addMemberTo, makeUser, uniq } from "./fixtures";
 import type { ProcedurePath } from "./trpc";
@@ -68,6 +71,20 @@ const tinyModel = () => {
 /** A registered model (platform-wide) backed by the tiny GGUF. */
 const modelNamed = async () =>
   (await addModel(db(), CLI_ACTOR, { name: `m-${uniq()}`, source: tinyModel(), contextSize: 256, parallel: 1, threads: 1 })).name;
+
+/** A routing policy (alias) in `t` over a fresh local model, made by the CLI actor. */
+const policyIn = async (t: TestTenant) =>
+  (await createPolicy(db(), CLI_ACTOR, t.id, { alias: `alias-${uniq()}`, strategy: "single", targets: [{ type: "model", model: await modelNamed() }] })).id;
+/** A remote backend nobody listens at (registration does not need it to be up). */
+const deadBackend = async () =>
+  (await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: "http://127.0.0.1:9/v1", discover: false, connectTimeoutMs: 1000 })).id;
+let upstream: Promise<{ url: string }> | undefined;
+/** A backend whose /models answers (a fake OpenAI-compatible server on loopback, shared by the run). */
+const liveBackend = async () => {
+  upstream ??= startFakeUpstream({ models: ["up-model"] });
+  const { url } = await upstream;
+  return (await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: url, discover: false })).id;
+};
 
 export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
   "tenants.list": { type: "query", access: { kind: "authed" }, input: async () => undefined },
@@ -221,6 +238,89 @@ export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
     access: { kind: "platform-admin" },
     input: async () => ({ name: await modelNamed() }),
     audit: { action: "model.unload", tenant: "none" },
+  },
+  "routing.list": { type: "query", access: { kind: "tenant", minRole: "viewer" }, input: async (t) => ({ tenantId: t.id }) },
+  "routing.targets": { type: "query", access: { kind: "tenant", minRole: "viewer" }, input: async (t) => ({ tenantId: t.id }) },
+  "routing.get": {
+    type: "query",
+    access: { kind: "tenant", minRole: "viewer" },
+    input: async (t) => ({ tenantId: t.id, policyId: await policyIn(t) }),
+    crossTenant: async (own, other) => ({ tenantId: own.id, policyId: await policyIn(other) }),
+  },
+  "routing.dryRun": {
+    type: "query",
+    access: { kind: "tenant", minRole: "member" },
+    input: async (t) => {
+      const policyId = await policyIn(t);
+      const p = await db().routingPolicy.findFirstOrThrow({ where: { id: policyId, tenantId: t.id } });
+      return { tenantId: t.id, alias: p.alias, messages: [{ role: "user", content: "Hi" }] };
+    },
+  },
+  "routing.create": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({ tenantId: t.id, alias: `alias-${uniq()}`, strategy: "single", targets: [{ type: "model", model: await modelNamed() }] }),
+    audit: { action: "routing.create", tenant: "input" },
+  },
+  "routing.update": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({
+      tenantId: t.id,
+      policyId: await policyIn(t),
+      strategy: "fallback",
+      targets: [
+        { type: "model", model: await modelNamed() },
+        { type: "model", model: await modelNamed() },
+      ],
+    }),
+    audit: { action: "routing.update", tenant: "input" },
+    crossTenant: async (own, other) => ({ tenantId: own.id, policyId: await policyIn(other), strategy: "single", targets: [{ type: "model", model: await modelNamed() }] }),
+  },
+  "routing.restore": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({ tenantId: t.id, policyId: await policyIn(t), version: 1 }),
+    audit: { action: "routing.restore", tenant: "input" },
+    crossTenant: async (own, other) => ({ tenantId: own.id, policyId: await policyIn(other), version: 1 }),
+  },
+  "routing.remove": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({ tenantId: t.id, policyId: await policyIn(t) }),
+    audit: { action: "routing.remove", tenant: "input" },
+    crossTenant: async (own, other) => ({ tenantId: own.id, policyId: await policyIn(other) }),
+  },
+  "backends.list": { type: "query", access: { kind: "platform-admin" }, input: async () => undefined },
+  "backends.create": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async () => ({ name: `b-${uniq()}`, baseUrl: "http://127.0.0.1:9/v1", credential: "sk-upstream", discover: false }),
+    audit: { action: "backend.create", tenant: "none" },
+  },
+  "backends.update": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async () => ({ id: await deadBackend(), totalTimeoutMs: 30_000 }),
+    audit: { action: "backend.update", tenant: "none" },
+  },
+  "backends.remove": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async () => ({ id: await deadBackend() }),
+    audit: { action: "backend.remove", tenant: "none" },
+  },
+  "backends.check": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async () => ({ id: await deadBackend() }),
+    audit: { action: "backend.check", tenant: "none" },
+  },
+  "backends.discover": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async () => ({ id: await liveBackend() }),
+    audit: { action: "backend.discover", tenant: "none" },
   },
   "playground.token": {
     type: "mutation",

@@ -47,10 +47,13 @@ describe("the rules the table encodes", () => {
   const tenantCases = procedureCases().filter(([, c]) => c.access.kind === "tenant");
   // A CSV export is a read; it is a mutation only because it mints a download link (and is audited).
   const viewerMutations = new Set(["usage.exportCsv"]);
+  // A routing dry run reads only, but it exercises a policy like a request would: the playground's rung.
+  const memberQueries = new Set(["routing.dryRun"]);
   it("every member (viewer and up) can read; no tenant mutation that changes anything is open to viewers", () => {
     for (const [path, c] of tenantCases) {
       const minRole = (c.access as { minRole: Role }).minRole;
-      if (c.type === "query" || viewerMutations.has(path)) expect(minRole, path).toBe("viewer");
+      if (memberQueries.has(path)) expect(minRole, path).toBe("member");
+      else if (c.type === "query" || viewerMutations.has(path)) expect(minRole, path).toBe("viewer");
       else expect(minRole, path).not.toBe("viewer");
     }
   });
@@ -121,6 +124,12 @@ describe("platform-admin-only procedures", () => {
   it("are the ones the product says", () => {
     expect(adminCases.map(([p]) => p).sort()).toEqual([
       "audit.listAll",
+      "backends.check",
+      "backends.create",
+      "backends.discover",
+      "backends.list",
+      "backends.remove",
+      "backends.update",
       "limits.setTenant",
       "models.add",
       "models.list",

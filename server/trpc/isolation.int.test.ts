@@ -78,13 +78,17 @@ describe("tenant isolation: a member of tenant A naming tenant B gets NOT_FOUND,
 const crossCases = procedureCases().filter(([, c]) => c.crossTenant);
 
 describe("tenant isolation: A's tenantId with an id of a row in B is NOT_FOUND, and nothing changes", () => {
-  it("covers the membership, API key, limits and usage procedures", () => {
+  it("covers the membership, API key, limits, usage and routing procedures", () => {
     expect(crossCases.map(([p]) => p).sort()).toEqual([
       "apiKeys.revoke",
       "apiKeys.rotate",
       "limits.setKey",
       "members.changeRole",
       "members.remove",
+      "routing.get",
+      "routing.remove",
+      "routing.restore",
+      "routing.update",
       "usage.get",
     ]);
   });

@@ -2,10 +2,12 @@
 import { createCallerFactory, router } from "./init";
 import { apiKeysRouter } from "./routers/api-keys";
 import { auditRouter } from "./routers/audit";
+import { backendsRouter } from "./routers/backends";
 import { limitsRouter } from "./routers/limits";
 import { membersRouter } from "./routers/members";
 import { modelsRouter } from "./routers/models";
 import { playgroundRouter } from "./routers/playground";
+import { routingRouter } from "./routers/routing";
 import { tenantsRouter } from "./routers/tenants";
 import { usageRouter } from "./routers/usage";
 import { usersRouter } from "./routers/users";
@@ -20,6 +22,8 @@ export const appRouter = router({
   limits: limitsRouter,
   usage: usageRouter,
   models: modelsRouter,
+  routing: routingRouter,
+  backends: backendsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,9 +1,8 @@
 /** POST /api/v1/chat/completions and POST /api/v1/completions. */
-import { db } from "../../db/client";
-import { engineFor } from "../../inference/engine";
 import type { FinishReason, GenerateRequest } from "../../inference/types";
-import { resolveModelFor } from "../../services/models/models";
+import type { RoutePlan } from "../../services/routing/routing";
 import type { V1Context } from "./handler";
+import { generateRouted, planRequest } from "./routed";
 import { type ChatCompletionRequest, type CompletionRequest, contentText } from "./schemas";
 import { cachedAnswer, responseCacheKey, storeAnswer } from "./response-cache";
 import { sseResponse } from "./sse";
@@ -33,20 +32,14 @@ interface Generated {
 
 /**
  * Drives one generation for either endpoint: usage accounting (tokens actually
- * produced, time to first token) is the same, only the chunk shapes differ.
+ * produced, time to first token) is the same, only the chunk shapes differ. The
+ * plan (alias → targets, or the model itself) is made before, so its errors are
+ * HTTP errors rather than stream events.
  */
-async function generate(
-  ctx: V1Context,
-  modelName: string,
-  req: GenerateRequest,
-  onDelta?: (text: string) => void,
-): Promise<Generated> {
-  const model = await resolveModelFor(db(), ctx.principal, modelName);
-  ctx.usage.modelUsed = model.name;
-  const engine = await engineFor(model);
+async function generate(ctx: V1Context, plan: RoutePlan, req: GenerateRequest, onDelta?: (text: string) => void): Promise<Generated> {
   let text = "";
   let finishReason: FinishReason = "stop";
-  for await (const ev of engine.generate(model.name, req, ctx.signal)) {
+  await generateRouted(ctx, plan, req, (ev) => {
     if (ev.type === "delta") {
       if (ctx.usage.ttftMs === null && ev.tokens > 0) ctx.usage.ttftMs = Date.now() - ctx.startedAt;
       ctx.usage.completionTokens += ev.tokens;
@@ -57,32 +50,43 @@ async function generate(
       ctx.usage.promptTokens = ev.usage.promptTokens;
       ctx.usage.completionTokens = ev.usage.completionTokens;
     }
-  }
+  });
   return { text, finishReason };
 }
 
 /**
  * A non-streaming generation through the response cache (when enabled and the request
- * qualifies). The model access check runs first either way: a cached answer must not
- * reach a key that may not use the model. The response reports the original usage;
- * the usage log and the limiter see 0 tokens for a hit.
+ * qualifies). The plan — alias resolution and the model access check — is made before
+ * either way, so a cached answer never reaches a key that may not use the model. The
+ * response reports the original usage; the usage log and the limiter see 0 tokens for a hit.
  */
-async function generateCached(ctx: V1Context, endpoint: string, body: Common, req: GenerateRequest): Promise<{ g: Generated; usage: ReturnType<typeof usageOf> }> {
+async function generateCached(
+  ctx: V1Context,
+  endpoint: string,
+  body: Common,
+  plan: RoutePlan,
+  req: GenerateRequest,
+): Promise<{ g: Generated; usage: ReturnType<typeof usageOf> }> {
   const key = responseCacheKey(ctx.principal.tenantId, endpoint, body);
   if (key) {
-    const model = await resolveModelFor(db(), ctx.principal, body.model);
     const hit = cachedAnswer(key);
     ctx.headers["x-switchyard-cache"] = hit ? "hit" : "miss";
     if (hit) {
-      ctx.usage.modelUsed = model.name;
+      ctx.usage.modelUsed = hit.modelUsed;
       ctx.usage.cached = true;
       const usage = { prompt_tokens: hit.promptTokens, completion_tokens: hit.completionTokens, total_tokens: hit.promptTokens + hit.completionTokens };
       return { g: { text: hit.text, finishReason: hit.finishReason }, usage };
     }
   }
-  const g = await generate(ctx, body.model, req);
+  const g = await generate(ctx, plan, req);
   if (key && !ctx.signal.aborted) {
-    storeAnswer(key, { text: g.text, finishReason: g.finishReason, promptTokens: ctx.usage.promptTokens, completionTokens: ctx.usage.completionTokens });
+    storeAnswer(key, {
+      text: g.text,
+      finishReason: g.finishReason,
+      promptTokens: ctx.usage.promptTokens,
+      completionTokens: ctx.usage.completionTokens,
+      modelUsed: ctx.usage.modelUsed,
+    });
   }
   return { g, usage: usageOf(ctx) };
 }
@@ -115,8 +119,9 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
     ...generationParams(body, body.max_completion_tokens ?? body.max_tokens),
   };
 
+  const plan = await planRequest(ctx, body.model, req);
   if (!body.stream) {
-    const { g, usage } = await generateCached(ctx, "chat.completions", body, req);
+    const { g, usage } = await generateCached(ctx, "chat.completions", body, plan, req);
     return Response.json(
       {
         id,
@@ -131,8 +136,6 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
     );
   }
 
-  // Resolve the model before the stream starts, so "unknown model" is a proper 404, not an error event.
-  await resolveModelFor(db(), ctx.principal, body.model);
   const includeUsage = !!body.stream_options?.include_usage;
   return sseResponse(ctx, async (emit) => {
     const chunk = (delta: object, finish: FinishReason | null) => ({
@@ -145,7 +148,7 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
       ...(includeUsage ? { usage: null } : {}),
     });
     emit(chunk({ role: "assistant", content: "" }, null));
-    const g = await generate(ctx, body.model, req, (text) => emit(chunk({ content: text }, null)));
+    const g = await generate(ctx, plan, req, (text) => emit(chunk({ content: text }, null)));
     if (ctx.signal.aborted) return;
     emit(chunk({}, g.finishReason));
     if (includeUsage) {
@@ -164,8 +167,9 @@ export async function completions(ctx: V1Context, body: CompletionRequest): Prom
     // OpenAI's legacy endpoint defaults to 16 tokens
     ...generationParams(body, body.max_tokens ?? 16),
   };
+  const plan = await planRequest(ctx, body.model, req);
   if (!body.stream) {
-    const { g, usage } = await generateCached(ctx, "completions", body, req);
+    const { g, usage } = await generateCached(ctx, "completions", body, plan, req);
     return Response.json(
       {
         id,
@@ -178,7 +182,6 @@ export async function completions(ctx: V1Context, body: CompletionRequest): Prom
       { headers: ctx.headers },
     );
   }
-  await resolveModelFor(db(), ctx.principal, body.model);
   const includeUsage = !!body.stream_options?.include_usage;
   return sseResponse(ctx, async (emit) => {
     const chunk = (text: string, finish: FinishReason | null) => ({
@@ -188,7 +191,7 @@ export async function completions(ctx: V1Context, body: CompletionRequest): Prom
       model: body.model,
       choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
     });
-    const g = await generate(ctx, body.model, req, (text) => emit(chunk(text, null)));
+    const g = await generate(ctx, plan, req, (text) => emit(chunk(text, null)));
     if (ctx.signal.aborted) return;
     emit(chunk("", g.finishReason));
     if (includeUsage) emit({ id, object: "text_completion", created, model: body.model, choices: [], usage: usageOf(ctx) });

@@ -35,6 +35,13 @@ export interface UsageDraft {
   ttftMs: number | null;
   /** answered from the response cache (no model ran; logged with 0 tokens) */
   cached: boolean;
+  /** set when a routing policy (alias) served the request: see routed.ts */
+  route?: {
+    policyId: string | null;
+    backendId: string | null;
+    reason: string | null;
+    attempts: readonly unknown[] | null;
+  };
 }
 
 export interface V1Context {
@@ -158,7 +165,10 @@ export function v1Route<S extends z.ZodType | undefined>(
         endpoint: opts.endpoint,
         modelRequested: usage.modelRequested || "-",
         modelUsed: usage.modelUsed,
-        backendId: null,
+        backendId: usage.route?.backendId ?? null,
+        policyId: usage.route?.policyId ?? null,
+        routeReason: usage.route?.reason ?? null,
+        attempts: usage.route?.attempts ?? null,
         status,
         httpStatus,
         errorCode: error?.code ?? null,

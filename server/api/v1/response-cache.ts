@@ -22,6 +22,8 @@ export interface CachedAnswer {
   finishReason: "stop" | "length";
   promptTokens: number;
   completionTokens: number;
+  /** what served the original request (the usage log's modelUsed for hits) */
+  modelUsed: string | null;
 }
 
 const g = globalThis as unknown as { __switchyardResponseCache?: TtlCache<string, CachedAnswer> };

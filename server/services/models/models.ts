@@ -106,6 +106,15 @@ export async function modelsForPrincipal(db: Db, p: Principal) {
   return rows;
 }
 
+/** Models a tenant may use (any key): what its routing policies may target. */
+export async function listModelsForTenant(db: Db, tenantId: string) {
+  return db.model.findMany({
+    where: { enabled: true, OR: [{ public: true }, { grants: { some: { tenantId } } }] },
+    orderBy: { name: "asc" },
+    select: modelSelect,
+  });
+}
+
 /**
  * The model a request may use, or the error to answer with: unknown to this
  * tenant → 404 (existence of other tenants' models is not revealed); outside the

@@ -338,8 +338,24 @@ function AddMember({ tenantId, onAdded }: { tenantId: string; onAdded: () => Pro
 
 function Activity({ tenantId }: { tenantId: string }) {
   const trpc = useTRPC();
-  const audit = useQuery(trpc.audit.list.queryOptions({ tenantId, limit: 100 }));
-  return <AuditTable query={audit} />;
+  const [action, setAction] = useState("");
+  const audit = useQuery(trpc.audit.list.queryOptions({ tenantId, limit: 100, action: action || undefined }));
+  return (
+    <>
+      <div className="toolbar">
+        <input
+          className="input"
+          style={{ width: 260 }}
+          placeholder="Filter by action, e.g. api_key."
+          aria-label="Filter by action"
+          value={action}
+          onChange={(e) => setAction(e.target.value.trim())}
+        />
+        <span className="sub">Who changed what in this tenant, newest first.</span>
+      </div>
+      <AuditTable query={audit} />
+    </>
+  );
 }
 
 function Settings({ tenantId, name, slug, role }: { tenantId: string; name: string; slug: string; role: Role }) {

@@ -1,0 +1,312 @@
+/**
+ * A remote OpenAI-compatible backend (llama-server, vLLM, Ollama, OpenAI…) behind
+ * the same InferenceEngine interface as the local pool. We always ask upstream to
+ * stream, parse its SSE and re-emit deltas, so /api/v1 builds its own chunks (our
+ * ids, our usage accounting) whatever the caller asked for. When upstream sends no
+ * usage we count ourselves: one token per content chunk (what OpenAI-compatible
+ * servers send) and a characters/4 estimate for the prompt.
+ *
+ * Three timeouts per backend: connect (until response headers), first token, and
+ * total. Failures are BackendErrors that say whether another target may be tried
+ * (connect errors, timeouts, 429, 5xx) and whether the backend should be marked
+ * unhealthy (everything but 429 and the caller's own bad input).
+ */
+import { AppError } from "../errors";
+import type { EmbedResult, FinishReason, GenerateEvent, GenerateRequest, InferenceEngine } from "./types";
+
+export interface RemoteBackendSpec {
+  id: string;
+  name: string;
+  baseUrl: string;
+  /** decrypted credential, sent as a bearer token; never logged */
+  credential: string | null;
+  connectTimeoutMs: number;
+  firstTokenTimeoutMs: number;
+  totalTimeoutMs: number;
+}
+
+export class BackendError extends AppError {
+  /** another target may be tried instead (only before the first token reached the caller) */
+  readonly retryable: boolean;
+  /** the backend itself is failing: circuit-break it until a health check succeeds */
+  readonly unhealthy: boolean;
+  constructor(message: string, code: string, opts: { retryable: boolean; unhealthy: boolean; kind?: "unavailable" | "invalid" | "rate_limited" }) {
+    super(opts.kind ?? "unavailable", message, { code, retryAfter: opts.kind === "invalid" ? undefined : 5 });
+    this.retryable = opts.retryable;
+    this.unhealthy = opts.unhealthy;
+  }
+}
+
+export function isBackendError(e: unknown): e is BackendError {
+  return e instanceof BackendError;
+}
+
+function trimBase(url: string) {
+  return url.replace(/\/+$/, "");
+}
+
+/** A short, credential-free description of an upstream error body. */
+async function upstreamMessage(res: Response): Promise<string> {
+  const text = await res.text().catch(() => "");
+  try {
+    const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
+    const m = typeof j.error === "string" ? j.error : (j.error?.message ?? j.message);
+    if (typeof m === "string") return m.slice(0, 200);
+  } catch {
+    /* not JSON */
+  }
+  return text.slice(0, 200);
+}
+
+function statusError(spec: RemoteBackendSpec, status: number, message: string): BackendError {
+  const what = `backend ${spec.name} answered ${status}${message ? `: ${message}` : ""}`;
+  if (status === 429) return new BackendError(what, "backend_rate_limited", { retryable: true, unhealthy: false, kind: "rate_limited" });
+  // The caller's own bad input: another backend would refuse it too.
+  if (status === 400 || status === 413 || status === 422) {
+    return new BackendError(what, "backend_rejected_request", { retryable: false, unhealthy: false, kind: "invalid" });
+  }
+  return new BackendError(what, "backend_error", { retryable: true, unhealthy: status >= 500 || status === 401 || status === 403 });
+}
+
+/**
+ * One request's deadlines: an AbortController that the caller's signal, the
+ * connect timer, the first-token timer and the total timer all abort, and which
+ * remembers which of them fired.
+ */
+class Deadlines {
+  readonly controller = new AbortController();
+  timedOut: string | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private connectTimer: NodeJS.Timeout | null = null;
+  private firstTokenTimer: NodeJS.Timeout | null = null;
+  private readonly onCallerAbort = () => this.controller.abort();
+  constructor(
+    private readonly caller: AbortSignal,
+    spec: RemoteBackendSpec,
+  ) {
+    if (caller.aborted) this.controller.abort();
+    caller.addEventListener("abort", this.onCallerAbort, { once: true });
+    this.connectTimer = this.arm("connect", spec.connectTimeoutMs);
+    this.firstTokenTimer = this.arm("first token", spec.firstTokenTimeoutMs);
+    this.arm("total", spec.totalTimeoutMs);
+  }
+  private arm(what: string, ms: number) {
+    const t = setTimeout(() => {
+      this.timedOut ??= what;
+      this.controller.abort();
+    }, ms);
+    this.timers.push(t);
+    return t;
+  }
+  connected() {
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+  }
+  firstToken() {
+    if (this.firstTokenTimer) clearTimeout(this.firstTokenTimer);
+  }
+  get callerGone() {
+    return this.caller.aborted && !this.timedOut;
+  }
+  dispose() {
+    for (const t of this.timers) clearTimeout(t);
+    this.caller.removeEventListener("abort", this.onCallerAbort);
+  }
+}
+
+function failureOf(spec: RemoteBackendSpec, d: Deadlines, e: unknown): BackendError {
+  if (e instanceof BackendError) return e;
+  if (d.timedOut) {
+    return new BackendError(`backend ${spec.name} timed out (${d.timedOut})`, "backend_timeout", { retryable: true, unhealthy: true });
+  }
+  const cause = (e as { cause?: { code?: string } }).cause;
+  const code = cause?.code ? ` (${cause.code})` : "";
+  return new BackendError(`backend ${spec.name} is unreachable${code}`, "backend_unreachable", { retryable: true, unhealthy: true });
+}
+
+function headersFor(spec: RemoteBackendSpec): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+    ...(spec.credential ? { authorization: `Bearer ${spec.credential}` } : {}),
+  };
+}
+
+const estimateTokens = (s: string) => Math.ceil(s.length / 4);
+
+/** Yields the `data:` payloads of an SSE body. */
+async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buf += decoder.decode(value, { stream: true });
+      let sep: RegExpExecArray | null;
+      while ((sep = /\r?\n\r?\n/.exec(buf))) {
+        const block = buf.slice(0, sep.index);
+        buf = buf.slice(sep.index + sep[0].length);
+        const data = block
+          .split(/\r?\n/)
+          .filter((l) => l.startsWith("data:"))
+          .map((l) => l.slice(5).replace(/^ /, ""))
+          .join("\n");
+        if (data) yield data;
+      }
+    }
+    const tail = buf.trim();
+    if (tail.startsWith("data:")) yield tail.slice(5).trim();
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+interface UpstreamChunk {
+  choices?: { delta?: { content?: string | null }; text?: string | null; finish_reason?: string | null }[];
+  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  error?: { message?: string } | string;
+}
+
+export class RemoteEngine implements InferenceEngine {
+  constructor(readonly spec: RemoteBackendSpec) {}
+
+  private bodyFor(model: string, req: GenerateRequest) {
+    const rf =
+      req.grammar?.type === "json_object"
+        ? { type: "json_object" }
+        : req.grammar?.type === "json_schema"
+          ? { type: "json_schema", json_schema: { name: "response", schema: req.grammar.schema } }
+          : undefined;
+    return {
+      model,
+      ...(req.mode === "chat" ? { messages: req.messages } : { prompt: req.prompt }),
+      stream: true,
+      stream_options: { include_usage: true },
+      max_tokens: req.maxTokens,
+      temperature: req.temperature,
+      top_p: req.topP,
+      seed: req.seed,
+      stop: req.stop,
+      frequency_penalty: req.frequencyPenalty,
+      presence_penalty: req.presencePenalty,
+      response_format: rf,
+    };
+  }
+
+  async *generate(model: string, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
+    const d = new Deadlines(signal, this.spec);
+    const path = req.mode === "chat" ? "/chat/completions" : "/completions";
+    try {
+      let res: Response;
+      try {
+        res = await fetch(trimBase(this.spec.baseUrl) + path, {
+          method: "POST",
+          headers: headersFor(this.spec),
+          body: JSON.stringify(this.bodyFor(model, req)),
+          signal: d.controller.signal,
+        });
+      } catch (e) {
+        if (d.callerGone) return;
+        throw failureOf(this.spec, d, e);
+      }
+      d.connected();
+      if (!res.ok) throw statusError(this.spec, res.status, await upstreamMessage(res));
+      if (!res.body) throw new BackendError(`backend ${this.spec.name} sent no body`, "backend_error", { retryable: true, unhealthy: true });
+
+      let completionTokens = 0;
+      let finishReason: FinishReason = "stop";
+      let usage: { promptTokens: number; completionTokens: number } | null = null;
+      const isJson = (res.headers.get("content-type") ?? "").includes("application/json");
+      const payloads: AsyncIterable<string> = isJson
+        ? // A server that ignores `stream: true` answers with one JSON object: treat it as a single chunk.
+          (async function* () {
+            yield await res.text();
+          })()
+        : sseData(res.body);
+      try {
+        for await (const data of payloads) {
+          if (data === "[DONE]") break;
+          let chunk: UpstreamChunk & { choices?: { message?: { content?: string | null } }[] };
+          try {
+            chunk = JSON.parse(data) as typeof chunk;
+          } catch {
+            throw new BackendError(`backend ${this.spec.name} sent a malformed event`, "backend_bad_response", { retryable: true, unhealthy: true });
+          }
+          if (chunk.error) {
+            const m = typeof chunk.error === "string" ? chunk.error : (chunk.error.message ?? "error");
+            throw new BackendError(`backend ${this.spec.name} failed: ${m.slice(0, 200)}`, "backend_error", { retryable: true, unhealthy: false });
+          }
+          const c = chunk.choices?.[0];
+          const text = c?.delta?.content ?? c?.text ?? c?.message?.content ?? "";
+          if (text) {
+            d.firstToken();
+            completionTokens++;
+            yield { type: "delta", text, tokens: 1 };
+          }
+          if (c?.finish_reason) finishReason = c.finish_reason === "length" ? "length" : "stop";
+          if (chunk.usage && typeof chunk.usage.completion_tokens === "number") {
+            usage = { promptTokens: chunk.usage.prompt_tokens ?? 0, completionTokens: chunk.usage.completion_tokens };
+          }
+        }
+      } catch (e) {
+        if (d.callerGone) return;
+        throw failureOf(this.spec, d, e);
+      }
+      if (d.callerGone) return;
+      const promptChars = req.mode === "chat" ? (req.messages ?? []).map((m) => m.content).join("\n") : (req.prompt ?? "");
+      yield {
+        type: "done",
+        finishReason,
+        usage: usage ?? { promptTokens: estimateTokens(promptChars), completionTokens },
+      };
+    } finally {
+      d.dispose();
+    }
+  }
+
+  async embed(model: string, inputs: string[], _tenantId: string, signal: AbortSignal): Promise<EmbedResult> {
+    const d = new Deadlines(signal, this.spec);
+    try {
+      const res = await fetch(trimBase(this.spec.baseUrl) + "/embeddings", {
+        method: "POST",
+        headers: headersFor(this.spec),
+        body: JSON.stringify({ model, input: inputs, encoding_format: "float" }),
+        signal: d.controller.signal,
+      });
+      d.connected();
+      if (!res.ok) throw statusError(this.spec, res.status, await upstreamMessage(res));
+      const j = (await res.json()) as { data?: { index?: number; embedding?: unknown }[]; usage?: { prompt_tokens?: number } };
+      const data = [...(j.data ?? [])].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+      if (data.length !== inputs.length || data.some((x) => !Array.isArray(x.embedding))) {
+        throw new BackendError(`backend ${this.spec.name} sent malformed embeddings`, "backend_bad_response", { retryable: true, unhealthy: true });
+      }
+      return {
+        vectors: data.map((x) => x.embedding as number[]),
+        usage: { promptTokens: j.usage?.prompt_tokens ?? inputs.reduce((n, s) => n + estimateTokens(s), 0) },
+      };
+    } catch (e) {
+      if (d.callerGone) throw e;
+      throw failureOf(this.spec, d, e);
+    } finally {
+      d.dispose();
+    }
+  }
+}
+
+/** GET {baseUrl}/models: the model ids the backend serves (also its health check). */
+export async function fetchBackendModels(spec: RemoteBackendSpec, signal?: AbortSignal): Promise<string[]> {
+  const d = new Deadlines(signal ?? new AbortController().signal, { ...spec, firstTokenTimeoutMs: spec.connectTimeoutMs, totalTimeoutMs: spec.connectTimeoutMs * 2 });
+  try {
+    const res = await fetch(trimBase(spec.baseUrl) + "/models", { headers: headersFor(spec), signal: d.controller.signal });
+    d.connected();
+    if (!res.ok) throw statusError(spec, res.status, await upstreamMessage(res));
+    const j = (await res.json()) as { data?: { id?: unknown }[] };
+    if (!Array.isArray(j.data)) throw new BackendError(`backend ${spec.name}: /models is not an OpenAI model list`, "backend_bad_response", { retryable: false, unhealthy: true });
+    return j.data.map((m) => m.id).filter((id): id is string => typeof id === "string");
+  } catch (e) {
+    throw failureOf(spec, d, e);
+  } finally {
+    d.dispose();
+  }
+}

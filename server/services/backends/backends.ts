@@ -1,0 +1,227 @@
+/**
+ * Remote OpenAI-compatible backends (platform-wide, managed by platform admins):
+ * registration with an encrypted credential, model discovery, health checks and
+ * the circuit breaker. The credential is decrypted only to build a RemoteEngine
+ * and never leaves this module in a returned row.
+ *
+ * Health lives in the database (shared by every replica): a request that fails on
+ * a backend marks it unhealthy, the router skips it, and only a successful check
+ * (periodic, see startHealthChecks, or on demand) makes it healthy again.
+ */
+import type { Db } from "../../db/client";
+import { Conflict, Invalid, NotFound, isUniqueViolation } from "../../errors";
+import { newId } from "../../lib/ids";
+import { openCredential, sealCredential } from "../../auth/secret-box";
+import { type RemoteBackendSpec, RemoteEngine, fetchBackendModels } from "../../inference/remote";
+import { type Actor, recordAudit } from "../audit/audit";
+import { CreateBackendInput, UpdateBackendInput } from "./schemas";
+
+export const backendSelect = {
+  id: true,
+  name: true,
+  kind: true,
+  baseUrl: true,
+  models: true,
+  enabled: true,
+  health: true,
+  lastCheckedAt: true,
+  lastError: true,
+  latencyMs: true,
+  connectTimeoutMs: true,
+  firstTokenTimeoutMs: true,
+  totalTimeoutMs: true,
+  createdAt: true,
+  updatedAt: true,
+  credentialEnc: true,
+} as const;
+
+type BackendRowRaw = Awaited<ReturnType<typeof rawBackend>>;
+const rawBackend = (db: Db, id: string) => db.backend.findUnique({ where: { id }, select: backendSelect });
+
+function parseModels(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** What may leave the server: no credential, only whether there is one. */
+export function publicBackend(b: NonNullable<BackendRowRaw>) {
+  const { credentialEnc, models, ...rest } = b;
+  return { ...rest, models: parseModels(models), hasCredential: credentialEnc !== null };
+}
+export type PublicBackend = ReturnType<typeof publicBackend>;
+
+export function specOfBackend(b: NonNullable<BackendRowRaw>): RemoteBackendSpec {
+  const credential = b.credentialEnc ? openCredential(b.credentialEnc, b.id) : null;
+  return {
+    id: b.id,
+    name: b.name,
+    baseUrl: b.baseUrl,
+    credential,
+    connectTimeoutMs: b.connectTimeoutMs,
+    firstTokenTimeoutMs: b.firstTokenTimeoutMs,
+    totalTimeoutMs: b.totalTimeoutMs,
+  };
+}
+
+export function remoteEngineFor(b: NonNullable<BackendRowRaw>) {
+  return new RemoteEngine(specOfBackend(b));
+}
+
+export async function listBackends(db: Db) {
+  const rows = await db.backend.findMany({ orderBy: { name: "asc" }, select: backendSelect });
+  return rows.map(publicBackend);
+}
+
+/** Backends by id, for the router (credential included: server-side only). */
+export async function backendsById(db: Db, ids: string[]) {
+  if (!ids.length) return new Map<string, NonNullable<BackendRowRaw>>();
+  const rows = await db.backend.findMany({ where: { id: { in: ids } }, select: backendSelect });
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+export async function createBackend(db: Db, actor: Actor, raw: CreateBackendInput) {
+  const input = CreateBackendInput.parse(raw);
+  const id = newId("bke");
+  try {
+    await db.$transaction(async (tx) => {
+      await tx.backend.create({
+        data: {
+          id,
+          name: input.name,
+          baseUrl: input.baseUrl,
+          credentialEnc: input.credential ? sealCredential(input.credential, id) : null,
+          models: JSON.stringify([...new Set(input.models)]),
+          connectTimeoutMs: input.connectTimeoutMs,
+          firstTokenTimeoutMs: input.firstTokenTimeoutMs,
+          totalTimeoutMs: input.totalTimeoutMs,
+        },
+      });
+      await recordAudit(tx, actor, {
+        action: "backend.create",
+        targetType: "backend",
+        targetId: id,
+        data: { name: input.name, baseUrl: input.baseUrl, credential: input.credential ? "set" : "none" },
+      });
+    });
+  } catch (e) {
+    if (isUniqueViolation(e)) throw Conflict(`A backend named ${input.name} already exists`, "backend_exists", "name");
+    throw e;
+  }
+  // Discovery is best effort: a backend that is down at registration is saved, marked unhealthy, and retried by checks.
+  if (input.discover) await probe(db, id, { adoptModels: true });
+  return publicBackend((await rawBackend(db, id))!);
+}
+
+export async function updateBackend(db: Db, actor: Actor, raw: UpdateBackendInput) {
+  const input = UpdateBackendInput.parse(raw);
+  return db.$transaction(async (tx) => {
+    const b = await tx.backend.findUnique({ where: { id: input.id }, select: { id: true, name: true } });
+    if (!b) throw NotFound(`Backend ${input.id}`);
+    await tx.backend.update({
+      where: { id: b.id },
+      data: {
+        baseUrl: input.baseUrl,
+        credentialEnc: input.credential === undefined ? undefined : input.credential === null ? null : sealCredential(input.credential, b.id),
+        models: input.models ? JSON.stringify([...new Set(input.models)]) : undefined,
+        enabled: input.enabled,
+        connectTimeoutMs: input.connectTimeoutMs,
+        firstTokenTimeoutMs: input.firstTokenTimeoutMs,
+        totalTimeoutMs: input.totalTimeoutMs,
+      },
+    });
+    const { credential, id: _id, ...changed } = input;
+    await recordAudit(tx, actor, {
+      action: "backend.update",
+      targetType: "backend",
+      targetId: b.id,
+      data: { name: b.name, ...changed, ...(credential !== undefined ? { credential: credential === null ? "removed" : "replaced" } : {}) },
+    });
+    return publicBackend((await tx.backend.findUnique({ where: { id: b.id }, select: backendSelect }))!);
+  });
+}
+
+export async function removeBackend(db: Db, actor: Actor, id: string) {
+  await db.$transaction(async (tx) => {
+    const b = await tx.backend.findUnique({ where: { id }, select: { id: true, name: true } });
+    if (!b) throw NotFound(`Backend ${id}`);
+    // Targets are JSON; the id is unique and prefixed, so a substring match finds every policy using it.
+    const using = await tx.routingPolicy.count({ where: { targets: { contains: `"${b.id}"` } } });
+    if (using > 0) throw Conflict(`Backend ${b.name} is a target of ${using} routing polic${using === 1 ? "y" : "ies"}; change them first`, "backend_in_use");
+    await tx.backend.delete({ where: { id: b.id } });
+    await recordAudit(tx, actor, { action: "backend.remove", targetType: "backend", targetId: b.id, data: { name: b.name } });
+  });
+}
+
+/** Checks a backend now (GET /models) and records the result; `adoptModels` replaces its model list. */
+async function probe(db: Db, id: string, opts: { adoptModels: boolean }) {
+  const b = await rawBackend(db, id);
+  if (!b) throw NotFound(`Backend ${id}`);
+  const started = Date.now();
+  try {
+    const models = await fetchBackendModels(specOfBackend(b));
+    await db.backend.update({
+      where: { id },
+      data: {
+        health: "healthy",
+        lastCheckedAt: new Date(),
+        lastError: null,
+        latencyMs: Date.now() - started,
+        ...(opts.adoptModels ? { models: JSON.stringify(models) } : {}),
+      },
+    });
+    return { ok: true as const, models };
+  } catch (e) {
+    await db.backend.update({
+      where: { id },
+      data: { health: "unhealthy", lastCheckedAt: new Date(), lastError: (e as Error).message.slice(0, 500), latencyMs: null },
+    });
+    return { ok: false as const, error: (e as Error).message };
+  }
+}
+
+export async function checkBackend(db: Db, actor: Actor, id: string) {
+  const r = await probe(db, id, { adoptModels: false });
+  await recordAudit(db, actor, { action: "backend.check", targetType: "backend", targetId: id, data: { ok: r.ok } });
+  return publicBackend((await rawBackend(db, id))!);
+}
+
+export async function discoverBackendModels(db: Db, actor: Actor, id: string) {
+  const r = await probe(db, id, { adoptModels: true });
+  if (!r.ok) throw Invalid(`Could not list the backend's models: ${r.error}`, "id", "backend_unreachable");
+  await recordAudit(db, actor, { action: "backend.discover", targetType: "backend", targetId: id, data: { models: r.models.length } });
+  return publicBackend((await rawBackend(db, id))!);
+}
+
+/** Circuit breaker: a request failed on this backend in a way that says the backend is failing. */
+export async function markBackendUnhealthy(db: Db, id: string, error: string) {
+  await db.backend.update({ where: { id }, data: { health: "unhealthy", lastError: error.slice(0, 500) } }).catch(() => {});
+}
+
+/** Checks every enabled backend (the periodic checker's one round). */
+export async function checkAllBackends(db: Db) {
+  const rows = await db.backend.findMany({ where: { enabled: true }, select: { id: true } });
+  await Promise.all(rows.map((r) => probe(db, r.id, { adoptModels: false }).catch(() => {})));
+}
+
+const g = globalThis as unknown as { __switchyardHealthTimer?: NodeJS.Timeout };
+
+/** Periodic health checks in the server process; idempotent. */
+export function startHealthChecks(db: Db, intervalMs = 15_000) {
+  if (g.__switchyardHealthTimer) return;
+  let running = false;
+  g.__switchyardHealthTimer = setInterval(() => {
+    if (running) return;
+    running = true;
+    void checkAllBackends(db).finally(() => (running = false));
+  }, intervalMs);
+  g.__switchyardHealthTimer.unref();
+}
+
+export function stopHealthChecks() {
+  if (g.__switchyardHealthTimer) clearInterval(g.__switchyardHealthTimer);
+  g.__switchyardHealthTimer = undefined;
+}

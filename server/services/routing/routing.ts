@@ -1,0 +1,491 @@
+/**
+ * Routing policies (a tenant's aliases): versioned CRUD with validation at save
+ * time, the plan for one request (policy → live state → router decision →
+ * concrete targets in the order to try them), dry runs, and calibration of
+ * difficulty thresholds on the tenant's own recent traffic.
+ *
+ * The decision itself is server/routing/router.ts (pure); this file only gathers
+ * what it needs. Every where has tenantId.
+ */
+import type { Principal } from "../../auth/principal";
+import type { Db, Tx } from "../../db/client";
+import { AppError, Conflict, Invalid, NotFound, isUniqueViolation } from "../../errors";
+import type { GenerateRequest } from "../../inference/types";
+import { newId } from "../../lib/ids";
+import { difficultyScore, featuresOf } from "../../routing/difficulty";
+import { type Decision, type LiveState, calibrate, decide, defaultThresholds, scoreFromReason } from "../../routing/router";
+import { inFlight } from "../../routing/in-flight";
+import { type Actor, recordAudit } from "../audit/audit";
+import { backendsById } from "../backends/backends";
+import { isHfUri, modelSelect, resolveModelFor } from "../models/models";
+import {
+  CreatePolicyInput,
+  DryRunInput,
+  type PolicyTarget,
+  PolicyTarget as PolicyTargetSchema,
+  RestorePolicyInput,
+  type StrategyName,
+  UpdatePolicyInput,
+  targetKey,
+} from "./schemas";
+
+const policySelect = {
+  id: true,
+  tenantId: true,
+  alias: true,
+  strategy: true,
+  targets: true,
+  config: true,
+  version: true,
+  enabled: true,
+  createdAt: true,
+  updatedAt: true,
+} as const;
+
+interface Calibration {
+  thresholds: number[];
+  samples: number;
+  at: string;
+}
+interface PolicyConfig {
+  strongShare: number;
+  calibration?: Calibration | null;
+}
+
+interface Snapshot {
+  strategy: StrategyName;
+  targets: PolicyTarget[];
+  strongShare: number;
+  enabled: boolean;
+}
+
+type PolicyRow = { id: string; tenantId: string; alias: string; strategy: string; targets: string; config: string; version: number; enabled: boolean; createdAt: Date; updatedAt: Date };
+
+function parseJson<T>(s: string, fallback: T): T {
+  try {
+    return JSON.parse(s) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+export function toPolicy(r: PolicyRow) {
+  const targets = PolicyTargetSchema.array().safeParse(parseJson(r.targets, []));
+  const config = parseJson<Partial<PolicyConfig>>(r.config, {});
+  return {
+    id: r.id,
+    alias: r.alias,
+    strategy: r.strategy as StrategyName,
+    targets: targets.success ? targets.data : [],
+    strongShare: config.strongShare ?? 0.2,
+    calibration: config.calibration ?? null,
+    version: r.version,
+    enabled: r.enabled,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  };
+}
+export type Policy = ReturnType<typeof toPolicy>;
+
+export async function listPolicies(db: Db, tenantId: string) {
+  const rows = await db.routingPolicy.findMany({ where: { tenantId }, orderBy: { alias: "asc" }, select: policySelect });
+  return rows.map(toPolicy);
+}
+
+export async function getPolicy(db: Db, tenantId: string, policyId: string) {
+  const r = await db.routingPolicy.findFirst({ where: { id: policyId, tenantId }, select: policySelect });
+  if (!r) throw NotFound("Routing policy");
+  const versions = await db.routingPolicyVersion.findMany({
+    where: { tenantId, policyId },
+    orderBy: { version: "desc" },
+    select: { version: true, snapshot: true, createdById: true, createdAt: true },
+  });
+  return { ...toPolicy(r), versions: versions.map((v) => ({ ...v, snapshot: parseJson<Snapshot | null>(v.snapshot, null) })) };
+}
+
+/**
+ * Everything about targets that needs the database: each exists and this tenant
+ * may use it, and alias targets form no cycle. Messages name the target by its
+ * position, as the admin listed them.
+ */
+async function validateTargets(tx: Tx | Db, tenantId: string, alias: string, targets: PolicyTarget[]) {
+  const models = targets.filter((t) => t.type === "model").map((t) => t.model);
+  const modelRows = models.length
+    ? await tx.model.findMany({
+        where: { name: { in: models } },
+        select: { name: true, enabled: true, public: true, grants: { where: { tenantId }, select: { id: true } } },
+      })
+    : [];
+  const modelByName = new Map(modelRows.map((m) => [m.name, m]));
+  const backendIds = targets.flatMap((t) => (t.type === "backend" ? [t.backendId] : []));
+  const backends = backendIds.length
+    ? await tx.backend.findMany({ where: { id: { in: backendIds } }, select: { id: true, name: true, models: true } })
+    : [];
+  const backendById = new Map(backends.map((b) => [b.id, b]));
+  const policies = await tx.routingPolicy.findMany({ where: { tenantId }, select: { alias: true, targets: true } });
+
+  targets.forEach((t, i) => {
+    const at = `Target #${i + 1}`;
+    if (t.type === "model") {
+      const m = modelByName.get(t.model);
+      if (!m || !m.enabled || (!m.public && m.grants.length === 0)) throw Invalid(`${at}: there is no model '${t.model}' this tenant may use`, "targets", "unknown_target");
+    } else if (t.type === "backend") {
+      const b = backendById.get(t.backendId);
+      if (!b) throw Invalid(`${at}: there is no backend '${t.backendId}'`, "targets", "unknown_target");
+      const served = parseJson<string[]>(b.models, []);
+      if (served.length && !served.includes(t.model)) {
+        throw Invalid(`${at}: backend ${b.name} does not serve '${t.model}' (it serves ${served.slice(0, 10).join(", ")})`, "targets", "unknown_target");
+      }
+    } else if (t.alias !== alias && !policies.some((p) => p.alias === t.alias)) {
+      throw Invalid(`${at}: there is no alias '${t.alias}' in this tenant`, "targets", "unknown_target");
+    }
+  });
+
+  // Cycles: follow alias targets from this alias, with its new targets in place of the stored ones.
+  const graph = new Map<string, string[]>();
+  for (const p of policies) {
+    const ts = PolicyTargetSchema.array().safeParse(parseJson(p.targets, []));
+    graph.set(p.alias, ts.success ? ts.data.flatMap((x) => (x.type === "alias" ? [x.alias] : [])) : []);
+  }
+  graph.set(alias, targets.flatMap((x) => (x.type === "alias" ? [x.alias] : [])));
+  const path: string[] = [];
+  const visit = (a: string): string[] | null => {
+    if (path.includes(a)) return [...path.slice(path.indexOf(a)), a];
+    path.push(a);
+    for (const next of graph.get(a) ?? []) {
+      const cycle = visit(next);
+      if (cycle) return cycle;
+    }
+    path.pop();
+    return null;
+  };
+  const cycle = visit(alias);
+  if (cycle) throw Invalid(`Aliases would form a cycle: ${cycle.join(" → ")}`, "targets", "alias_cycle");
+}
+
+function snapshotOf(input: { strategy: StrategyName; targets: PolicyTarget[]; strongShare: number; enabled: boolean }): Snapshot {
+  return { strategy: input.strategy, targets: input.targets, strongShare: input.strongShare, enabled: input.enabled };
+}
+
+async function writeVersion(tx: Tx, actor: Actor, tenantId: string, policyId: string, version: number, snap: Snapshot) {
+  await tx.routingPolicyVersion.create({
+    data: { id: newId("pov"), tenantId, policyId, version, snapshot: JSON.stringify(snap), createdById: actor.userId },
+  });
+}
+
+export async function createPolicy(db: Db, actor: Actor, tenantId: string, raw: CreatePolicyInput) {
+  const input = CreatePolicyInput.parse(raw);
+  try {
+    return await db.$transaction(async (tx) => {
+      await validateTargets(tx, tenantId, input.alias, input.targets);
+      const snap = snapshotOf(input);
+      const row = await tx.routingPolicy.create({
+        data: {
+          id: newId("pol"),
+          tenantId,
+          alias: input.alias,
+          strategy: input.strategy,
+          targets: JSON.stringify(input.targets),
+          config: JSON.stringify({ strongShare: input.strongShare } satisfies PolicyConfig),
+          enabled: input.enabled,
+          version: 1,
+        },
+        select: policySelect,
+      });
+      await writeVersion(tx, actor, tenantId, row.id, 1, snap);
+      await recordAudit(tx, actor, { tenantId, action: "routing.create", targetType: "routing_policy", targetId: row.id, data: { alias: input.alias, version: 1, ...snap } });
+      return toPolicy(row);
+    });
+  } catch (e) {
+    if (isUniqueViolation(e)) throw Conflict(`The alias ${input.alias} already exists in this tenant`, "alias_exists", "alias");
+    throw e;
+  }
+}
+
+/** Writes a new version of a policy (an edit or a restore) with its audit row. */
+async function newVersion(tx: Tx, actor: Actor, tenantId: string, policyId: string, snap: Snapshot, action: string, extra: Record<string, unknown> = {}) {
+  const cur = await tx.routingPolicy.findFirst({ where: { id: policyId, tenantId }, select: policySelect });
+  if (!cur) throw NotFound("Routing policy");
+  await validateTargets(tx, tenantId, cur.alias, snap.targets);
+  const version = cur.version + 1;
+  const oldConfig = parseJson<Partial<PolicyConfig>>(cur.config, {});
+  // Calibrated thresholds stay valid while the tiers and share are unchanged.
+  const keepCalibration = oldConfig.strongShare === snap.strongShare && cur.targets === JSON.stringify(snap.targets);
+  const updated = await tx.routingPolicy.updateMany({
+    where: { id: policyId, tenantId, version: cur.version },
+    data: {
+      strategy: snap.strategy,
+      targets: JSON.stringify(snap.targets),
+      config: JSON.stringify({ strongShare: snap.strongShare, calibration: keepCalibration ? (oldConfig.calibration ?? null) : null } satisfies PolicyConfig),
+      enabled: snap.enabled,
+      version,
+    },
+  });
+  if (updated.count !== 1) throw Conflict("The policy changed while you were editing it; reload and try again", "policy_changed");
+  await writeVersion(tx, actor, tenantId, policyId, version, snap);
+  await recordAudit(tx, actor, { tenantId, action, targetType: "routing_policy", targetId: policyId, data: { alias: cur.alias, version, ...extra, ...snap } });
+  return toPolicy((await tx.routingPolicy.findFirst({ where: { id: policyId, tenantId }, select: policySelect }))!);
+}
+
+export async function updatePolicy(db: Db, actor: Actor, tenantId: string, raw: UpdatePolicyInput) {
+  const input = UpdatePolicyInput.parse(raw);
+  return db.$transaction((tx) => newVersion(tx, actor, tenantId, input.policyId, snapshotOf(input), "routing.update"));
+}
+
+/** Makes an earlier version current again, as a new version (history is never rewritten). */
+export async function restorePolicy(db: Db, actor: Actor, tenantId: string, raw: { policyId: string; version: number }) {
+  const input = RestorePolicyInput.parse(raw);
+  return db.$transaction(async (tx) => {
+    const v = await tx.routingPolicyVersion.findFirst({ where: { tenantId, policyId: input.policyId, version: input.version }, select: { snapshot: true } });
+    if (!v) throw NotFound(`Version ${input.version} of this policy`);
+    const snap = parseJson<Snapshot | null>(v.snapshot, null);
+    if (!snap) throw Invalid(`Version ${input.version} cannot be read`, "version");
+    return newVersion(tx, actor, tenantId, input.policyId, snap, "routing.restore", { restoredFrom: input.version });
+  });
+}
+
+export async function removePolicy(db: Db, actor: Actor, tenantId: string, policyId: string) {
+  await db.$transaction(async (tx) => {
+    const p = await tx.routingPolicy.findFirst({ where: { id: policyId, tenantId }, select: { id: true, alias: true } });
+    if (!p) throw NotFound("Routing policy");
+    const others = await tx.routingPolicy.findMany({ where: { tenantId, id: { not: p.id } }, select: { alias: true, targets: true } });
+    const users = others.filter((o) => parseJson<PolicyTarget[]>(o.targets, []).some((t) => t?.type === "alias" && t.alias === p.alias));
+    if (users.length) throw Conflict(`The alias ${p.alias} is a target of ${users.map((u) => u.alias).join(", ")}; change those first`, "alias_in_use");
+    await tx.routingPolicy.deleteMany({ where: { id: p.id, tenantId } });
+    await recordAudit(tx, actor, { tenantId, action: "routing.remove", targetType: "routing_policy", targetId: p.id, data: { alias: p.alias } });
+  });
+}
+
+/** The tenant's enabled aliases this caller may use (within the key's model allowlist), optionally one by name. */
+export async function aliasesForPrincipal(db: Db, p: Principal, alias?: string) {
+  return db.routingPolicy.findMany({
+    where: {
+      tenantId: p.tenantId,
+      enabled: true,
+      ...(alias !== undefined ? { alias } : {}),
+      ...(p.models ? { alias: alias !== undefined ? (p.models.includes(alias) ? alias : { in: [] }) : { in: p.models } } : {}),
+    },
+    orderBy: { alias: "asc" },
+    select: { alias: true, createdAt: true },
+  });
+}
+
+// ───────────────────────── request-time planning ─────────────────────────
+
+type ModelRowLite = Awaited<ReturnType<typeof resolveModelFor>>;
+type BackendRow = NonNullable<Awaited<ReturnType<typeof backendsById>> extends Map<string, infer B> ? B : never>;
+
+export type Candidate =
+  | { key: string; kind: "model"; model: ModelRowLite }
+  | { key: string; kind: "backend"; backend: BackendRow; model: string };
+
+export interface RoutePlan {
+  /** null when the name is a plain model (no policy) */
+  policyId: string | null;
+  alias: string | null;
+  reason: string | null;
+  score: number | null;
+  thresholds: number[] | null;
+  /** in the order to try them */
+  candidates: Candidate[];
+  skipped: { key: string; why: string }[];
+}
+
+const MAX_ALIAS_DEPTH = 4;
+
+/** The live state the router sees, built once per plan from rows already loaded. */
+interface Resolved {
+  models: Map<string, ModelRowLite | null>;
+  backends: Map<string, BackendRow>;
+  policies: Map<string, Policy>;
+}
+
+async function loadResolved(db: Db, tenantId: string, root: Policy): Promise<Resolved> {
+  const policies = new Map<string, Policy>([[root.alias, root]]);
+  // Load nested aliases breadth-first (bounded: cycles are refused at save, depth is capped anyway).
+  let frontier = [root];
+  for (let depth = 0; depth < MAX_ALIAS_DEPTH && frontier.length; depth++) {
+    const names = [...new Set(frontier.flatMap((p) => p.targets.flatMap((t) => (t.type === "alias" && !policies.has(t.alias) ? [t.alias] : []))))];
+    if (!names.length) break;
+    const rows = await db.routingPolicy.findMany({ where: { tenantId, alias: { in: names }, enabled: true }, select: policySelect });
+    frontier = rows.map(toPolicy);
+    for (const p of frontier) policies.set(p.alias, p);
+  }
+  const all = [...policies.values()].flatMap((p) => p.targets);
+  const modelNames = [...new Set(all.flatMap((t) => (t.type === "model" ? [t.model] : [])))];
+  const modelRows = modelNames.length
+    ? await db.model.findMany({
+        where: { name: { in: modelNames }, enabled: true },
+        select: { ...modelSelect, grants: { where: { tenantId }, select: { id: true } } },
+      })
+    : [];
+  const models = new Map<string, ModelRowLite | null>(modelNames.map((n) => [n, null]));
+  for (const { grants, ...m } of modelRows) if ((m.public || grants.length) && !isHfUri(m.source)) models.set(m.name, m);
+  const backends = await backendsById(db, [...new Set(all.flatMap((t) => (t.type === "backend" ? [t.backendId] : [])))]);
+  return { models, backends, policies };
+}
+
+function liveStateOf(r: Resolved, depth = 0): LiveState {
+  const healthy = (key: string): boolean => {
+    const [kind, rest] = [key.slice(0, key.indexOf(":")), key.slice(key.indexOf(":") + 1)];
+    if (kind === "model") return !!r.models.get(rest);
+    if (kind === "backend") {
+      const slash = rest.indexOf("/");
+      const b = r.backends.get(rest.slice(0, slash));
+      return !!b && b.enabled && b.health !== "unhealthy";
+    }
+    const p = r.policies.get(rest);
+    if (!p || depth >= MAX_ALIAS_DEPTH) return false;
+    const inner = liveStateOf(r, depth + 1);
+    return p.targets.some((t) => inner.healthy(targetKey(t)));
+  };
+  return { healthy, inFlight: (key) => inFlight.get(key) };
+}
+
+function thresholdsOf(p: Policy): number[] {
+  const tiers = p.targets.length;
+  const cal = p.calibration?.thresholds;
+  return cal && cal.length === tiers - 1 ? cal : defaultThresholds(p.strongShare, tiers);
+}
+
+function expand(p: Policy, r: Resolved, score: number, rng: () => number, depth: number): { decision: Decision; candidates: Candidate[] } {
+  const thresholds = p.strategy === "difficulty" ? thresholdsOf(p) : undefined;
+  const decision = decide(
+    { strategy: p.strategy, targets: p.targets.map((t) => ({ key: targetKey(t), weight: t.weight })), thresholds },
+    { score },
+    liveStateOf(r, depth),
+    rng,
+  );
+  const candidates: Candidate[] = [];
+  const seen = new Set<string>();
+  const add = (c: Candidate) => {
+    if (!seen.has(c.key)) {
+      seen.add(c.key);
+      candidates.push(c);
+    }
+  };
+  for (const i of decision.order) {
+    const t = p.targets[i]!;
+    const key = targetKey(t);
+    if (t.type === "model") add({ key, kind: "model", model: r.models.get(t.model)! });
+    else if (t.type === "backend") add({ key, kind: "backend", backend: r.backends.get(t.backendId)!, model: t.model });
+    else if (depth < MAX_ALIAS_DEPTH) for (const c of expand(r.policies.get(t.alias)!, r, score, rng, depth + 1).candidates) add(c);
+  }
+  return { decision, candidates };
+}
+
+/**
+ * What serves `name` for this caller: the tenant's alias of that name if there is
+ * one (routing policy), else the model of that name as before. Throws the same
+ * errors as resolveModelFor (404, 403 outside the key's allowlist) and 503 when
+ * no target of the policy is healthy.
+ */
+export async function planRoute(
+  db: Db,
+  principal: Principal,
+  name: string,
+  req: Pick<GenerateRequest, "messages" | "prompt">,
+  rng: () => number = Math.random,
+): Promise<RoutePlan> {
+  const row = await db.routingPolicy.findFirst({ where: { tenantId: principal.tenantId, alias: name, enabled: true }, select: policySelect });
+  if (!row) {
+    const model = await resolveModelFor(db, principal, name);
+    return { policyId: null, alias: null, reason: null, score: null, thresholds: null, candidates: [{ key: `model:${model.name}`, kind: "model", model }], skipped: [] };
+  }
+  if (principal.models && !principal.models.includes(name)) {
+    throw new AppError("forbidden", `This API key may not use the model '${name}'`, { code: "model_not_allowed", param: "model" });
+  }
+  return planFor(db, principal.tenantId, toPolicy(row), req, rng);
+}
+
+async function planFor(db: Db, tenantId: string, policy: Policy, req: Pick<GenerateRequest, "messages" | "prompt">, rng: () => number): Promise<RoutePlan> {
+  const r = await loadResolved(db, tenantId, policy);
+  const score = policy.strategy === "difficulty" ? difficultyScore(featuresOf(req)) : 0;
+  if (policy.strategy === "difficulty") maybeRecalibrate(db, tenantId, policy);
+  const { decision, candidates } = expand(policy, r, score, rng, 0);
+  const plan: RoutePlan = {
+    policyId: policy.id,
+    alias: policy.alias,
+    reason: decision.reason,
+    score: decision.score ?? null,
+    thresholds: policy.strategy === "difficulty" ? thresholdsOf(policy) : null,
+    candidates,
+    skipped: decision.skipped,
+  };
+  return plan;
+}
+
+/** Dry run: the decision and why, for a pasted conversation, without calling any model. */
+export async function dryRun(db: Db, tenantId: string, raw: DryRunInput) {
+  const input = DryRunInput.parse(raw);
+  const row = await db.routingPolicy.findFirst({ where: { tenantId, alias: input.alias }, select: policySelect });
+  if (!row) throw NotFound(`Alias ${input.alias}`);
+  const policy = toPolicy(row);
+  const plan = await planFor(db, tenantId, policy, { messages: input.messages }, Math.random);
+  const r = await loadResolved(db, tenantId, policy);
+  return {
+    alias: policy.alias,
+    policyId: policy.id,
+    version: policy.version,
+    strategy: policy.strategy,
+    reason: plan.reason,
+    score: plan.score,
+    thresholds: plan.thresholds,
+    calibration: policy.calibration,
+    chosen: plan.candidates[0] ? describe(plan.candidates[0]) : null,
+    fallbacks: plan.candidates.slice(1).map(describe),
+    targets: policy.targets.map((t) => {
+      const key = targetKey(t);
+      const backend = t.type === "backend" ? r.backends.get(t.backendId) : undefined;
+      return { key, healthy: liveStateOf(r).healthy(key), inFlight: inFlight.get(key), ...(backend ? { lastError: backend.lastError } : {}) };
+    }),
+  };
+}
+
+function describe(c: Candidate) {
+  return c.kind === "model"
+    ? { key: c.key, kind: c.kind, model: c.model.name }
+    : { key: c.key, kind: c.kind, model: c.model, backendId: c.backend.id, backend: c.backend.name };
+}
+
+// ───────────────────────── calibration ─────────────────────────
+
+export const CALIBRATION = { windowDays: 7, maxSamples: 5000, minSamples: 50, staleMs: 10 * 60_000 };
+
+/**
+ * Recomputes a difficulty policy's thresholds from the scores its recent requests
+ * got (recorded in the usage log's route reason), so the chosen share reaches the
+ * strongest tier on this tenant's own traffic. Too little history keeps the default.
+ */
+export async function recalibratePolicy(db: Db, tenantId: string, policyId: string, now = new Date()) {
+  const row = await db.routingPolicy.findFirst({ where: { id: policyId, tenantId }, select: policySelect });
+  if (!row) throw NotFound("Routing policy");
+  const p = toPolicy(row);
+  if (p.strategy !== "difficulty") return null;
+  const logs = await db.requestLog.findMany({
+    where: { tenantId, policyId, createdAt: { gte: new Date(now.getTime() - CALIBRATION.windowDays * 86_400_000) } },
+    orderBy: { createdAt: "desc" },
+    take: CALIBRATION.maxSamples,
+    select: { routeReason: true },
+  });
+  const scores = logs.map((l) => scoreFromReason(l.routeReason)).filter((s): s is number => s !== null);
+  if (scores.length < CALIBRATION.minSamples) return null;
+  const calibration: Calibration = { thresholds: calibrate(scores, p.strongShare, p.targets.length), samples: scores.length, at: now.toISOString() };
+  // Only if the policy is still the version we calibrated: an edit in between wins.
+  await db.routingPolicy.updateMany({
+    where: { id: p.id, tenantId, version: p.version },
+    data: { config: JSON.stringify({ strongShare: p.strongShare, calibration } satisfies PolicyConfig) },
+  });
+  return calibration;
+}
+
+const lastCalibration = new Map<string, number>();
+
+function maybeRecalibrate(db: Db, tenantId: string, p: Policy) {
+  const at = p.calibration ? Date.parse(p.calibration.at) : 0;
+  const tried = lastCalibration.get(p.id) ?? 0;
+  const now = Date.now();
+  if (now - at < CALIBRATION.staleMs || now - tried < CALIBRATION.staleMs) return;
+  lastCalibration.set(p.id, now);
+  void recalibratePolicy(db, tenantId, p.id).catch((e: unknown) => console.error(`[routing] calibration of ${p.alias} failed:`, (e as Error).message));
+}

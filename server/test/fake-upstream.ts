@@ -1,0 +1,122 @@
+/**
+ * A small OpenAI-compatible server on loopback — the edge of the world for tests
+ * of remote backends. It answers GET /v1/models, POST /v1/chat/completions,
+ * /v1/completions (stream or not) and /v1/embeddings, and can be told to fail:
+ * a status, a hang before headers (connect timeout), a hang after headers
+ * (first-token timeout), or dying after some tokens.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export type Behaviour =
+  | { kind: "reply"; tokens?: string[]; usage?: boolean }
+  | { kind: "status"; status: number; message?: string }
+  | { kind: "hang" }
+  | { kind: "hang-after-headers" }
+  | { kind: "die-after"; tokens: string[] };
+
+export interface FakeUpstream {
+  /** base URL, ending in /v1 */
+  url: string;
+  /** what chat/completions/embeddings do from now on */
+  behave: (b: Behaviour) => void;
+  /** what GET /models answers: a status other than 200 fails the health check */
+  modelsStatus: (status: number) => void;
+  /** bodies and authorization headers of completion requests received */
+  requests: { path: string; body: Record<string, unknown>; authorization: string | undefined }[];
+  close: () => Promise<void>;
+}
+
+export const DEFAULT_TOKENS = ["Hello", " from", " upstream", "."];
+
+export async function startFakeUpstream(opts: { models?: string[] } = {}): Promise<FakeUpstream> {
+  const models = opts.models ?? ["up-model"];
+  let behaviour: Behaviour = { kind: "reply" };
+  let modelsStatus = 200;
+  const requests: FakeUpstream["requests"] = [];
+  const sockets = new Set<import("node:net").Socket>();
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const path = (req.url ?? "").replace(/^\/v1/, "");
+      if (req.method === "GET" && path === "/models") {
+        if (modelsStatus !== 200) return void res.writeHead(modelsStatus, { "content-type": "application/json" }).end('{"error":{"message":"down"}}');
+        res.writeHead(200, { "content-type": "application/json" });
+        return void res.end(JSON.stringify({ object: "list", data: models.map((id) => ({ id, object: "model", owned_by: "fake" })) }));
+      }
+      const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>) : {};
+      requests.push({ path, body, authorization: req.headers.authorization });
+      const b = behaviour;
+      if (b.kind === "status") {
+        res.writeHead(b.status, { "content-type": "application/json" });
+        return void res.end(JSON.stringify({ error: { message: b.message ?? `fake ${b.status}` } }));
+      }
+      if (b.kind === "hang") return; // never answers; the client's timeout ends it
+      if (path === "/embeddings") {
+        const input = Array.isArray(body.input) ? (body.input as string[]) : [String(body.input)];
+        res.writeHead(200, { "content-type": "application/json" });
+        return void res.end(
+          JSON.stringify({
+            object: "list",
+            data: input.map((s, index) => ({ object: "embedding", index, embedding: [s.length, 0.5, -0.5] })),
+            model: body.model,
+            usage: { prompt_tokens: input.length * 3, total_tokens: input.length * 3 },
+          }),
+        );
+      }
+      const chat = path === "/chat/completions";
+      const tokens = b.kind === "reply" ? (b.tokens ?? DEFAULT_TOKENS) : b.kind === "die-after" ? b.tokens : [];
+      const usage = b.kind === "reply" && b.usage !== false ? { prompt_tokens: 7, completion_tokens: tokens.length, total_tokens: 7 + tokens.length } : undefined;
+      if (!body.stream) {
+        if (b.kind !== "reply") return void res.destroy();
+        res.writeHead(200, { "content-type": "application/json" });
+        return void res.end(
+          JSON.stringify({
+            id: "upstream-id",
+            object: chat ? "chat.completion" : "text_completion",
+            model: body.model,
+            choices: [chat ? { index: 0, message: { role: "assistant", content: tokens.join("") }, finish_reason: "stop" } : { index: 0, text: tokens.join(""), finish_reason: "stop" }],
+            ...(usage ? { usage } : {}),
+          }),
+        );
+      }
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      res.flushHeaders();
+      if (b.kind === "hang-after-headers") return;
+      const send = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);
+      const chunk = (t: string | null, finish: string | null) =>
+        send({
+          id: "upstream-id",
+          object: chat ? "chat.completion.chunk" : "text_completion",
+          model: body.model,
+          choices: [chat ? { index: 0, delta: t === null ? {} : { content: t }, finish_reason: finish } : { index: 0, text: t ?? "", finish_reason: finish }],
+        });
+      if (chat) send({ id: "upstream-id", object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+      for (const t of tokens) chunk(t, null);
+      if (b.kind === "die-after") return void setImmediate(() => res.destroy());
+      chunk(null, "stop");
+      if (usage) send({ id: "upstream-id", object: "chat.completion.chunk", choices: [], usage });
+      res.end("data: [DONE]\n\n");
+    });
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  server.unref(); // a test that forgets close() must not keep its worker alive
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    behave: (b) => (behaviour = b),
+    modelsStatus: (s) => (modelsStatus = s),
+    requests,
+    close: () =>
+      new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
