@@ -1,0 +1,205 @@
+/**
+ * Routing policies on the real database, through tRPC where roles matter:
+ * versions and restore (each change audited), refusal of bad targets and alias
+ * cycles at save time with a message naming the problem, dry runs, and
+ * calibration from the tenant's own usage log.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { writeTinyModel } from "../../../scripts/tiny-gguf/make-tiny-model";
+import { db } from "../../db/client";
+import { type TestTenant, makeTenant, tenantWithMember, uniq } from "../../test/fixtures";
+import { rejectsWith } from "../../test/trpc";
+import { CLI_ACTOR } from "../audit/audit";
+import { createBackend } from "../backends/backends";
+import { addModel, setModelAccess } from "../models/models";
+import { createPolicy, recalibratePolicy } from "./routing";
+
+let file: string;
+const modelNamed = async () => (await addModel(db(), CLI_ACTOR, { name: `m-${uniq()}`, source: file, contextSize: 256, parallel: 1, threads: 1 })).name;
+
+beforeAll(() => {
+  file = path.join(mkdtempSync(path.join(tmpdir(), "switchyard-routing-svc-")), "tiny.gguf");
+  writeTinyModel(file);
+});
+
+describe("versions", () => {
+  it("every change is a new version with its snapshot and an audit row; restore brings an old one back as a new version", async () => {
+    const { tenant, caller } = await tenantWithMember("admin");
+    const [m1, m2] = [await modelNamed(), await modelNamed()];
+    const created = await caller.routing.create({ tenantId: tenant.id, alias: `chat-${uniq()}`, strategy: "single", targets: [{ type: "model", model: m1 }] });
+    expect(created.version).toBe(1);
+    const updated = await caller.routing.update({
+      tenantId: tenant.id,
+      policyId: created.id,
+      strategy: "fallback",
+      targets: [
+        { type: "model", model: m2 },
+        { type: "model", model: m1 },
+      ],
+    });
+    expect(updated).toMatchObject({ version: 2, strategy: "fallback" });
+    const restored = await caller.routing.restore({ tenantId: tenant.id, policyId: created.id, version: 1 });
+    expect(restored).toMatchObject({ version: 3, strategy: "single", targets: [{ type: "model", model: m1 }] });
+
+    const got = await caller.routing.get({ tenantId: tenant.id, policyId: created.id });
+    expect(got.versions.map((v) => [v.version, v.snapshot?.strategy])).toEqual([
+      [3, "single"],
+      [2, "fallback"],
+      [1, "single"],
+    ]);
+    const audit = await db().auditLog.findMany({ where: { tenantId: tenant.id, targetId: created.id }, orderBy: { id: "asc" } });
+    expect(audit.map((a) => a.action)).toEqual(["routing.create", "routing.update", "routing.restore"]);
+    expect(JSON.parse(audit[2]!.data!)).toMatchObject({ version: 3, restoredFrom: 1 });
+  });
+
+  it("a viewer reads but cannot change; a member may dry-run", async () => {
+    const { tenant, caller: viewer } = await tenantWithMember("viewer");
+    const p = await createPolicy(db(), CLI_ACTOR, tenant.id, { alias: `v-${uniq()}`, strategy: "single", targets: [{ type: "model", model: await modelNamed() }] });
+    expect((await viewer.routing.list({ tenantId: tenant.id })).map((x) => x.id)).toEqual([p.id]);
+    await rejectsWith(viewer.routing.remove({ tenantId: tenant.id, policyId: p.id }), "FORBIDDEN");
+    await rejectsWith(viewer.routing.dryRun({ tenantId: tenant.id, alias: p.alias, messages: [{ role: "user", content: "x" }] }), "FORBIDDEN");
+  });
+});
+
+describe("validation at save time", () => {
+  let tenant: TestTenant;
+  beforeAll(async () => {
+    tenant = await makeTenant();
+  });
+  const save = (targets: unknown[], alias = `a-${uniq()}`, strategy = "fallback") =>
+    createPolicy(db(), CLI_ACTOR, tenant.id, { alias, strategy: strategy as never, targets: targets as never });
+  const refused = async (p: Promise<unknown>, message: RegExp) => {
+    const e = (await p.then(
+      () => null,
+      (err: unknown) => err,
+    )) as { kind?: string; code?: string; param?: string; message: string } | null;
+    expect(e, "should have been refused").not.toBeNull();
+    expect(e).toMatchObject({ kind: "invalid", param: "targets" });
+    expect(e!.message).toMatch(message);
+  };
+
+  it("an unknown model, a model not granted to the tenant, an unknown backend or backend model, an unknown alias", async () => {
+    const m = await modelNamed();
+    await refused(save([{ type: "model", model: m }, { type: "model", model: "no-such-model" }]), /Target #2: there is no model 'no-such-model'/);
+    const privateModel = await modelNamed();
+    await setModelAccess(db(), CLI_ACTOR, { name: privateModel, public: false, tenantIds: [] });
+    await refused(save([{ type: "model", model: m }, { type: "model", model: privateModel }]), new RegExp(`Target #2: there is no model '${privateModel}'`));
+    await refused(save([{ type: "backend", backendId: "bke_nope", model: "x" }, { type: "model", model: m }]), /Target #1: there is no backend 'bke_nope'/);
+    const b = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: "http://127.0.0.1:9/v1", discover: false, models: ["served"] });
+    await refused(save([{ type: "backend", backendId: b.id, model: "unserved" }, { type: "model", model: m }]), /does not serve 'unserved'/);
+    await refused(save([{ type: "alias", alias: "nowhere" }, { type: "model", model: m }]), /Target #1: there is no alias 'nowhere'/);
+    expect(await db().routingPolicy.count({ where: { tenantId: tenant.id, targets: { contains: "unserved" } } })).toBe(0);
+  });
+
+  it("cycles through aliases, including to itself, on create and on update", async () => {
+    const m = await modelNamed();
+    await refused(save([{ type: "alias", alias: "self-x" }, { type: "model", model: m }], "self-x"), /cycle: self-x → self-x/);
+    const a = await save([{ type: "model", model: m }], `a-${uniq()}`, "single");
+    const b = await save([{ type: "alias", alias: a.alias }, { type: "model", model: m }]);
+    // a → b → a
+    const e = await createPolicyUpdate(a.id, [{ type: "alias", alias: b.alias }, { type: "model", model: m }]);
+    expect(e).toMatchObject({ kind: "invalid", code: "alias_cycle" });
+    expect((e as Error).message).toBe(`Aliases would form a cycle: ${a.alias} → ${b.alias} → ${a.alias}`);
+    // and a referenced alias cannot be removed
+    const { removePolicy } = await import("./routing");
+    await expect(removePolicy(db(), CLI_ACTOR, tenant.id, a.id)).rejects.toMatchObject({ code: "alias_in_use" });
+  });
+
+  async function createPolicyUpdate(policyId: string, targets: unknown[]) {
+    const { updatePolicy } = await import("./routing");
+    return updatePolicy(db(), CLI_ACTOR, tenant.id, { policyId, strategy: "fallback", targets: targets as never }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+  }
+
+  it("another tenant's alias is unknown here", async () => {
+    const other = await makeTenant();
+    const m = await modelNamed();
+    const theirs = await createPolicy(db(), CLI_ACTOR, other.id, { alias: `theirs-${uniq()}`, strategy: "single", targets: [{ type: "model", model: m }] });
+    await refused(save([{ type: "alias", alias: theirs.alias }, { type: "model", model: m }]), /there is no alias/);
+  });
+});
+
+describe("dry run", () => {
+  it("shows the decision, the score against the thresholds, health, and calls nothing", async () => {
+    const { tenant, caller } = await tenantWithMember("member");
+    const [weak, strong] = [await modelNamed(), await modelNamed()];
+    const down = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: "http://127.0.0.1:9/v1", discover: false, models: ["x"] });
+    await db().backend.update({ where: { id: down.id }, data: { health: "unhealthy", lastError: "refused" } });
+    const p = await createPolicy(db(), CLI_ACTOR, tenant.id, {
+      alias: `d-${uniq()}`,
+      strategy: "difficulty",
+      strongShare: 0.2,
+      targets: [
+        { type: "model", model: weak },
+        { type: "backend", backendId: down.id, model: "x" },
+        { type: "model", model: strong },
+      ],
+    });
+    const r = await caller.routing.dryRun({ tenantId: tenant.id, alias: p.alias, messages: [{ role: "user", content: "hi" }] });
+    expect(r.thresholds).toEqual([0.4, 0.8]);
+    expect(r.score).toBeLessThan(0.4);
+    expect(r.chosen).toMatchObject({ kind: "model", model: weak });
+    expect(r.fallbacks.map((f) => f.key)).toEqual([`model:${strong}`]);
+    expect(r.reason).toMatch(/^difficulty: score=0\.\d+ < 0\.4000 → tier 1\/3; skipped unhealthy backend:/);
+    expect(r.targets.find((t) => t.key.startsWith("backend:"))).toMatchObject({ healthy: false, lastError: "refused" });
+    expect(await db().requestLog.count({ where: { tenantId: tenant.id } })).toBe(0);
+  });
+});
+
+describe("calibration", () => {
+  it("hits the requested share on the tenant's own history within 2 pp, ignoring other policies' rows", async () => {
+    const tenant = await makeTenant();
+    const p = await createPolicy(db(), CLI_ACTOR, tenant.id, {
+      alias: `cal-${uniq()}`,
+      strategy: "difficulty",
+      strongShare: 0.2,
+      targets: [
+        { type: "model", model: await modelNamed() },
+        { type: "model", model: await modelNamed() },
+      ],
+    });
+    let seed = 17;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const scores = Array.from({ length: 1000 }, () => rnd() ** 2);
+    const row = (score: number, i: number, policyId: string | null) => ({
+      id: `req_cal_${p.id}_${policyId ?? "none"}_${i}`,
+      requestId: `cal-${i}`,
+      tenantId: tenant.id,
+      endpoint: "chat.completions",
+      modelRequested: p.alias,
+      policyId,
+      routeReason: `difficulty: score=${score.toFixed(4)} → tier 1/2`,
+      status: "ok" as const,
+      httpStatus: 200,
+      latencyMs: 5,
+    });
+    await db().requestLog.createMany({ data: scores.map((s, i) => row(s, i, p.id)) });
+    // noise that must not count: another policy's rows with high scores
+    await db().requestLog.createMany({ data: Array.from({ length: 300 }, (_, i) => row(0.99, i, "pol_other")) });
+    const cal = await recalibratePolicy(db(), tenant.id, p.id);
+    expect(cal!.samples).toBe(1000);
+    const share = scores.filter((s) => s >= cal!.thresholds[0]!).length / scores.length;
+    expect(Math.abs(share - 0.2)).toBeLessThan(0.02);
+    const stored = await db().routingPolicy.findFirstOrThrow({ where: { id: p.id, tenantId: tenant.id } });
+    expect(JSON.parse(stored.config).calibration.thresholds).toEqual(cal!.thresholds);
+    expect(stored.version).toBe(1); // derived state, not a new version
+  });
+
+  it("keeps the default thresholds with too little history", async () => {
+    const tenant = await makeTenant();
+    const p = await createPolicy(db(), CLI_ACTOR, tenant.id, {
+      alias: `cal-${uniq()}`,
+      strategy: "difficulty",
+      targets: [
+        { type: "model", model: await modelNamed() },
+        { type: "model", model: await modelNamed() },
+      ],
+    });
+    expect(await recalibratePolicy(db(), tenant.id, p.id)).toBeNull();
+  });
+});
