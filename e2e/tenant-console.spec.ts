@@ -113,6 +113,12 @@ test("rotating a key issues a new one and both work during the grace period", as
   expect((await chat(fresh)).status).toBe(200);
   expect((await chat(old)).status).toBe(200);
   await expect(page.getByTestId("key-rotating")).toHaveCount(2);
+  // The audit trail has it, and filters by action.
+  await page.getByRole("tab", { name: "Activity" }).click();
+  await page.getByLabel("Filter by action").fill("api_key.rot");
+  await expect(page.locator("tbody code", { hasText: "api_key.rotate" }).first()).toBeVisible();
+  await expect(page.locator("tbody code", { hasText: "api_key.create" })).toHaveCount(0);
+  await screenshot(page, "activity");
 });
 
 test("the playground streams a reply through /api/v1 and the request is logged", async ({ page }) => {
@@ -181,4 +187,25 @@ test("a platform admin sees models with their runtime state", async ({ page }) =
   if (await row.getByRole("button", { name: "Load" }).count()) await row.getByRole("button", { name: "Load" }).click();
   await expect(row).toContainText("loaded");
   await screenshot(page, "models");
+});
+
+test("an admin holds a key to 2 requests a minute in the console, and the API answers the third with 429", async ({ page }) => {
+  await signIn(page, E2E.admin, "/tenants/default?tab=keys");
+  const key = await createKey(page, "limited");
+  await page.getByRole("button", { name: "I have saved it" }).click();
+  await page.getByRole("tab", { name: "Limits" }).click();
+  await page.getByTestId("key-limits-limited").getByRole("button", { name: "Edit" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Requests per minute").fill("0");
+  await expect(dialog.getByText(/at least 1/)).toBeVisible();
+  await dialog.getByLabel("Requests per minute").fill("2");
+  await dialog.getByRole("button", { name: "Save limits" }).click();
+  await expect(page.getByTestId("key-limits-limited")).toContainText("2");
+  await screenshot(page, "limits");
+  const statuses: number[] = [];
+  for (let i = 0; i < 3; i++) statuses.push((await chat(key)).status);
+  expect(statuses).toEqual([200, 200, 429]);
+  const over = await chat(key);
+  expect(over.headers.get("retry-after")).toBeTruthy();
+  expect((await over.json()).error.type).toBeTruthy();
 });

@@ -180,3 +180,22 @@ describe("publicEnv.BASE_PATH", () => {
     expect(() => publicEnv.BASE_PATH).toThrow(/BASE_PATH/);
   });
 });
+
+describe("limits, metrics and the response cache", () => {
+  it("default to in-process limits failing open, open metrics and no cache", () => {
+    const e = parse({});
+    expect(e).toMatchObject({ RATE_LIMIT_FAIL_MODE: "open", RATE_LIMIT_REDIS_TIMEOUT_MS: 1000, RESPONSE_CACHE_TTL_SECONDS: 0 });
+    expect(e.REDIS_URL).toBeUndefined();
+    expect(e.METRICS_TOKEN).toBeUndefined();
+  });
+
+  it("accept a redis URL and a fail mode, and name the variable when wrong", () => {
+    expect(parse({ REDIS_URL: "redis://:pw@cache:6379/2", RATE_LIMIT_FAIL_MODE: "closed" })).toMatchObject({
+      REDIS_URL: "redis://:pw@cache:6379/2",
+      RATE_LIMIT_FAIL_MODE: "closed",
+    });
+    expect(envError({ REDIS_URL: "http://cache:6379" }).message).toContain("REDIS_URL");
+    expect(envError({ RATE_LIMIT_FAIL_MODE: "maybe" }).message).toContain("RATE_LIMIT_FAIL_MODE");
+    expect(envError({ METRICS_TOKEN: "short" }).message).toContain("METRICS_TOKEN");
+  });
+});

@@ -80,6 +80,12 @@ const serverSchema = z
     RATE_LIMIT_FAIL_MODE: z.enum(["open", "closed"]).default("open"),
     /** How long one limiter round trip to Redis may take before it counts as unreachable (generous: a busy event loop delays replies too). */
     RATE_LIMIT_REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(1000),
+    /**
+     * Exact-match cache of non-streaming temperature-0 completions, per tenant, in this
+     * process: seconds an answer is reused (0 = off).
+     */
+    RESPONSE_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(0),
+    RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(1000),
     /** When set, <base>/metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   })

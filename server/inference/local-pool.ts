@@ -234,13 +234,14 @@ function chatWrapperFor(n: NlcModule, model: LlamaModel, spec: LocalModelSpec): 
  * find no free id: wait a tick and retry rather than fail. The deadline only catches a
  * context that never returns ids; one batch of prompt on a big model can take seconds.
  */
-async function getSequence(context: LlamaContext, deadlineMs = 60_000) {
+async function getSequence(context: LlamaContext, signal: AbortSignal, deadlineMs = 60_000) {
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
       return context.getSequence();
     } catch (e) {
       if (Date.now() - started > deadlineMs || !/No sequences left/i.test((e as Error).message)) throw e;
+      if (signal.aborted) throw signal.reason;
       await new Promise((r) => (attempt < 10 ? setImmediate(r) : setTimeout(r, 5)));
     }
   }
@@ -327,7 +328,7 @@ export class LocalPool implements InferenceEngine {
     const release = await m.slots.acquire(req.tenantId, signal);
     let sequence: Awaited<ReturnType<typeof getSequence>> | undefined;
     try {
-      sequence = await getSequence(context!);
+      sequence = await getSequence(context!, signal);
       const n = await lib();
       const grammar = await this.grammarFor(req);
       let pendingTokens = 0;

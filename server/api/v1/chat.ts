@@ -4,6 +4,7 @@ import type { RoutePlan } from "../../services/routing/routing";
 import type { V1Context } from "./handler";
 import { generateRouted, planRequest } from "./routed";
 import { type ChatCompletionRequest, type CompletionRequest, contentText } from "./schemas";
+import { cachedAnswer, responseCacheKey, storeAnswer } from "./response-cache";
 import { sseResponse } from "./sse";
 
 type Common = ChatCompletionRequest | CompletionRequest;
@@ -53,6 +54,43 @@ async function generate(ctx: V1Context, plan: RoutePlan, req: GenerateRequest, o
   return { text, finishReason };
 }
 
+/**
+ * A non-streaming generation through the response cache (when enabled and the request
+ * qualifies). The plan — alias resolution and the model access check — is made before
+ * either way, so a cached answer never reaches a key that may not use the model. The
+ * response reports the original usage; the usage log and the limiter see 0 tokens for a hit.
+ */
+async function generateCached(
+  ctx: V1Context,
+  endpoint: string,
+  body: Common,
+  plan: RoutePlan,
+  req: GenerateRequest,
+): Promise<{ g: Generated; usage: ReturnType<typeof usageOf> }> {
+  const key = responseCacheKey(ctx.principal.tenantId, endpoint, body);
+  if (key) {
+    const hit = cachedAnswer(key);
+    ctx.headers["x-switchyard-cache"] = hit ? "hit" : "miss";
+    if (hit) {
+      ctx.usage.modelUsed = hit.modelUsed;
+      ctx.usage.cached = true;
+      const usage = { prompt_tokens: hit.promptTokens, completion_tokens: hit.completionTokens, total_tokens: hit.promptTokens + hit.completionTokens };
+      return { g: { text: hit.text, finishReason: hit.finishReason }, usage };
+    }
+  }
+  const g = await generate(ctx, plan, req);
+  if (key && !ctx.signal.aborted) {
+    storeAnswer(key, {
+      text: g.text,
+      finishReason: g.finishReason,
+      promptTokens: ctx.usage.promptTokens,
+      completionTokens: ctx.usage.completionTokens,
+      modelUsed: ctx.usage.modelUsed,
+    });
+  }
+  return { g, usage: usageOf(ctx) };
+}
+
 function usageOf(ctx: V1Context) {
   return {
     prompt_tokens: ctx.usage.promptTokens,
@@ -83,7 +121,7 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
 
   const plan = await planRequest(ctx, body.model, req);
   if (!body.stream) {
-    const g = await generate(ctx, plan, req);
+    const { g, usage } = await generateCached(ctx, "chat.completions", body, plan, req);
     return Response.json(
       {
         id,
@@ -91,7 +129,7 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
         created,
         model: body.model,
         choices: [{ index: 0, message: { role: "assistant", content: g.text, refusal: null }, logprobs: null, finish_reason: g.finishReason }],
-        usage: usageOf(ctx),
+        usage,
         system_fingerprint: null,
       },
       { headers: ctx.headers },
@@ -131,7 +169,7 @@ export async function completions(ctx: V1Context, body: CompletionRequest): Prom
   };
   const plan = await planRequest(ctx, body.model, req);
   if (!body.stream) {
-    const g = await generate(ctx, plan, req);
+    const { g, usage } = await generateCached(ctx, "completions", body, plan, req);
     return Response.json(
       {
         id,
@@ -139,7 +177,7 @@ export async function completions(ctx: V1Context, body: CompletionRequest): Prom
         created,
         model: body.model,
         choices: [{ index: 0, text: g.text, logprobs: null, finish_reason: g.finishReason }],
-        usage: usageOf(ctx),
+        usage,
       },
       { headers: ctx.headers },
     );

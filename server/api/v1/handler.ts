@@ -33,6 +33,8 @@ export interface UsageDraft {
   promptTokens: number;
   completionTokens: number;
   ttftMs: number | null;
+  /** answered from the response cache (no model ran; logged with 0 tokens) */
+  cached: boolean;
   /** set when a routing policy (alias) served the request: see routed.ts */
   route?: {
     policyId: string | null;
@@ -134,7 +136,15 @@ export function v1Route<S extends z.ZodType | undefined>(
     let principal: Principal | null = null;
     let deferred = false;
     let finished = false;
-    const usage: UsageDraft = { modelRequested: "", modelUsed: null, stream: false, promptTokens: 0, completionTokens: 0, ttftMs: null };
+    const usage: UsageDraft = {
+      modelRequested: "",
+      modelUsed: null,
+      stream: false,
+      promptTokens: 0,
+      completionTokens: 0,
+      ttftMs: null,
+      cached: false,
+    };
 
     let admission: Admission | null = null;
 
@@ -164,6 +174,7 @@ export function v1Route<S extends z.ZodType | undefined>(
         errorCode: error?.code ?? null,
         errorMessage: error ? error.body.error.message.slice(0, 500) : null,
         stream: usage.stream,
+        cached: usage.cached,
         promptTokens: usage.promptTokens,
         completionTokens: usage.completionTokens,
         ttftMs: usage.ttftMs,

@@ -103,11 +103,38 @@ const ERRORS: Record<string, string> = {
   "403": "Key lacks the scope or the model, or the tenant is suspended",
   "404": "Unknown model",
   "413": "Request body larger than the limit",
-  "429": "The model's queue is full; see Retry-After",
-  "503": "The model could not be loaded or is not downloaded",
+  "429":
+    "Over a limit; wait Retry-After seconds. `code` says which: `rate_limit_exceeded` (requests or tokens per minute, " +
+    "of the key or its tenant), `concurrency_limit_exceeded` (too many requests running at once), `budget_exceeded` " +
+    "(the monthly token budget is used up; Retry-After points at the start of next month, UTC), `model_overloaded` " +
+    "(the model's queue is full)",
+  "503":
+    "The model could not be loaded or is not downloaded; or (`rate_limiter_unavailable`) the limiter's Redis is " +
+    "unreachable and the gateway is configured to fail closed",
 };
+
+/** Sent on every answer to a caller with such a limit, as OpenAI does (reset: e.g. "1s", "6m0s"). */
+const RATE_LIMIT_HEADERS = Object.fromEntries(
+  (["requests", "tokens"] as const).flatMap((what) => [
+    [`x-ratelimit-limit-${what}`, { schema: { type: "integer" }, description: `The ${what}-per-minute limit that binds tightest (key or tenant)` }],
+    [`x-ratelimit-remaining-${what}`, { schema: { type: "integer" }, description: `${what} left in the sliding minute` }],
+    [`x-ratelimit-reset-${what}`, { schema: { type: "string" }, description: "Time until the minute's usage has fully expired" }],
+  ]),
+);
+const budgetWarning = {
+  "x-switchyard-budget-warning": {
+    schema: { type: "string" },
+    description: "Present once a monthly token budget (key or tenant) is past its warning threshold",
+  },
+};
+
 const errorResponses = (codes: string[]) =>
-  Object.fromEntries(codes.map((c) => [c, { description: ERRORS[c], content: json("Error") }]));
+  Object.fromEntries(
+    codes.map((c) => [
+      c,
+      { description: ERRORS[c], content: json("Error"), ...(c === "429" ? { headers: { "retry-after": { schema: { type: "integer" } }, ...RATE_LIMIT_HEADERS } } : {}) },
+    ]),
+  );
 
 const sseNote =
   "With `stream: true` the response is `text/event-stream`: one `data: <chunk JSON>` event per token group, " +
@@ -126,11 +153,16 @@ export function buildOpenApi(serverUrl: string) {
           ...json(res),
           ...(streamChunk ? { "text/event-stream": { schema: { type: "string", description: `SSE of ${streamChunk}` } } } : {}),
         },
-        headers: { "x-request-id": { schema: { type: "string" }, description: "Yours when you sent one, else ours" } },
+        headers: {
+          "x-request-id": { schema: { type: "string" }, description: "Yours when you sent one, else ours" },
+          ...RATE_LIMIT_HEADERS,
+          ...budgetWarning,
+        },
       },
       ...errorResponses(["400", "401", "403", "404", "413", "429", "503"]),
     },
   });
+  const limited = ["429", "503"];
   return {
     openapi: "3.1.0",
     info: {
@@ -156,7 +188,10 @@ export function buildOpenApi(serverUrl: string) {
         get: {
           summary: "List the models this key may use",
           security: [{ bearer: [] }, { apiKey: [] }],
-          responses: { "200": { description: "OK", content: json("ModelList") }, ...errorResponses(["401", "403"]) },
+          responses: {
+            "200": { description: "OK", content: json("ModelList"), headers: RATE_LIMIT_HEADERS },
+            ...errorResponses(["401", "403", ...limited]),
+          },
         },
       },
       "/models/{model}": {
@@ -164,7 +199,10 @@ export function buildOpenApi(serverUrl: string) {
           summary: "Retrieve a model",
           security: [{ bearer: [] }, { apiKey: [] }],
           parameters: [{ name: "model", in: "path", required: true, schema: { type: "string" } }],
-          responses: { "200": { description: "OK", content: json("Model") }, ...errorResponses(["401", "403", "404"]) },
+          responses: {
+            "200": { description: "OK", content: json("Model"), headers: RATE_LIMIT_HEADERS },
+            ...errorResponses(["401", "403", "404", ...limited]),
+          },
         },
       },
     },

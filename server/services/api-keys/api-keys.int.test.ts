@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { KEY_INFO, deriveKey } from "../../auth/derived-keys";
+import { NO_LIMITS } from "../../auth/principal";
 import { type Db, db } from "../../db/client";
 import { makeTenant, tenantWithMember, uniq } from "../../test/fixtures";
 import { auditBy } from "../../test/trpc";
@@ -86,6 +87,8 @@ describe("creating a key", () => {
       userId: null,
       scopes: ["chat", "embeddings"],
       models: ["qwen-small", "nomic-embed"],
+      // no limits set on the tenant or the key
+      limits: { tenant: { ...NO_LIMITS, budgetWarnPercent: null }, key: NO_LIMITS },
     });
   });
 

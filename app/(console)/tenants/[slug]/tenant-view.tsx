@@ -13,6 +13,7 @@ import { AuditTable } from "../../../_components/audit-table";
 import { TopBar } from "../../shell";
 import { Aliases } from "./aliases";
 import { ApiKeys } from "./keys";
+import { Limits } from "./limits";
 import { Overview } from "./overview";
 import { Playground } from "./playground";
 import { type Role, can } from "./roles";
@@ -24,6 +25,7 @@ const TABS = [
   { id: "usage", label: "Usage log", min: "viewer" },
   { id: "aliases", label: "Aliases", min: "viewer" },
   { id: "playground", label: "Playground", min: "member" },
+  { id: "limits", label: "Limits", min: "viewer" },
   { id: "members", label: "Members", min: "viewer" },
   { id: "activity", label: "Activity", min: "viewer" },
   { id: "settings", label: "Settings", min: "viewer" },
@@ -96,6 +98,7 @@ export function TenantView({ slug }: { slug: string }) {
         {t && tab === "usage" && <UsageLog tenantId={t.id} />}
         {t && tab === "aliases" && <Aliases tenantId={t.id} role={t.role} />}
         {t && tab === "playground" && can(t.role, "member") && <Playground tenantId={t.id} />}
+        {t && tab === "limits" && <Limits tenantId={t.id} role={t.role} platformAdmin={t.viaPlatformAdmin} />}
         {t && tab === "members" && <Members tenantId={t.id} role={t.role} />}
         {t && tab === "activity" && <Activity tenantId={t.id} />}
         {t && tab === "settings" && <Settings tenantId={t.id} name={t.name} slug={slug} role={t.role} />}
@@ -341,8 +344,24 @@ function AddMember({ tenantId, onAdded }: { tenantId: string; onAdded: () => Pro
 
 function Activity({ tenantId }: { tenantId: string }) {
   const trpc = useTRPC();
-  const audit = useQuery(trpc.audit.list.queryOptions({ tenantId, limit: 100 }));
-  return <AuditTable query={audit} />;
+  const [action, setAction] = useState("");
+  const audit = useQuery(trpc.audit.list.queryOptions({ tenantId, limit: 100, action: action || undefined }));
+  return (
+    <>
+      <div className="toolbar">
+        <input
+          className="input"
+          style={{ width: 260 }}
+          placeholder="Filter by action, e.g. api_key."
+          aria-label="Filter by action"
+          value={action}
+          onChange={(e) => setAction(e.target.value.trim())}
+        />
+        <span className="sub">Who changed what in this tenant, newest first.</span>
+      </div>
+      <AuditTable query={audit} />
+    </>
+  );
 }
 
 function Settings({ tenantId, name, slug, role }: { tenantId: string; name: string; slug: string; role: Role }) {
