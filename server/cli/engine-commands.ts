@@ -32,7 +32,7 @@ process.exit(l.buildType === "localBuild" ? 0 : 3);`;
 export const engineCommands: Command[] = [
   {
     path: ["engine", "build"],
-    summary: "Build llama.cpp from node-llama-cpp's bundled source for this CPU (offline, ~4 min on 2 cores)",
+    summary: "Build llama.cpp from node-llama-cpp's bundled source for this CPU (offline; minutes: ~7 on 2 busy cores)",
     flags: {
       force: { type: "boolean", description: "Compile even if a native build that runs on this CPU is already there" },
     },
