@@ -5,6 +5,7 @@
  */
 import { SignJWT } from "jose";
 import { describe, expect, it, vi } from "vitest";
+import { NO_LIMITS } from "./principal";
 import { db } from "../db/client";
 import { createApiKey } from "../services/api-keys/api-keys";
 import { CLI_ACTOR } from "../services/audit/audit";
@@ -71,6 +72,8 @@ describe("mint and verify", () => {
       userId: user.id,
       scopes: ["chat", "completions", "embeddings", "models"],
       models: null,
+      // only the tenant's limits apply to console tokens
+      limits: { tenant: { ...NO_LIMITS, budgetWarnPercent: null }, key: null },
     });
   });
 
