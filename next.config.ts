@@ -44,6 +44,9 @@ export default function config(phase: string): NextConfig {
       "@prisma/adapter-pg",
       "bcryptjs",
       "node-llama-cpp",
+      // one instance per process, shared by route handlers and instrumentation (see server/metrics/metrics.ts)
+      "prom-client",
+      "ioredis",
     ],
     env: { NEXT_PUBLIC_BASE_PATH: basePath },
     async headers() {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   AppError,
   Conflict,
@@ -45,5 +45,17 @@ describe("AppError family", () => {
     expect(isUniqueViolation({ code: "P2025" })).toBe(false);
     expect(isUniqueViolation(null)).toBe(false);
     expect(isUniqueViolation("P2002")).toBe(false);
+  });
+});
+
+describe("isAppError across module copies", () => {
+  it("recognises an AppError made by another evaluation of this module (Next bundles)", async () => {
+    vi.resetModules();
+    const other = await import("./errors");
+    const foreign = new other.AppError("rate_limited", "slow down", { code: "rate_limit_exceeded", retryAfter: 3 });
+    expect(foreign instanceof AppError).toBe(false);
+    expect(isAppError(foreign)).toBe(true);
+    expect(isAppError(new Error("plain"))).toBe(false);
+    expect(isAppError({ kind: "invalid" })).toBe(false);
   });
 });

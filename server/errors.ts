@@ -25,7 +25,16 @@ export const HTTP_STATUS: Record<AppErrorKind, number> = {
   unavailable: 503,
 };
 
+/**
+ * Marks AppErrors across copies of this module: Next evaluates server modules once per
+ * bundle (instrumentation, each route), and process-wide singletons made in one bundle
+ * (the limiter, the inference pool) throw AppErrors that another bundle's `instanceof`
+ * would not recognise — turning a 429 into a 500.
+ */
+const APP_ERROR = Symbol.for("switchyard.AppError");
+
 export class AppError extends Error {
+  readonly [APP_ERROR] = true;
   readonly kind: AppErrorKind;
   /** machine-readable code, e.g. "tenant_suspended", "last_owner" */
   readonly code: string;
@@ -68,7 +77,7 @@ export const Unavailable = (message: string, code = "unavailable", retryAfter?: 
   new AppError("unavailable", message, { code, retryAfter });
 
 export function isAppError(e: unknown): e is AppError {
-  return e instanceof AppError;
+  return e instanceof AppError || (typeof e === "object" && e !== null && (e as { [APP_ERROR]?: unknown })[APP_ERROR] === true);
 }
 
 /** Prisma's unique-constraint violation, recognised without importing either generated client. */

@@ -19,7 +19,8 @@ import { CLI_ACTOR } from "../services/audit/audit";
 import { setKeyLimits, setTenantLimits } from "../services/limits/limits";
 import { addModel } from "../services/models/models";
 import { usageWriter } from "../services/usage/usage-writer";
-import { makeTenant, uniq } from "../test/fixtures";
+import { mintAccessToken } from "../auth/access-token";
+import { addMemberTo, makeTenant, uniq } from "../test/fixtures";
 import { startV1Server } from "../test/v1-server";
 import { Limiter, limiter, monthStartUtc } from "./limiter";
 
@@ -104,6 +105,16 @@ describe("requests per minute", () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(6);
     const res = await get(a.key);
     expect(res.headers.get("x-ratelimit-limit-requests")).toBe("6");
+  });
+
+  it("console access tokens (the playground) are held to their tenant's limits", async () => {
+    const tenant = await makeTenant();
+    await setTenantLimits(db(), CLI_ACTOR, tenant.id, { rpm: 2 });
+    const { user } = await addMemberTo(tenant.id, "member");
+    const { token } = await mintAccessToken({ userId: user.id, tenantId: tenant.id });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await get(token)).status);
+    expect(statuses).toEqual([200, 200, 429]);
   });
 });
 

@@ -126,7 +126,10 @@ describe("two replicas sharing Redis and the database", () => {
     const tenant = await makeTenant();
     const { key, apiKey } = await createApiKey(db(), CLI_ACTOR, tenant.id, { name: `k-${uniq()}` });
     await setKeyLimits(db(), CLI_ACTOR, tenant.id, { keyId: apiKey.id, rpm: 100 });
-    const replicas = await Promise.all([0, 1].map(() => startReplica({ REDIS_URL: redis.url, RATE_LIMIT_FAIL_MODE: "closed" })));
+    // fail closed, so a request that never reached Redis can't be admitted unlimited; a generous timeout,
+    // because this test is about counting across replicas and a loaded CI box stalls event loops
+    const env = { REDIS_URL: redis.url, RATE_LIMIT_FAIL_MODE: "closed", RATE_LIMIT_REDIS_TIMEOUT_MS: "5000" };
+    const replicas = await Promise.all([0, 1].map(() => startReplica(env)));
     try {
       let next = 0;
       const statuses: number[] = [];
