@@ -26,6 +26,7 @@ import { CliError, shortDate, table } from "./format";
 import { engineCommands } from "./engine-commands";
 import { limitCommands } from "./limit-commands";
 import { modelCommands } from "./model-commands";
+import { routingCommands } from "./routing-commands";
 
 export interface Ctx {
   /** the database, connected on first use */
@@ -414,5 +415,6 @@ export const commands: readonly Command[] = [
   },
   ...limitCommands,
   ...modelCommands,
+  ...routingCommands,
   ...engineCommands,
 ];

@@ -134,7 +134,7 @@ function headersFor(spec: RemoteBackendSpec): Record<string, string> {
 const estimateTokens = (s: string) => Math.ceil(s.length / 4);
 
 /** Yields the `data:` payloads of an SSE body. */
-async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buf = "";
   const reader = body.getReader();

@@ -9,7 +9,7 @@ import { makeTenant, makeUser, callerFor, uniq } from "../../test/fixtures";
 import { type FakeUpstream, startFakeUpstream } from "../../test/fake-upstream";
 import { CLI_ACTOR } from "../audit/audit";
 import { createPolicy } from "../routing/routing";
-import { createBackend, specOfBackend } from "./backends";
+import { checkAllBackends, createBackend, specOfBackend } from "./backends";
 
 let up: FakeUpstream;
 beforeAll(async () => {
@@ -64,6 +64,15 @@ describe("backends", () => {
     await createPolicy(db(), CLI_ACTOR, tenant.id, { alias: `a-${uniq()}`, strategy: "single", targets: [{ type: "backend", backendId: b.id, model: "qwen-7b" }] });
     await expect(caller.backends.remove({ id: b.id })).rejects.toMatchObject({ code: "CONFLICT" });
     expect(await db().backend.count({ where: { id: b.id } })).toBe(1);
+  });
+
+  it("the periodic round closes the circuit of a backend that answers again, and leaves a dead one open", async () => {
+    const alive = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: up.url, discover: false });
+    const dead = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: "http://127.0.0.1:9/v1", discover: false, connectTimeoutMs: 1000 });
+    await db().backend.updateMany({ where: { id: { in: [alive.id, dead.id] } }, data: { health: "unhealthy", lastError: "boom" } });
+    await checkAllBackends(db());
+    expect(await db().backend.findUniqueOrThrow({ where: { id: alive.id } })).toMatchObject({ health: "healthy", lastError: null });
+    expect((await db().backend.findUniqueOrThrow({ where: { id: dead.id } })).health).toBe("unhealthy");
   });
 
   it("names are unique", async () => {

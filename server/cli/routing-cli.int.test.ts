@@ -1,0 +1,77 @@
+/**
+ * `backend …` and `alias …` as people run them (a real tsx subprocess against the
+ * run's database), with a fake OpenAI-compatible upstream on loopback.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { db } from "../db/client";
+import { makeTenant, uniq } from "../test/fixtures";
+import { type FakeUpstream, startFakeUpstream } from "../test/fake-upstream";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const TSX = path.join(ROOT, "node_modules/.bin/tsx");
+const MAIN = path.join(ROOT, "server/cli/main.ts");
+
+function cli(args: string[], env: Record<string, string> = {}, input = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(TSX, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+let up: FakeUpstream;
+beforeAll(async () => {
+  up = await startFakeUpstream({ models: ["big", "small"] });
+});
+afterAll(() => up.close());
+
+describe("backend and alias commands", () => {
+  it("add a backend with a credential from the environment, alias it with a fallback, dry-run it, list both", async () => {
+    const name = `cli-${uniq()}`;
+    const added = await cli(["backend", "add", "--name", name, "--url", up.url, "--credential-env", "UPSTREAM_KEY"], { UPSTREAM_KEY: "sk-from-env" });
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain(`added backend ${name}`);
+    expect(added.stdout).toContain("healthy; models: big, small");
+    expect(added.stdout).not.toContain("sk-from-env");
+    const row = await db().backend.findUniqueOrThrow({ where: { name } });
+    expect(row.credentialEnc).not.toContain("sk-from-env");
+
+    const tenant = await makeTenant();
+    const alias = `a-${uniq()}`;
+    const set = await cli(["alias", "set", "--tenant", tenant.slug, "--alias", alias, "--strategy", "fallback", "--targets", `backend:${name}/big,backend:${name}/small`]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toBe(`created alias ${alias} (version 1): fallback → backend:${row.id}/big, backend:${row.id}/small\n`);
+    const again = await cli(["alias", "set", "--tenant", tenant.slug, "--alias", alias, "--strategy", "single", "--targets", `backend:${name}/small`]);
+    expect(again.stdout).toContain("(version 2): single");
+
+    const dry = await cli(["alias", "dry-run", "--tenant", tenant.slug, "--alias", alias, "--message", "hello"]);
+    expect(dry.stdout).toBe(`chosen: backend:${row.id}/small\nreason: single: single target\nfallbacks: none\n`);
+
+    const list = JSON.parse((await cli(["alias", "list", "--tenant", tenant.slug, "--json"])).stdout) as { alias: string; version: number }[];
+    expect(list).toEqual([expect.objectContaining({ alias, version: 2 })]);
+    const backends = (await cli(["backend", "list"])).stdout;
+    expect(backends).toContain(name);
+    expect(backends).not.toContain("sk-from-env");
+  });
+
+  it("refuses a bad target with one error line, and check reports health", async () => {
+    const tenant = await makeTenant();
+    const bad = await cli(["alias", "set", "--tenant", tenant.slug, "--alias", "x", "--strategy", "single", "--targets", "model:does-not-exist"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect(bad.stderr).toContain("Target #1: there is no model 'does-not-exist'");
+
+    const name = `cli-${uniq()}`;
+    await cli(["backend", "add", "--name", name, "--url", "http://127.0.0.1:9/v1", "--no-discover"]);
+    const check = await cli(["backend", "check", "--name", name]);
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.stdout).toMatch(new RegExp(`^${name}: unhealthy — `));
+  });
+});
