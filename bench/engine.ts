@@ -7,7 +7,7 @@
  * Paired rounds: each round runs one single stream, then four concurrent streams.
  *
  *   npx tsx bench/engine.ts --target direct|api [--engine native|prebuilt] [--weights f16|q8_0] [--tokens 128] [--rounds 3] [--threads 1]
- *   npx tsx bench/engine.ts --target url --base-url http://127.0.0.1:8080/v1 [--api-key K] [--model NAME]
+ *   npx tsx bench/engine.ts --target url --base-url http://127.0.0.1:8080/v1 [--api-key K] [--model NAME] [--server-pid PID]
  *   npx tsx bench/engine.ts --target chat-ttft [--rounds 40]     # our chat path vs direct evaluation, tiny model
  *
  * --engine prebuilt hides the native-build record, so the pool and the direct side load
@@ -15,7 +15,7 @@
  * it may run here. "Before the batching fix": `npx patch-package --reverse`, run, then
  * `npx patch-package` to re-apply. Numbers, not assertions: see docs/benchmarks.md.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     "api-key": { type: "string", default: "none" },
     model: { type: "string" },
     "model-file": { type: "string" },
+    "server-pid": { type: "string" },
     tokens: { type: "string", default: "128" },
     rounds: { type: "string", default: "3" },
     threads: { type: "string", default: "1" },
@@ -63,10 +64,19 @@ async function benchModelFile(): Promise<string> {
 
 // Tokens per CPU-second of this process (user + system, all threads) next to wall-clock
 // t/s: on a machine shared with other work the wall clock measures the neighbours too,
-// CPU time far less. Meaningless for --target url (the server is another process).
+// CPU time far less. For --target url, --server-pid adds the server process's CPU time
+// (from /proc), so another server is measured the way `api` measures ours (client + server).
+const serverPid = values["server-pid"] ? Number(values["server-pid"]) : null;
+const CLK_TCK = 100;
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // fields after "pid (comm) ": state is field 3, utime 14, stime 15
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
 const cpuSeconds = () => {
   const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
+  return (u.user + u.system) / 1e6 + (serverPid ? processCpuSeconds(serverPid) : 0);
 };
 
 async function measure(one: () => Promise<Run>) {
@@ -286,7 +296,7 @@ else if (values.target === "url") {
 console.log(JSON.stringify(result));
 console.log(
   `TTFT ${result.ttftMs.toFixed(1)} ms | 1 stream ${result.decodeTps.toFixed(1)} t/s | ${STREAMS} streams ${result.aggregateTps.toFixed(1)} t/s aggregate` +
-    (values.target === "url"
+    (values.target === "url" && !serverPid
       ? ""
       : ` | per CPU-second: 1 stream ${result.singleTokensPerCpuSecond.toFixed(1)}, ${STREAMS} streams ${result.aggregateTokensPerCpuSecond.toFixed(1)} tokens`),
 );
