@@ -47,7 +47,7 @@ export class MemoryStore implements LimiterStore {
     return b;
   }
 
-  async admit(id: string, checks: Check[], leaseTtlMs: number): Promise<AdmitOutcome> {
+  async admit(id: string, checks: Check[], _leaseTtlMs: number): Promise<AdmitOutcome> {
     const nowMs = this.clock();
     const nowSec = Math.floor(nowMs / 1000);
     const results: CheckResult[] = [];
@@ -80,7 +80,8 @@ export class MemoryStore implements LimiterStore {
         } else if (c.type === "lease") {
           let l = this.leases.get(c.key);
           if (!l) this.leases.set(c.key, (l = new Map()));
-          l.set(id, nowMs + leaseTtlMs);
+          // no expiry: an in-process lease cannot outlive its request's process, and nothing renews it
+          l.set(id, Number.POSITIVE_INFINITY);
         } else {
           this.budget(c.key, nowMs)!.used += c.cost;
         }

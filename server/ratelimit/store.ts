@@ -11,8 +11,9 @@
  *            admission `cost` is added to the bucket of the current second. A bucket
  *            leaves the window 60 s after its second began.
  *  - lease   concurrency: passes when active leases < limit; on admission a lease
- *            named by the request id is added, expiring after leaseTtlMs unless
- *            renewed (so a crashed replica's leases free themselves).
+ *            named by the request id is added. In Redis it expires after leaseTtlMs
+ *            unless renewed (so a crashed replica's leases free themselves); in-process
+ *            it lasts until settled (the process is the only holder).
  *  - budget  monthly counter: passes while used < limit (the request that crosses the
  *            budget is the last one admitted); on admission `cost` is added. A counter
  *            that doesn't exist yet answers "seed": the caller computes the month's
