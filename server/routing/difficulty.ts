@@ -35,11 +35,16 @@ export function featuresOf(input: { messages?: readonly ChatMessage[]; prompt?: 
 
 const sat = (x: number, full: number) => Math.min(1, x / full);
 
-export function difficultyScore(f: ConversationFeatures): number {
+/**
+ * `embedding`: the optional embedding feature in [0, 1] (see exemplars.ts); when
+ * present it takes a third of the weight, the text features the rest.
+ */
+export function difficultyScore(f: ConversationFeatures, embedding?: number | null): number {
   // Length on a log scale: 8k characters saturate; a one-liner is near 0.
   const length = sat(Math.log1p(f.chars), Math.log1p(8000));
   const turns = sat(Math.max(0, f.userTurns - 1), 8);
   const score =
     0.35 * length + 0.15 * turns + 0.2 * sat(f.codeMarkers, 6) + 0.2 * sat(f.mathMarkers, 6) + 0.1 * sat(f.reasoningMarkers, 3);
-  return Math.round(score * 1e4) / 1e4;
+  const blended = embedding === undefined || embedding === null ? score : (2 / 3) * score + (1 / 3) * Math.min(1, Math.max(0, embedding));
+  return Math.round(blended * 1e4) / 1e4;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { difficultyScore, featuresOf } from "./difficulty";
+import { centroid, hardness } from "./exemplars";
 import { type LiveState, type RoutingPolicyInput, calibrate, decide, scoreFromReason, tierOf } from "./router";
 
 /** Deterministic PRNG (mulberry32) so statistical tests are reproducible. */
@@ -144,6 +145,22 @@ describe("calibrate", () => {
 });
 
 describe("difficultyScore", () => {
+  it("blends an embedding feature in at a third of the weight, clamped", () => {
+    const f = featuresOf({ messages: [{ role: "user", content: "hi" }] });
+    const base = difficultyScore(f);
+    expect(difficultyScore(f, null)).toBe(base);
+    expect(difficultyScore(f, 1)).toBeCloseTo((2 / 3) * base + 1 / 3, 3);
+    expect(difficultyScore(f, 7)).toBe(difficultyScore(f, 1));
+    expect(difficultyScore(f, 0)).toBeLessThan(base);
+  });
+
+  it("hardness is 0.5 between the sets, towards 1 near the hard one", () => {
+    expect(hardness([1, 0], [0, 1], [1, 0])).toBe(1);
+    expect(hardness([0, 1], [0, 1], [1, 0])).toBe(0);
+    expect(hardness([1, 1], [0, 1], [1, 0])).toBeCloseTo(0.5, 6);
+    expect(centroid([[1, 0], [0, 1]])).toEqual([0.5, 0.5]);
+  });
+
   it("ranks a long, multi-turn coding question above a greeting", () => {
     const easy = difficultyScore(featuresOf({ messages: [{ role: "user", content: "hi!" }] }));
     const hard = difficultyScore(

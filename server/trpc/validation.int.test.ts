@@ -153,6 +153,11 @@ const BAD_INPUTS: Partial<Record<ProcedurePath, BadInput[]>> = {
     { why: "single with two targets", field: "targets", input: (t) => ({ tenantId: t.id, alias: "a", strategy: "single", targets: [{ type: "model", model: "m" }, { type: "model", model: "n" }] }) },
     { why: "unknown target type", field: "targets.0.type", input: (t) => ({ tenantId: t.id, alias: "a", strategy: "single", targets: [{ type: "url", url: "x" }] }) },
     { why: "share of 1", field: "strongShare", input: (t) => ({ tenantId: t.id, alias: "a", strategy: "difficulty", strongShare: 1, targets: [{ type: "model", model: "m" }, { type: "model", model: "n" }] }) },
+    {
+      why: "embedding model without difficulty",
+      field: "embeddingModel",
+      input: (t) => ({ tenantId: t.id, alias: "a", strategy: "fallback", embeddingModel: "e", targets: [{ type: "model", model: "m" }, { type: "model", model: "n" }] }),
+    },
     { why: "same target twice", field: "targets", input: (t) => ({ tenantId: t.id, alias: "a", strategy: "fallback", targets: [{ type: "model", model: "m" }, { type: "model", model: "m" }] }) },
   ],
   "routing.update": [

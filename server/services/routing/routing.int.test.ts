@@ -7,7 +7,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyModel } from "../../../scripts/tiny-gguf/make-tiny-model";
 import { db } from "../../db/client";
 import { type TestTenant, makeTenant, tenantWithMember, uniq } from "../../test/fixtures";
@@ -15,7 +15,8 @@ import { rejectsWith } from "../../test/trpc";
 import { CLI_ACTOR } from "../audit/audit";
 import { createBackend } from "../backends/backends";
 import { addModel, setModelAccess } from "../models/models";
-import { createPolicy, recalibratePolicy } from "./routing";
+import { localPool } from "../../inference/engine";
+import { createPolicy, dryRun, recalibratePolicy } from "./routing";
 
 let file: string;
 const modelNamed = async () => (await addModel(db(), CLI_ACTOR, { name: `m-${uniq()}`, source: file, contextSize: 256, parallel: 1, threads: 1 })).name;
@@ -24,6 +25,7 @@ beforeAll(() => {
   file = path.join(mkdtempSync(path.join(tmpdir(), "switchyard-routing-svc-")), "tiny.gguf");
   writeTinyModel(file);
 });
+afterAll(() => localPool().close());
 
 describe("versions", () => {
   it("every change is a new version with its snapshot and an audit row; restore brings an old one back as a new version", async () => {
@@ -201,5 +203,32 @@ describe("calibration", () => {
       ],
     });
     expect(await recalibratePolicy(db(), tenant.id, p.id)).toBeNull();
+  });
+});
+
+describe("embedding feature", () => {
+  it("joins the difficulty score from a local embedding model, deterministically; refused for a chat model or another strategy", async () => {
+    const tenant = await makeTenant();
+    const embed = (await addModel(db(), CLI_ACTOR, { name: `e-${uniq()}`, source: file, kind: "embedding", contextSize: 512, threads: 1 })).name;
+    const tiers = [
+      { type: "model" as const, model: await modelNamed() },
+      { type: "model" as const, model: await modelNamed() },
+    ];
+    const p = await createPolicy(db(), CLI_ACTOR, tenant.id, { alias: `emb-${uniq()}`, strategy: "difficulty", embeddingModel: embed, targets: tiers });
+    const messages = [{ role: "user" as const, content: "Prove that the sum of two even numbers is even." }];
+    const a = await dryRun(db(), tenant.id, { alias: p.alias, messages });
+    const b = await dryRun(db(), tenant.id, { alias: p.alias, messages });
+    expect(a.reason).toMatch(/; embedding=\d\.\d{4}$/);
+    expect(a.reason).toBe(b.reason);
+    expect(a.score).toBe(b.score);
+
+    const chat = await modelNamed();
+    await expect(createPolicy(db(), CLI_ACTOR, tenant.id, { alias: `emb-${uniq()}`, strategy: "difficulty", embeddingModel: chat, targets: tiers })).rejects.toMatchObject({
+      param: "embeddingModel",
+      message: `'${chat}' is a chat model, not an embedding model`,
+    });
+    await expect(createPolicy(db(), CLI_ACTOR, tenant.id, { alias: `emb-${uniq()}`, strategy: "fallback", embeddingModel: embed, targets: tiers })).rejects.toThrow(
+      /only matters for difficulty routing/,
+    );
   });
 });

@@ -12,7 +12,9 @@ import type { Db, Tx } from "../../db/client";
 import { AppError, Conflict, Invalid, NotFound, isUniqueViolation } from "../../errors";
 import type { GenerateRequest } from "../../inference/types";
 import { newId } from "../../lib/ids";
+import { engineFor } from "../../inference/engine";
 import { difficultyScore, featuresOf } from "../../routing/difficulty";
+import { EASY_EXEMPLARS, HARD_EXEMPLARS, centroid, hardness } from "../../routing/exemplars";
 import { type Decision, type LiveState, calibrate, decide, defaultThresholds, scoreFromReason } from "../../routing/router";
 import { inFlight } from "../../routing/in-flight";
 import { type Actor, recordAudit } from "../audit/audit";
@@ -49,6 +51,7 @@ interface Calibration {
 }
 interface PolicyConfig {
   strongShare: number;
+  embeddingModel?: string | null;
   calibration?: Calibration | null;
 }
 
@@ -56,6 +59,7 @@ interface Snapshot {
   strategy: StrategyName;
   targets: PolicyTarget[];
   strongShare: number;
+  embeddingModel?: string | null;
   enabled: boolean;
 }
 
@@ -78,6 +82,7 @@ export function toPolicy(r: PolicyRow) {
     strategy: r.strategy as StrategyName,
     targets: targets.success ? targets.data : [],
     strongShare: config.strongShare ?? 0.2,
+    embeddingModel: config.embeddingModel ?? null,
     calibration: config.calibration ?? null,
     version: r.version,
     enabled: r.enabled,
@@ -163,8 +168,19 @@ async function validateTargets(tx: Tx | Db, tenantId: string, alias: string, tar
   if (cycle) throw Invalid(`Aliases would form a cycle: ${cycle.join(" → ")}`, "targets", "alias_cycle");
 }
 
-function snapshotOf(input: { strategy: StrategyName; targets: PolicyTarget[]; strongShare: number; enabled: boolean }): Snapshot {
-  return { strategy: input.strategy, targets: input.targets, strongShare: input.strongShare, enabled: input.enabled };
+function snapshotOf(input: { strategy: StrategyName; targets: PolicyTarget[]; strongShare: number; embeddingModel?: string | null; enabled: boolean }): Snapshot {
+  return { strategy: input.strategy, targets: input.targets, strongShare: input.strongShare, embeddingModel: input.embeddingModel ?? null, enabled: input.enabled };
+}
+
+/** The difficulty embedding model must be a local embedding model this tenant may use. */
+async function validateEmbeddingModel(tx: Tx | Db, tenantId: string, name: string | null | undefined) {
+  if (!name) return;
+  const m = await tx.model.findFirst({
+    where: { name, enabled: true, OR: [{ public: true }, { grants: { some: { tenantId } } }] },
+    select: { kind: true },
+  });
+  if (!m) throw Invalid(`There is no model '${name}' this tenant may use`, "embeddingModel", "unknown_target");
+  if (m.kind !== "embedding") throw Invalid(`'${name}' is a ${m.kind} model, not an embedding model`, "embeddingModel");
 }
 
 async function writeVersion(tx: Tx, actor: Actor, tenantId: string, policyId: string, version: number, snap: Snapshot) {
@@ -178,6 +194,7 @@ export async function createPolicy(db: Db, actor: Actor, tenantId: string, raw: 
   try {
     return await db.$transaction(async (tx) => {
       await validateTargets(tx, tenantId, input.alias, input.targets);
+      await validateEmbeddingModel(tx, tenantId, input.embeddingModel);
       const snap = snapshotOf(input);
       const row = await tx.routingPolicy.create({
         data: {
@@ -186,7 +203,7 @@ export async function createPolicy(db: Db, actor: Actor, tenantId: string, raw: 
           alias: input.alias,
           strategy: input.strategy,
           targets: JSON.stringify(input.targets),
-          config: JSON.stringify({ strongShare: input.strongShare } satisfies PolicyConfig),
+          config: JSON.stringify({ strongShare: input.strongShare, embeddingModel: snap.embeddingModel } satisfies PolicyConfig),
           enabled: input.enabled,
           version: 1,
         },
@@ -207,16 +224,22 @@ async function newVersion(tx: Tx, actor: Actor, tenantId: string, policyId: stri
   const cur = await tx.routingPolicy.findFirst({ where: { id: policyId, tenantId }, select: policySelect });
   if (!cur) throw NotFound("Routing policy");
   await validateTargets(tx, tenantId, cur.alias, snap.targets);
+  await validateEmbeddingModel(tx, tenantId, snap.embeddingModel);
   const version = cur.version + 1;
   const oldConfig = parseJson<Partial<PolicyConfig>>(cur.config, {});
   // Calibrated thresholds stay valid while the tiers and share are unchanged.
-  const keepCalibration = oldConfig.strongShare === snap.strongShare && cur.targets === JSON.stringify(snap.targets);
+  const keepCalibration =
+    oldConfig.strongShare === snap.strongShare && (oldConfig.embeddingModel ?? null) === (snap.embeddingModel ?? null) && cur.targets === JSON.stringify(snap.targets);
   const updated = await tx.routingPolicy.updateMany({
     where: { id: policyId, tenantId, version: cur.version },
     data: {
       strategy: snap.strategy,
       targets: JSON.stringify(snap.targets),
-      config: JSON.stringify({ strongShare: snap.strongShare, calibration: keepCalibration ? (oldConfig.calibration ?? null) : null } satisfies PolicyConfig),
+      config: JSON.stringify({
+        strongShare: snap.strongShare,
+        embeddingModel: snap.embeddingModel ?? null,
+        calibration: keepCalibration ? (oldConfig.calibration ?? null) : null,
+      } satisfies PolicyConfig),
       enabled: snap.enabled,
       version,
     },
@@ -400,13 +423,22 @@ export async function planRoute(
 
 async function planFor(db: Db, tenantId: string, policy: Policy, req: Pick<GenerateRequest, "messages" | "prompt">, rng: () => number): Promise<RoutePlan> {
   const r = await loadResolved(db, tenantId, policy);
-  const score = policy.strategy === "difficulty" ? difficultyScore(featuresOf(req)) : 0;
-  if (policy.strategy === "difficulty") maybeRecalibrate(db, tenantId, policy);
+  let score = 0;
+  let embeddingNote = "";
+  if (policy.strategy === "difficulty") {
+    maybeRecalibrate(db, tenantId, policy);
+    let embedding: number | null = null;
+    if (policy.embeddingModel) {
+      embedding = await embeddingFeature(db, tenantId, policy.embeddingModel, req).catch(() => null);
+      embeddingNote = embedding === null ? "; embedding feature unavailable" : `; embedding=${embedding.toFixed(4)}`;
+    }
+    score = difficultyScore(featuresOf(req), embedding);
+  }
   const { decision, candidates } = expand(policy, r, score, rng, 0);
   const plan: RoutePlan = {
     policyId: policy.id,
     alias: policy.alias,
-    reason: decision.reason,
+    reason: decision.reason + embeddingNote,
     score: decision.score ?? null,
     thresholds: policy.strategy === "difficulty" ? thresholdsOf(policy) : null,
     candidates,
@@ -448,6 +480,41 @@ function describe(c: Candidate) {
     : { key: c.key, kind: c.kind, model: c.model, backendId: c.backend.id, backend: c.backend.name };
 }
 
+// ───────────────────────── embedding feature ─────────────────────────
+
+/** Longest tail of a conversation embedded for routing: the latest turns say most, and small models have small contexts. */
+const EMBED_CHARS = 1500;
+const exemplarCache = new Map<string, Promise<{ easy: number[]; hard: number[] }>>();
+
+/**
+ * How much closer the conversation sits to the built-in hard examples than to the
+ * easy ones, with the policy's local embedding model. Routing cost, not the
+ * caller's: its tokens are not billed. Null when the model is unusable.
+ */
+async function embeddingFeature(db: Db, tenantId: string, name: string, req: Pick<GenerateRequest, "messages" | "prompt">): Promise<number | null> {
+  const m = await db.model.findFirst({
+    where: { name, enabled: true, kind: "embedding", OR: [{ public: true }, { grants: { some: { tenantId } } }] },
+    select: modelSelect,
+  });
+  if (!m || isHfUri(m.source)) return null;
+  const engine = await engineFor(m);
+  const signal = AbortSignal.timeout(5000);
+  // Exemplar centroids once per model version and process.
+  const cacheKey = `${m.name}@${m.updatedAt.getTime()}`;
+  let ex = exemplarCache.get(cacheKey);
+  if (!ex) {
+    ex = engine.embed(m.name, [...EASY_EXEMPLARS, ...HARD_EXEMPLARS], tenantId, signal).then((r) => ({
+      easy: centroid(r.vectors.slice(0, EASY_EXEMPLARS.length)),
+      hard: centroid(r.vectors.slice(EASY_EXEMPLARS.length)),
+    }));
+    exemplarCache.set(cacheKey, ex);
+    ex.catch(() => exemplarCache.delete(cacheKey));
+  }
+  const text = (req.messages ? req.messages.map((x) => `${x.role}: ${x.content}`).join("\n") : (req.prompt ?? "")).slice(-EMBED_CHARS);
+  const [{ easy, hard }, r] = await Promise.all([ex, engine.embed(m.name, [text || " "], tenantId, signal)]);
+  return hardness(r.vectors[0]!, easy, hard);
+}
+
 // ───────────────────────── calibration ─────────────────────────
 
 export const CALIBRATION = { windowDays: 7, maxSamples: 5000, minSamples: 50, staleMs: 10 * 60_000 };
@@ -474,7 +541,7 @@ export async function recalibratePolicy(db: Db, tenantId: string, policyId: stri
   // Only if the policy is still the version we calibrated: an edit in between wins.
   await db.routingPolicy.updateMany({
     where: { id: p.id, tenantId, version: p.version },
-    data: { config: JSON.stringify({ strongShare: p.strongShare, calibration } satisfies PolicyConfig) },
+    data: { config: JSON.stringify({ strongShare: p.strongShare, embeddingModel: p.embeddingModel, calibration } satisfies PolicyConfig) },
   });
   return calibration;
 }

@@ -35,10 +35,12 @@ const PolicyFields = {
   targets: z.array(PolicyTarget, { message: "Give a list of targets" }).min(1, "Add at least one target").max(MAX_TARGETS, `Use at most ${MAX_TARGETS} targets`),
   /** difficulty: the share of requests the strongest tier should get (thresholds are calibrated to it) */
   strongShare: z.number().gt(0, "The share must be above 0").lt(1, "The share must be below 1").default(0.2),
+  /** difficulty: a local embedding model whose similarity to built-in easy/hard examples joins the score */
+  embeddingModel: ModelName.nullish(),
   enabled: z.boolean().default(true),
 };
 
-type PolicyShape = { strategy: StrategyName; targets: PolicyTarget[] };
+type PolicyShape = { strategy: StrategyName; targets: PolicyTarget[]; embeddingModel?: string | null };
 
 /** Rules that depend on the strategy, reported on `targets` with a message saying what to change. */
 function strategyRules(p: PolicyShape, ctx: z.RefinementCtx) {
@@ -47,6 +49,9 @@ function strategyRules(p: PolicyShape, ctx: z.RefinementCtx) {
   if (p.strategy === "difficulty" && p.targets.length < 2) issue("Difficulty routing needs at least two tiers (weakest first, strongest last)");
   if ((p.strategy === "fallback" || p.strategy === "weighted" || p.strategy === "least_busy") && p.targets.length < 2) {
     issue(`A ${p.strategy.replace("_", "-")} policy needs at least two targets (use single for one)`);
+  }
+  if (p.embeddingModel && p.strategy !== "difficulty") {
+    ctx.addIssue({ code: "custom", path: ["embeddingModel"], message: "An embedding model only matters for difficulty routing" });
   }
   const keys = p.targets.map(targetKey);
   const dup = keys.find((k, i) => keys.indexOf(k) !== i);

@@ -34,11 +34,12 @@ interface Draft {
   alias: string;
   strategy: StrategyName;
   strongShare: number;
+  embeddingModel: string | null;
   enabled: boolean;
   targets: { key: string; weight: number | undefined }[];
 }
 
-const blank: Draft = { policyId: null, alias: "", strategy: "fallback", strongShare: 0.2, enabled: true, targets: [{ key: "", weight: undefined }] };
+const blank: Draft = { policyId: null, alias: "", strategy: "fallback", strongShare: 0.2, embeddingModel: null, enabled: true, targets: [{ key: "", weight: undefined }] };
 
 export function Aliases({ tenantId, role }: { tenantId: string; role: Role }) {
   const trpc = useTRPC();
@@ -140,6 +141,7 @@ export function Aliases({ tenantId, role }: { tenantId: string; role: Role }) {
                                 alias: p.alias,
                                 strategy: p.strategy,
                                 strongShare: p.strongShare,
+                                embeddingModel: p.embeddingModel,
                                 enabled: p.enabled,
                                 targets: p.targets.map((t) => ({ key: targetKey(t), weight: t.weight })),
                               })
@@ -199,7 +201,7 @@ function PolicyDialog({
 }: {
   tenantId: string;
   draft: Draft;
-  options: { models: { name: string }[]; backends: { id: string; name: string; models: string[]; health: string }[]; aliases: string[] };
+  options: { models: { name: string; kind: string }[]; backends: { id: string; name: string; models: string[]; health: string }[]; aliases: string[] };
   onClose: () => void;
   onSaved: (alias: string) => void;
 }) {
@@ -219,7 +221,13 @@ function PolicyDialog({
       return parsed ? { ...parsed, ...(d.strategy === "weighted" && t.weight !== undefined ? { weight: t.weight } : {}) } : null;
     });
     if (targets.some((t) => t === null)) return setError("Choose every target, or remove the empty rows.");
-    const common = { strategy: d.strategy, strongShare: d.strongShare, enabled: d.enabled, targets: targets as PolicyTarget[] };
+    const common = {
+      strategy: d.strategy,
+      strongShare: d.strongShare,
+      embeddingModel: d.strategy === "difficulty" ? d.embeddingModel : null,
+      enabled: d.enabled,
+      targets: targets as PolicyTarget[],
+    };
     const parsed = d.policyId ? UpdatePolicyInput.safeParse({ policyId: d.policyId, ...common }) : CreatePolicyInput.safeParse({ alias: d.alias, ...common });
     if (!parsed.success) return setError(parsed.error.issues.map((i) => i.message).join("; "));
     if (d.policyId) update.mutate({ tenantId, policyId: d.policyId, ...common });
@@ -261,6 +269,20 @@ function PolicyDialog({
                 value={Math.round(d.strongShare * 100)}
                 onChange={(e) => setD({ ...d, strongShare: Number(e.target.value) / 100 })}
               />
+            </Field>
+          )}
+          {d.strategy === "difficulty" && (
+            <Field label="Embedding model (optional)" id="embeddingModel" hint="Adds similarity to built-in easy/hard examples to the score">
+              <select className="select" value={d.embeddingModel ?? ""} onChange={(e) => setD({ ...d, embeddingModel: e.target.value || null })}>
+                <option value="">none (text features only)</option>
+                {options.models
+                  .filter((m) => m.kind === "embedding")
+                  .map((m) => (
+                    <option key={m.name} value={m.name}>
+                      {m.name}
+                    </option>
+                  ))}
+              </select>
             </Field>
           )}
         </div>
