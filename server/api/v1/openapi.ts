@@ -186,7 +186,7 @@ export function buildOpenApi(serverUrl: string) {
       "/embeddings": { post: post("Create embeddings", "EmbeddingRequest", "Embeddings") },
       "/models": {
         get: {
-          summary: "List the models this key may use",
+          summary: "List the models and the tenant's aliases this key may use (aliases have owned_by \"switchyard:alias\")",
           security: [{ bearer: [] }, { apiKey: [] }],
           responses: {
             "200": { description: "OK", content: json("ModelList"), headers: RATE_LIMIT_HEADERS },

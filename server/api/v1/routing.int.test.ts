@@ -8,7 +8,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { TINY_MODEL, writeTinyModel } from "../../../scripts/tiny-gguf/make-tiny-model";
 
 const { db } = await import("../../db/client");
@@ -23,6 +23,7 @@ const { difficultyScore, featuresOf } = await import("../../routing/difficulty")
 const { makeTenant, uniq } = await import("../../test/fixtures");
 const { startV1Server } = await import("../../test/v1-server");
 const { DEFAULT_TOKENS, startFakeUpstream } = await import("../../test/fake-upstream");
+const { inFlight } = await import("../../routing/in-flight");
 
 type Fake = Awaited<ReturnType<typeof startFakeUpstream>>;
 
@@ -42,7 +43,7 @@ async function backendAt(url: string, opts: { credential?: string; connectTimeou
   return createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: url, discover: false, models: ["up-model"], ...opts });
 }
 
-async function alias(strategy: "single" | "fallback" | "difficulty", targets: object[], extra: object = {}) {
+async function alias(strategy: "single" | "fallback" | "difficulty" | "least_busy" | "weighted", targets: object[], extra: object = {}) {
   return createPolicy(db(), CLI_ACTOR, tenant.id, { alias: `a-${uniq()}`, strategy, targets: targets as never, ...extra });
 }
 
@@ -252,6 +253,42 @@ describe("fallback before the first token, never after", () => {
     expect(res.status).toBe(429);
     const row = await logRow(res);
     expect(JSON.parse(row.attempts!).map((x: { error: string }) => x.error)).toEqual(["backend_error", "backend_rate_limited"]);
+  });
+});
+
+describe("least busy", () => {
+  it("sends the next request to the idle target while one is busy, and back once it is free", async () => {
+    const slow = await fake();
+    slow.behave({ kind: "hang-after-headers" });
+    const quick = await fake();
+    const b1 = await backendAt(slow.url);
+    const b2 = await backendAt(quick.url);
+    const p = await alias("least_busy", [onBackend(b1), onBackend(b2)]);
+    const k1 = `backend:${b1.id}/up-model`;
+
+    // Both idle: the first in the list. It hangs, so it stays in flight.
+    const abort = new AbortController();
+    const pending = fetch(`${server.url}/api/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+      body: JSON.stringify(chat(p.alias, { stream: true })),
+      signal: abort.signal,
+    }).then((r) => r.text()).catch(() => "aborted");
+    await vi.waitFor(() => expect(inFlight.get(k1)).toBe(1));
+    expect(slow.requests).toHaveLength(1);
+
+    const second = await post("chat/completions", chat(p.alias));
+    expect(second.status).toBe(200);
+    const row = await logRow(second);
+    expect(row.backendId).toBe(b2.id);
+    expect(row.routeReason).toBe(`least_busy: in flight backend:${b2.id}/up-model=0, ${k1}=1`);
+
+    abort.abort();
+    await pending;
+    await vi.waitFor(() => expect(inFlight.get(k1)).toBe(0));
+    slow.behave({ kind: "reply" });
+    const third = await post("chat/completions", chat(p.alias));
+    expect((await logRow(third)).backendId).toBe(b1.id);
   });
 });
 
