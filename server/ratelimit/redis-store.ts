@@ -83,7 +83,9 @@ if failed == 0 then
       end
     elseif c.t == 'l' then
       redis.call('ZADD', key, nowMs + req.ttl, req.id)
-      redis.call('PEXPIRE', key, req.ttl * 2)
+      -- only ever push the set's expiry out: a short lease must not take longer ones with it
+      local keep = redis.call('PTTL', key)
+      if keep == -1 or keep < req.ttl * 2 then redis.call('PEXPIRE', key, req.ttl * 2) end
     else
       redis.call('INCRBY', key, c.cost)
     end
@@ -120,7 +122,8 @@ const RENEW = `${COMMON}
 local req = cjson.decode(ARGV[1])
 for i, id in ipairs(req.ids) do
   redis.call('ZADD', KEYS[i], 'XX', nowMs + req.ttl, id)
-  redis.call('PEXPIRE', KEYS[i], req.ttl * 2)
+  local keep = redis.call('PTTL', KEYS[i])
+  if keep == -1 or keep < req.ttl * 2 then redis.call('PEXPIRE', KEYS[i], req.ttl * 2) end
 end
 return 1
 `;
