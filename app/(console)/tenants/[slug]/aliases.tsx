@@ -246,12 +246,12 @@ function PolicyDialog({
         <Alert>{error}</Alert>
         {!d.policyId && (
           <Field label="Alias" id="alias" hint="The model name callers send, e.g. chat-default">
-            <input className="input mono" autoFocus value={d.alias} onChange={(e) => setD({ ...d, alias: e.target.value })} />
+            <input id="alias" className="input mono" autoFocus value={d.alias} onChange={(e) => setD({ ...d, alias: e.target.value })} />
           </Field>
         )}
         <div className="row">
           <Field label="Strategy" id="strategy">
-            <select className="select" value={d.strategy} onChange={(e) => setD({ ...d, strategy: e.target.value as StrategyName })}>
+            <select id="strategy" className="select" value={d.strategy} onChange={(e) => setD({ ...d, strategy: e.target.value as StrategyName })}>
               {STRATEGIES.map((s) => (
                 <option key={s} value={s}>
                   {s}
@@ -262,6 +262,7 @@ function PolicyDialog({
           {d.strategy === "difficulty" && (
             <Field label="Share to the strongest tier (%)" id="strongShare">
               <input
+                id="strongShare"
                 className="input"
                 type="number"
                 min={1}
@@ -273,7 +274,7 @@ function PolicyDialog({
           )}
           {d.strategy === "difficulty" && (
             <Field label="Embedding model (optional)" id="embeddingModel" hint="Adds similarity to built-in easy/hard examples to the score">
-              <select className="select" value={d.embeddingModel ?? ""} onChange={(e) => setD({ ...d, embeddingModel: e.target.value || null })}>
+              <select id="embeddingModel" className="select" value={d.embeddingModel ?? ""} onChange={(e) => setD({ ...d, embeddingModel: e.target.value || null })}>
                 <option value="">none (text features only)</option>
                 {options.models
                   .filter((m) => m.kind === "embedding")
@@ -446,7 +447,7 @@ function DryRun({ tenantId, aliases }: { tenantId: string; aliases: string[] }) 
           }}
         >
           <Field label="Alias" id="dry-alias">
-            <select className="select" value={alias} onChange={(e) => setAlias(e.target.value)}>
+            <select id="dry-alias" className="select" value={alias} onChange={(e) => setAlias(e.target.value)}>
               {aliases.map((a) => (
                 <option key={a} value={a}>
                   {a}
@@ -455,7 +456,7 @@ function DryRun({ tenantId, aliases }: { tenantId: string; aliases: string[] }) 
             </select>
           </Field>
           <Field label="Conversation" id="dry-text" hint="One message per line, each starting with user:, assistant: or system:">
-            <textarea className="input mono" rows={5} value={text} onChange={(e) => setText(e.target.value)} />
+            <textarea id="dry-text" className="input mono" rows={5} value={text} onChange={(e) => setText(e.target.value)} />
           </Field>
           <div className="form-actions">
             <button type="submit" className="btn btn-primary" disabled={q.isFetching}>

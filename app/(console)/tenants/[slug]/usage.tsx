@@ -1,5 +1,5 @@
 "use client";
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { UsageFilter } from "@/server/services/usage/schemas";
 import { Alert, Badge, Dialog, EmptyState, Field, SkeletonRows, formatDate, useToast } from "../../../_components/ui";
@@ -34,6 +34,7 @@ const statusTone = (s: string) => (s === "ok" ? "ok" : s === "error" ? "danger" 
 
 export function UsageLog({ tenantId }: { tenantId: string }) {
   const trpc = useTRPC();
+  const qc = useQueryClient();
   const toast = useToast();
   const keys = useQuery(trpc.apiKeys.list.queryOptions({ tenantId }));
   const [form, setForm] = useState<FilterForm>(EMPTY);
@@ -73,6 +74,8 @@ export function UsageLog({ tenantId }: { tenantId: string }) {
     setFormError(null);
     setApplied(r.filter);
     setCursors([undefined]);
+    // Apply also means "look again": the same filter must show rows written since.
+    void qc.invalidateQueries({ queryKey: trpc.usage.list.queryKey() });
   };
   const keyName = new Map(keys.data?.map((k) => [k.id, k.name]));
   const errFor = (field: string) => (formError?.field === field ? formError.error : undefined);
