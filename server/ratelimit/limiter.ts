@@ -317,7 +317,7 @@ export class Limiter {
       metrics().budgetWarnings.inc({ tenant: p.tenantSlug, scope: x.scope });
       if (!this.warned.has(x.check.key)) {
         this.warned.add(x.check.key);
-        this.log.warn(`tenant ${p.tenantSlug}: ${SCOPE_NAME[x.scope]} ${x.scope === "key" ? p.apiKeyId : ""} passed ${percent}% of its monthly token budget (${used} of ${limit})`);
+        this.log.warn(`tenant ${p.tenantSlug}: ${SCOPE_NAME[x.scope]}${x.scope === "key" ? ` ${p.apiKeyId}` : ""} passed ${percent}% of its monthly token budget (${used} of ${limit})`);
       }
     });
     if (notes.length) headers["x-switchyard-budget-warning"] = notes.join("; ");
