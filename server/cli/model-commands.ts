@@ -6,6 +6,7 @@ import path from "node:path";
 import { statSync } from "node:fs";
 import { CLI_ACTOR } from "../services/audit/audit";
 import { addModel, isHfUri, listModels, removeModel, setModelSource } from "../services/models/models";
+import { downloadHfModel } from "../services/models/pull";
 import type { Flags } from "./args";
 import type { Command, Ctx, Output } from "./commands";
 import { CliError, table } from "./format";
@@ -18,7 +19,7 @@ const int = (flags: Flags, name: string) => {
   return Number(v);
 };
 
-export const MODELS_DIR = path.resolve(process.env.SWITCHYARD_MODELS_DIR ?? "data/models");
+
 
 /** `model add FILE …` and `model pull URI …` take their first argument without a flag; the parser wants flags. */
 export function rewritePositionals(argv: string[]): string[] {
@@ -38,19 +39,11 @@ const human = (bytes: bigint | number | null) => {
 async function pull(ctx: Ctx, flags: Flags): Promise<Output> {
   const uri = str(flags, "source")!;
   if (!isHfUri(uri)) throw new CliError("--source: give an hf: URI, e.g. hf:user/repo/file.gguf (use `model add` for a local file)");
-  const { createModelDownloader } = await import("node-llama-cpp");
-  const downloader = await createModelDownloader({
-    modelUri: uri,
-    dirPath: MODELS_DIR,
-    skipExisting: true,
-    deleteTempFileOnCancel: false,
-    onProgress: ({ totalSize, downloadedSize }) => {
-      const pct = totalSize ? Math.floor((downloadedSize / totalSize) * 100) : 0;
-      const bar = "#".repeat(Math.floor(pct / 4)).padEnd(25, ".");
-      process.stderr.write(`\r[${bar}] ${pct}% ${human(downloadedSize)} / ${human(totalSize)}`);
-    },
+  const file = await downloadHfModel(uri, ({ totalBytes, downloadedBytes }) => {
+    const pct = totalBytes ? Math.floor((downloadedBytes / totalBytes) * 100) : 0;
+    const bar = "#".repeat(Math.floor(pct / 4)).padEnd(25, ".");
+    process.stderr.write(`\r[${bar}] ${pct}% ${human(downloadedBytes)} / ${human(totalBytes)}`);
   });
-  const file = await downloader.download();
   process.stderr.write("\n");
   const size = BigInt(statSync(file).size);
   const name = str(flags, "name") ?? path.basename(file).replace(/\.gguf$/i, "");

@@ -221,6 +221,13 @@ export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
     input: async () => ({ name: await modelNamed() }),
     audit: { action: "model.remove", tenant: "none" },
   },
+  "models.pull": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    // Offline the download fails in the background; the call itself only starts it.
+    input: async () => ({ name: (await addModel(db(), CLI_ACTOR, { name: `hf-${uniq()}`, source: "hf:switchyard-test/none/none.gguf" })).name }),
+    audit: { action: "model.pull", tenant: "none" },
+  },
   "models.setAccess": {
     type: "mutation",
     access: { kind: "platform-admin" },

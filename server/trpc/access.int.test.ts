@@ -134,6 +134,7 @@ describe("platform-admin-only procedures", () => {
       "models.add",
       "models.list",
       "models.load",
+      "models.pull",
       "models.remove",
       "models.setAccess",
       "models.unload",

@@ -130,6 +130,7 @@ const BAD_INPUTS: Partial<Record<ProcedurePath, BadInput[]>> = {
   ],
   "models.remove": [{ why: "empty name", field: "name", input: () => ({ name: "" }) }],
   "models.load": [{ why: "empty name", field: "name", input: () => ({ name: "" }) }],
+  "models.pull": [{ why: "name with a space", field: "name", input: () => ({ name: "no such model" }) }],
   "models.unload": [{ why: "empty name", field: "name", input: () => ({ name: "" }) }],
   "models.setAccess": [
     { why: "public missing", field: "public", input: () => ({ name: "fine", tenantIds: [] }) },

@@ -25,6 +25,7 @@ export function ModelsView() {
   const onError = (e: unknown) => toast(describeError(e).message, "error");
   const load = useMutation(trpc.models.load.mutationOptions({ onSuccess: async (_, v) => (await refresh(), toast(`${v.name} loaded`)), onError }));
   const unload = useMutation(trpc.models.unload.mutationOptions({ onSuccess: async (_, v) => (await refresh(), toast(`${v.name} unloaded`)), onError }));
+  const pull = useMutation(trpc.models.pull.mutationOptions({ onSuccess: async (_, v) => (await refresh(), toast(`Downloading ${v.name}…`)), onError }));
   const remove = useMutation(
     trpc.models.remove.mutationOptions({
       onSuccess: async (_, v) => {
@@ -83,7 +84,14 @@ export function ModelsView() {
                       <td>
                         <Badge tone={state === "ready" ? "ok" : state === "failed" ? "danger" : state === "loading" ? "accent" : undefined}>{state === "ready" ? "loaded" : state}</Badge>
                         {m.runtime?.error && <div className="sub">{m.runtime.error}</div>}
-                        {m.state !== "ready" && <div className="sub">file: {m.state}</div>}
+                        {m.state !== "ready" && <div className="sub">file: {m.state.replace("_", " ")}</div>}
+                        {m.download && (
+                          <div className="meter" role="progressbar" aria-label={`Download of ${m.name}`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={m.download.totalBytes ? Math.round((m.download.downloadedBytes / m.download.totalBytes) * 100) : 0}>
+                            <div className="meter-fill" style={{ width: `${m.download.totalBytes ? (m.download.downloadedBytes / m.download.totalBytes) * 100 : 0}%` }} />
+                          </div>
+                        )}
+                        {m.download && <div className="sub">{size(m.download.downloadedBytes)} of {size(m.download.totalBytes || null)}</div>}
+                        {m.lastError && <div className="sub">{m.lastError}</div>}
                       </td>
                       <td className="num">{size(m.runtime?.sizeBytes ?? null)}</td>
                       <td className="num">{m.runtime ? `${m.runtime.active} / ${m.runtime.slots}` : "—"}</td>
@@ -92,7 +100,11 @@ export function ModelsView() {
                         {m.public ? <Badge>all tenants</Badge> : <Badge tone="warn">{m.tenantIds.length} tenant{m.tenantIds.length === 1 ? "" : "s"}</Badge>}
                       </td>
                       <td className="actions">
-                        {state === "ready" || state === "loading" ? (
+                        {m.source.startsWith("hf:") && m.state !== "downloading" ? (
+                          <button type="button" className="btn btn-sm" disabled={pull.isPending} onClick={() => pull.mutate({ name: m.name })}>
+                            Download
+                          </button>
+                        ) : state === "ready" || state === "loading" ? (
                           <button type="button" className="btn btn-sm" disabled={busy} onClick={() => unload.mutate({ name: m.name })}>
                             Unload
                           </button>
@@ -168,7 +180,7 @@ function AddModelDialog({ open, onClose, onAdded }: { open: boolean; onClose: ()
       form.setValues((v) => ({ ...v, [key]: e.target.value === "" ? (key === "threads" ? null : undefined) : Number(e.target.value) })),
   });
   return (
-    <Dialog open={open} onClose={onClose} title="Add a model" description="A GGUF file on this server's disk.">
+    <Dialog open={open} onClose={onClose} title="Add a model" description="A GGUF file on this server's disk, or an hf: URI to download.">
       <form
         noValidate
         onSubmit={(e) => {
@@ -183,7 +195,7 @@ function AddModelDialog({ open, onClose, onAdded }: { open: boolean; onClose: ()
         <Field label="Name" id="name" error={form.errorFor("name")} hint="What callers put in “model”">
           <input className="input" autoFocus {...form.bind("name")} />
         </Field>
-        <Field label="GGUF path" id="source" error={form.errorFor("source")} hint="Absolute path on the server, e.g. /models/llama-3-8b.Q4_K_M.gguf">
+        <Field label="GGUF path or hf: URI" id="source" error={form.errorFor("source")} hint="e.g. /models/llama-3-8b.Q4_K_M.gguf, or hf:user/repo/file.gguf (then Download)">
           <input className="input mono" {...form.bind("source")} />
         </Field>
         <div className="row">

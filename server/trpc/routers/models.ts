@@ -2,6 +2,7 @@ import { z } from "zod";
 import { localPool, specOf } from "../../inference/engine";
 import { AppError, NotFound } from "../../errors";
 import { addModel, listModelsWithGrants, removeModel, setModelAccess } from "../../services/models/models";
+import { pullProgress, startPull } from "../../services/models/pull";
 import { AddModelInput, ModelAccessInput, ModelName } from "../../services/models/schemas";
 import { recordAudit } from "../../services/audit/audit";
 import { platformAdminProcedure, router } from "../init";
@@ -19,6 +20,7 @@ export const modelsRouter = router({
       sizeBytes: m.sizeBytes === null ? null : Number(m.sizeBytes),
       tenantIds: grants.map((g) => g.tenantId),
       runtime: runtime.get(m.name) ?? null,
+      download: pullProgress(m.name),
     }));
   }),
 
@@ -32,6 +34,9 @@ export const modelsRouter = router({
     await localPool().unload(input.name);
     return { name: input.name };
   }),
+
+  /** Starts downloading a registered hf: model in this server; progress shows in `list`. */
+  pull: platformAdminProcedure.input(ByName).mutation(({ ctx, input }) => startPull(ctx.db, ctx.actor, input.name)),
 
   setAccess: platformAdminProcedure.input(ModelAccessInput).mutation(({ ctx, input }) => setModelAccess(ctx.db, ctx.actor, input)),
 
