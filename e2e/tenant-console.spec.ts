@@ -80,6 +80,7 @@ test("an admin creates a key, sees it once, calls the API with it, and finds the
   await page.getByRole("dialog").getByRole("button", { name: "Close" }).click();
 
   await page.getByRole("tab", { name: "Overview" }).click();
+  await expect(page).toHaveURL(/tab=overview/); // the reloads below must stay on this tab
   await expect
     .poll(
       async () => {
