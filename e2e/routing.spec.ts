@@ -63,6 +63,13 @@ test("an alias with a fallback, made in the console, routes /api/v1 as its dry r
   await add.getByLabel("Name").fill("flaky-upstream");
   await add.getByLabel("Base URL").fill(upstreamUrl);
   await add.getByRole("button", { name: "Add backend" }).click();
+  // Private by default: grant it to the default tenant.
+  const row = page.getByTestId("backend-flaky-upstream");
+  await expect(row).toContainText("0 tenants may route to it");
+  await row.getByRole("button", { name: "Access" }).click();
+  await page.getByRole("dialog").getByLabel(/Default/).check();
+  await page.getByRole("dialog").getByRole("button", { name: "Save" }).click();
+  await expect(row).toContainText("1 tenant may route to it");
   const backendRow = page.getByTestId("backend-flaky-upstream");
   await expect(backendRow).toContainText("healthy");
   await expect(backendRow).toContainText("up-model");

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type IdPrefix, newId } from "./ids";
 
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
-const PREFIXES: IdPrefix[] = ["usr", "tnt", "mem", "key", "mdl", "mgr", "bke", "pol", "pov", "req", "rol", "aud"];
+const PREFIXES: IdPrefix[] = ["usr", "tnt", "mem", "key", "mdl", "mgr", "bke", "bgr", "pol", "pov", "req", "rol", "aud"];
 
 /** The millisecond timestamp in an id's first 10 characters after the prefix. */
 function decodeTime(id: string): number {

@@ -9,6 +9,7 @@ export type IdPrefix =
   | "mdl"
   | "mgr"
   | "bke"
+  | "bgr"
   | "pol"
   | "pov"
   | "req"

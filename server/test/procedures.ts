@@ -323,6 +323,12 @@ export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
     input: async () => ({ id: await deadBackend() }),
     audit: { action: "backend.check", tenant: "none" },
   },
+  "backends.setAccess": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async (t) => ({ id: await deadBackend(), public: false, tenantIds: [t.id] }),
+    audit: { action: "backend.access", tenant: "none" },
+  },
   "backends.discover": {
     type: "mutation",
     access: { kind: "platform-admin" },

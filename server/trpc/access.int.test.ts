@@ -129,6 +129,7 @@ describe("platform-admin-only procedures", () => {
       "backends.discover",
       "backends.list",
       "backends.remove",
+      "backends.setAccess",
       "backends.update",
       "limits.setTenant",
       "models.add",

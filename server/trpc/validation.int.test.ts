@@ -185,6 +185,10 @@ const BAD_INPUTS: Partial<Record<ProcedurePath, BadInput[]>> = {
   "backends.remove": [{ why: "empty id", field: "id", input: () => ({ id: "" }) }],
   "backends.check": [{ why: "id missing", field: "id", input: () => ({}) }],
   "backends.discover": [{ why: "empty id", field: "id", input: () => ({ id: "" }) }],
+  "backends.setAccess": [
+    { why: "public missing", field: "public", input: () => ({ id: "bke_x", tenantIds: [] }) },
+    { why: "tenant ids not strings", field: "tenantIds.0", input: () => ({ id: "bke_x", public: false, tenantIds: [7] }) },
+  ],
   "playground.token": [{ why: "tenantId empty", field: "tenantId", input: () => ({ tenantId: "" }) }],
   "users.changePassword": [
     { why: "new password too short", field: "newPassword", input: () => ({ currentPassword: "whatever", newPassword: "short" }) },

@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { CreateBackendInput } from "@/server/services/backends/schemas";
 import { Alert, Badge, ConfirmDialog, Dialog, EmptyState, Field, SkeletonRows, formatDate, useToast } from "../../_components/ui";
+import { AccessDialog } from "../../_components/access-dialog";
 import { useZodForm } from "../../_components/use-zod-form";
 import { describeError } from "../../_lib/errors";
 import { useTRPC } from "../../_lib/trpc";
@@ -18,7 +19,20 @@ export function BackendsView() {
   const backends = useQuery({ ...trpc.backends.list.queryOptions(), refetchInterval: 5000 });
   const [adding, setAdding] = useState(false);
   const [removing, setRemoving] = useState<{ id: string; name: string } | null>(null);
+  const [access, setAccess] = useState<{ id: string; name: string; public: boolean; tenantIds: string[] } | null>(null);
+  const [accessError, setAccessError] = useState<string | null>(null);
+  const tenants = useQuery(trpc.tenants.list.queryOptions());
   const refresh = () => qc.invalidateQueries({ queryKey: trpc.backends.list.queryKey() });
+  const saveAccess = useMutation(
+    trpc.backends.setAccess.mutationOptions({
+      onSuccess: async () => {
+        setAccess(null);
+        await refresh();
+        toast("Access saved");
+      },
+      onError: (e) => setAccessError(describeError(e).message),
+    }),
+  );
   const onError = (e: unknown) => toast(describeError(e).message, "error");
   const check = useMutation(
     trpc.backends.check.mutationOptions({ onSuccess: async (b) => (await refresh(), toast(`${b.name}: ${b.health}`, b.health === "healthy" ? undefined : "error")), onError }),
@@ -70,6 +84,7 @@ export function BackendsView() {
                       <strong>{b.name}</strong> {!b.enabled && <Badge tone="warn">disabled</Badge>}
                       <div className="sub mono">{b.baseUrl}</div>
                       <div className="sub">{b.hasCredential ? "credential set (never shown)" : "no credential"}</div>
+                      <div className="sub">{b.public ? "every tenant may route to it" : `${b.tenantIds.length} tenant${b.tenantIds.length === 1 ? "" : "s"} may route to it`}</div>
                     </td>
                     <td>
                       <Badge tone={healthTone(b.health)}>{b.health}</Badge>
@@ -90,6 +105,16 @@ export function BackendsView() {
                       <button type="button" className="btn btn-sm" disabled={discover.isPending} onClick={() => discover.mutate({ id: b.id })}>
                         Discover models
                       </button>{" "}
+                      <button
+                        type="button"
+                        className="btn btn-sm"
+                        onClick={() => {
+                          setAccessError(null);
+                          setAccess({ id: b.id, name: b.name, public: b.public, tenantIds: b.tenantIds });
+                        }}
+                      >
+                        Access
+                      </button>{" "}
                       <button type="button" className="btn btn-sm" onClick={() => toggle.mutate({ id: b.id, enabled: !b.enabled })}>
                         {b.enabled ? "Disable" : "Enable"}
                       </button>{" "}
@@ -109,6 +134,17 @@ export function BackendsView() {
           </div>
         </div>
       </div>
+      {access && (
+        <AccessDialog
+          title={`Which tenants may route to ${access.name}?`}
+          value={access}
+          tenants={tenants.data ?? []}
+          busy={saveAccess.isPending}
+          error={accessError}
+          onSave={(v) => saveAccess.mutate({ id: access.id, ...v })}
+          onClose={() => setAccess(null)}
+        />
+      )}
       <AddBackendDialog open={adding} onClose={() => setAdding(false)} onAdded={async (name) => (setAdding(false), await refresh(), toast(`${name} added`))} />
       <ConfirmDialog
         open={removing !== null}
@@ -126,7 +162,15 @@ export function BackendsView() {
 
 function AddBackendDialog({ open, onClose, onAdded }: { open: boolean; onClose: () => void; onAdded: (name: string) => void }) {
   const trpc = useTRPC();
-  const form = useZodForm(CreateBackendInput, { name: "", baseUrl: "", credential: undefined, connectTimeoutMs: 5000, firstTokenTimeoutMs: 60_000, totalTimeoutMs: 600_000 });
+  const form = useZodForm(CreateBackendInput, {
+    name: "",
+    baseUrl: "",
+    credential: undefined,
+    connectTimeoutMs: 5000,
+    firstTokenTimeoutMs: 60_000,
+    totalTimeoutMs: 600_000,
+    public: false,
+  });
   const [error, setError] = useState<string | null>(null);
   const add = useMutation(
     trpc.backends.create.mutationOptions({
@@ -185,6 +229,14 @@ function AddBackendDialog({ open, onClose, onAdded }: { open: boolean; onClose: 
             <input className="input" {...num("totalTimeoutMs")} />
           </Field>
         </div>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={form.values.public === true}
+            onChange={(e) => form.setValues((v) => ({ ...v, public: e.target.checked }))}
+          />{" "}
+          Every tenant may route to it <span className="sub">(otherwise choose tenants with Access; its cost is yours)</span>
+        </label>
         <div className="form-actions">
           <button type="button" className="btn" onClick={onClose}>
             Cancel

@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { AddModelInput } from "@/server/services/models/schemas";
 import { Alert, Badge, ConfirmDialog, Dialog, EmptyState, Field, SkeletonRows, useToast } from "../../_components/ui";
+import { AccessDialog } from "../../_components/access-dialog";
 import { useZodForm } from "../../_components/use-zod-form";
 import { describeError } from "../../_lib/errors";
 import { useTRPC } from "../../_lib/trpc";
@@ -135,7 +136,7 @@ export function ModelsView() {
       </div>
       <AddModelDialog open={adding} onClose={() => setAdding(false)} onAdded={async (name) => (setAdding(false), await refresh(), toast(`${name} added`))} />
       {access && (
-        <AccessDialog
+        <ModelAccess
           value={access}
           tenants={tenants.data ?? []}
           onClose={() => setAccess(null)}
@@ -228,7 +229,7 @@ function AddModelDialog({ open, onClose, onAdded }: { open: boolean; onClose: ()
   );
 }
 
-function AccessDialog({
+function ModelAccess({
   value,
   tenants,
   onClose,
@@ -240,44 +241,17 @@ function AccessDialog({
   onSaved: () => void;
 }) {
   const trpc = useTRPC();
-  const [isPublic, setPublic] = useState(value.public);
-  const [chosen, setChosen] = useState<string[]>(value.tenantIds);
   const [error, setError] = useState<string | null>(null);
   const save = useMutation(trpc.models.setAccess.mutationOptions({ onSuccess: onSaved, onError: (e) => setError(describeError(e).message) }));
   return (
-    <Dialog open onClose={onClose} title={`Who may use ${value.name}?`}>
-      <Alert>{error}</Alert>
-      <label className="check">
-        <input type="checkbox" checked={isPublic} onChange={(e) => setPublic(e.target.checked)} /> Every tenant
-      </label>
-      {!isPublic && (
-        <fieldset className="field checks-list">
-          <legend>Only these tenants</legend>
-          {tenants.map((t) => (
-            <label key={t.id} className="check">
-              <input
-                type="checkbox"
-                checked={chosen.includes(t.id)}
-                onChange={(e) => setChosen((c) => (e.target.checked ? [...c, t.id] : c.filter((x) => x !== t.id)))}
-              />{" "}
-              {t.name} <span className="sub mono">{t.slug}</span>
-            </label>
-          ))}
-        </fieldset>
-      )}
-      <div className="form-actions">
-        <button type="button" className="btn" onClick={onClose}>
-          Cancel
-        </button>
-        <button
-          type="button"
-          className="btn btn-primary"
-          disabled={save.isPending}
-          onClick={() => save.mutate({ name: value.name, public: isPublic, tenantIds: isPublic ? [] : chosen })}
-        >
-          {save.isPending ? "Saving…" : "Save"}
-        </button>
-      </div>
-    </Dialog>
+    <AccessDialog
+      title={`Who may use ${value.name}?`}
+      value={value}
+      tenants={tenants}
+      busy={save.isPending}
+      error={error}
+      onSave={(v) => save.mutate({ name: value.name, ...v })}
+      onClose={onClose}
+    />
   );
 }

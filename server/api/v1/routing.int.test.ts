@@ -15,7 +15,7 @@ const { db } = await import("../../db/client");
 const { CLI_ACTOR } = await import("../../services/audit/audit");
 const { addModel } = await import("../../services/models/models");
 const { createApiKey } = await import("../../services/api-keys/api-keys");
-const { createBackend, checkBackend } = await import("../../services/backends/backends");
+const { createBackend, checkBackend, setBackendAccess, backendsForTenant } = await import("../../services/backends/backends");
 const { createPolicy, recalibratePolicy } = await import("../../services/routing/routing");
 const { usageWriter } = await import("../../services/usage/usage-writer");
 const { localPool } = await import("../../inference/engine");
@@ -39,8 +39,9 @@ async function fake(models = ["up-model"]) {
   return f;
 }
 
-async function backendAt(url: string, opts: { credential?: string; connectTimeoutMs?: number; firstTokenTimeoutMs?: number } = {}) {
-  return createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: url, discover: false, models: ["up-model"], ...opts });
+async function backendAt(url: string, opts: { credential?: string; connectTimeoutMs?: number; firstTokenTimeoutMs?: number; public?: boolean } = {}) {
+  // public: these tests are about routing, not about who may use a backend (see "backend access")
+  return createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: url, discover: false, models: ["up-model"], public: true, ...opts });
 }
 
 async function alias(strategy: "single" | "fallback" | "difficulty" | "least_busy" | "weighted", targets: object[], extra: object = {}) {
@@ -405,5 +406,36 @@ describe("/api/v1/models", () => {
     const theirs = await createPolicy(db(), CLI_ACTOR, other.id, { alias: `theirs-${uniq()}`, strategy: "single", targets: [{ type: "model", model: TINY }] });
     const res = await post("chat/completions", chat(theirs.alias));
     expect(res.status).toBe(404);
+  });
+});
+
+describe("backend access: a backend is the platform's cost, so tenants route to it only when allowed", () => {
+  it("private by default: not offered to a tenant, refused at save; granted: saved and served; revoked: skipped at request time", async () => {
+    const f = await fake();
+    const b = await backendAt(f.url, { public: false });
+    expect((await backendsForTenant(db(), tenant.id)).map((x) => x.id)).not.toContain(b.id);
+    await expect(alias("single", [onBackend(b)])).rejects.toMatchObject({ code: "target_not_allowed", param: "targets" });
+
+    await setBackendAccess(db(), CLI_ACTOR, { id: b.id, public: false, tenantIds: [tenant.id] });
+    expect((await backendsForTenant(db(), tenant.id)).map((x) => x.id)).toContain(b.id);
+    const other = await makeTenant();
+    expect((await backendsForTenant(db(), other.id)).map((x) => x.id)).not.toContain(b.id);
+    const p = await alias("fallback", [onBackend(b), local]);
+    const served = await post("chat/completions", chat(p.alias));
+    expect(served.status).toBe(200);
+    expect((await logRow(served)).backendId).toBe(b.id);
+
+    // Taken away after the alias was saved: the target is unavailable, the next one serves, upstream is not called.
+    await setBackendAccess(db(), CLI_ACTOR, { id: b.id, public: false, tenantIds: [] });
+    const calls = f.requests.length;
+    const after = await post("chat/completions", chat(p.alias));
+    expect(after.status).toBe(200);
+    expect((await after.json()).choices[0].message.content).toBe(TINY_MODEL.chatReply);
+    expect(await logRow(after)).toMatchObject({ modelUsed: TINY, backendId: null });
+    expect(f.requests.length).toBe(calls);
+
+    // Public again: every tenant may use it.
+    await setBackendAccess(db(), CLI_ACTOR, { id: b.id, public: true });
+    expect((await backendsForTenant(db(), other.id)).map((x) => x.id)).toContain(b.id);
   });
 });

@@ -14,7 +14,7 @@ import { newId } from "../../lib/ids";
 import { openCredential, sealCredential } from "../../auth/secret-box";
 import { type RemoteBackendSpec, RemoteEngine, fetchBackendModels } from "../../inference/remote";
 import { type Actor, recordAudit } from "../audit/audit";
-import { CreateBackendInput, UpdateBackendInput } from "./schemas";
+import { BackendAccessInput, CreateBackendInput, UpdateBackendInput } from "./schemas";
 
 export const backendSelect = {
   id: true,
@@ -30,6 +30,7 @@ export const backendSelect = {
   connectTimeoutMs: true,
   firstTokenTimeoutMs: true,
   totalTimeoutMs: true,
+  public: true,
   createdAt: true,
   updatedAt: true,
   credentialEnc: true,
@@ -72,14 +73,49 @@ export function remoteEngineFor(b: NonNullable<BackendRowRaw>) {
 }
 
 export async function listBackends(db: Db) {
-  const rows = await db.backend.findMany({ orderBy: { name: "asc" }, select: backendSelect });
+  const rows = await db.backend.findMany({ orderBy: { name: "asc" }, select: { ...backendSelect, grants: { select: { tenantId: true } } } });
+  return rows.map(({ grants, ...b }) => ({ ...publicBackend(b), tenantIds: grants.map((g) => g.tenantId) }));
+}
+
+/** The enabled backends a tenant may route to: public ones and those granted to it. */
+export async function backendsForTenant(db: Db, tenantId: string) {
+  const rows = await db.backend.findMany({
+    where: { enabled: true, OR: [{ public: true }, { grants: { some: { tenantId } } }] },
+    orderBy: { name: "asc" },
+    select: backendSelect,
+  });
   return rows.map(publicBackend);
 }
 
-/** Backends by id, for the router (credential included: server-side only). */
-export async function backendsById(db: Db, ids: string[]) {
+/** Who may route to a backend: every tenant (public) or the listed ones. Replaces the grant list. */
+export async function setBackendAccess(db: Db, actor: Actor, raw: BackendAccessInput) {
+  const input = BackendAccessInput.parse(raw);
+  const tenantIds = input.public ? [] : [...new Set(input.tenantIds)];
+  return db.$transaction(async (tx) => {
+    const { count } = await tx.backend.updateMany({ where: { id: input.id }, data: { public: input.public } });
+    if (count === 0) throw NotFound(`Backend ${input.id}`);
+    const known = tenantIds.length ? await tx.tenant.count({ where: { id: { in: tenantIds } } }) : 0;
+    if (known !== tenantIds.length) throw Invalid("Some of these tenants do not exist", "tenantIds");
+    await tx.backendGrant.deleteMany({ where: { backendId: input.id, tenantId: { notIn: tenantIds } } });
+    const have = new Set((await tx.backendGrant.findMany({ where: { backendId: input.id }, select: { tenantId: true } })).map((g) => g.tenantId));
+    const add = tenantIds.filter((t) => !have.has(t));
+    if (add.length) await tx.backendGrant.createMany({ data: add.map((tenantId) => ({ id: newId("bgr"), tenantId, backendId: input.id })) });
+    await recordAudit(tx, actor, { action: "backend.access", targetType: "backend", targetId: input.id, data: { public: input.public, tenantIds } });
+    return { id: input.id, public: input.public, tenantIds };
+  });
+}
+
+/**
+ * Backends by id, for the router (credential included: server-side only). With a
+ * tenant, only those it may route to: a grant taken away after an alias was saved
+ * makes that target unavailable rather than usable.
+ */
+export async function backendsById(db: Db, ids: string[], tenantId?: string) {
   if (!ids.length) return new Map<string, NonNullable<BackendRowRaw>>();
-  const rows = await db.backend.findMany({ where: { id: { in: ids } }, select: backendSelect });
+  const rows = await db.backend.findMany({
+    where: { id: { in: ids }, ...(tenantId ? { OR: [{ public: true }, { grants: { some: { tenantId } } }] } : {}) },
+    select: backendSelect,
+  });
   return new Map(rows.map((r) => [r.id, r]));
 }
 
@@ -98,6 +134,7 @@ export async function createBackend(db: Db, actor: Actor, raw: CreateBackendInpu
           connectTimeoutMs: input.connectTimeoutMs,
           firstTokenTimeoutMs: input.firstTokenTimeoutMs,
           totalTimeoutMs: input.totalTimeoutMs,
+          public: input.public,
         },
       });
       await recordAudit(tx, actor, {

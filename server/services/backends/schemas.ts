@@ -36,6 +36,8 @@ export const CreateBackendInput = z.object({
   connectTimeoutMs: Timeout(60_000).default(5000),
   firstTokenTimeoutMs: Timeout(600_000).default(60_000),
   totalTimeoutMs: Timeout(3_600_000).default(600_000),
+  /** every tenant may route to it; otherwise grant tenants with backends.setAccess (its cost is the platform's) */
+  public: z.boolean().default(false),
 });
 export type CreateBackendInput = z.input<typeof CreateBackendInput>;
 
@@ -53,3 +55,12 @@ export const UpdateBackendInput = z.object({
 export type UpdateBackendInput = z.input<typeof UpdateBackendInput>;
 
 export const BackendIdInput = z.object({ id: z.string().min(1, "id is required") });
+
+export const BackendAccessInput = z.object({
+  id: z.string().min(1, "id is required"),
+  /** every tenant may route to it */
+  public: z.boolean({ message: "Say whether every tenant may use it" }),
+  /** with public false: the tenants that may */
+  tenantIds: z.array(z.string().min(1)).max(10_000).default([]),
+});
+export type BackendAccessInput = z.input<typeof BackendAccessInput>;

@@ -90,7 +90,7 @@ describe("validation at save time", () => {
     await setModelAccess(db(), CLI_ACTOR, { name: privateModel, public: false, tenantIds: [] });
     await refused(save([{ type: "model", model: m }, { type: "model", model: privateModel }]), new RegExp(`Target #2: there is no model '${privateModel}'`));
     await refused(save([{ type: "backend", backendId: "bke_nope", model: "x" }, { type: "model", model: m }]), /Target #1: there is no backend 'bke_nope'/);
-    const b = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: "http://127.0.0.1:9/v1", discover: false, models: ["served"] });
+    const b = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: "http://127.0.0.1:9/v1", discover: false, models: ["served"], public: true });
     await refused(save([{ type: "backend", backendId: b.id, model: "unserved" }, { type: "model", model: m }]), /does not serve 'unserved'/);
     await refused(save([{ type: "alias", alias: "nowhere" }, { type: "model", model: m }]), /Target #1: there is no alias 'nowhere'/);
     expect(await db().routingPolicy.count({ where: { tenantId: tenant.id, targets: { contains: "unserved" } } })).toBe(0);
@@ -130,7 +130,7 @@ describe("dry run", () => {
   it("shows the decision, the score against the thresholds, health, and calls nothing", async () => {
     const { tenant, caller } = await tenantWithMember("member");
     const [weak, strong] = [await modelNamed(), await modelNamed()];
-    const down = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: "http://127.0.0.1:9/v1", discover: false, models: ["x"] });
+    const down = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: "http://127.0.0.1:9/v1", discover: false, models: ["x"], public: true });
     await db().backend.update({ where: { id: down.id }, data: { health: "unhealthy", lastError: "refused" } });
     const p = await createPolicy(db(), CLI_ACTOR, tenant.id, {
       alias: `d-${uniq()}`,

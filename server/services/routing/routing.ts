@@ -124,7 +124,10 @@ async function validateTargets(tx: Tx | Db, tenantId: string, alias: string, tar
   const modelByName = new Map(modelRows.map((m) => [m.name, m]));
   const backendIds = targets.flatMap((t) => (t.type === "backend" ? [t.backendId] : []));
   const backends = backendIds.length
-    ? await tx.backend.findMany({ where: { id: { in: backendIds } }, select: { id: true, name: true, models: true } })
+    ? await tx.backend.findMany({
+        where: { id: { in: backendIds } },
+        select: { id: true, name: true, models: true, public: true, grants: { where: { tenantId }, select: { id: true } } },
+      })
     : [];
   const backendById = new Map(backends.map((b) => [b.id, b]));
   const policies = await tx.routingPolicy.findMany({ where: { tenantId }, select: { alias: true, targets: true } });
@@ -137,6 +140,9 @@ async function validateTargets(tx: Tx | Db, tenantId: string, alias: string, tar
     } else if (t.type === "backend") {
       const b = backendById.get(t.backendId);
       if (!b) throw Invalid(`${at}: there is no backend '${t.backendId}'`, "targets", "unknown_target");
+      if (!b.public && b.grants.length === 0) {
+        throw Invalid(`${at}: backend ${b.name} is not available to this tenant (a platform admin grants access)`, "targets", "target_not_allowed");
+      }
       const served = parseJson<string[]>(b.models, []);
       if (served.length && !served.includes(t.model)) {
         throw Invalid(`${at}: backend ${b.name} does not serve '${t.model}' (it serves ${served.slice(0, 10).join(", ")})`, "targets", "unknown_target");
@@ -344,7 +350,7 @@ async function loadResolved(db: Db, tenantId: string, root: Policy): Promise<Res
     : [];
   const models = new Map<string, ModelRowLite | null>(modelNames.map((n) => [n, null]));
   for (const { grants, ...m } of modelRows) if ((m.public || grants.length) && !isHfUri(m.source)) models.set(m.name, m);
-  const backends = await backendsById(db, [...new Set(all.flatMap((t) => (t.type === "backend" ? [t.backendId] : [])))]);
+  const backends = await backendsById(db, [...new Set(all.flatMap((t) => (t.type === "backend" ? [t.backendId] : [])))], tenantId);
   return { models, backends, policies };
 }
 

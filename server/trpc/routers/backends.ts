@@ -1,5 +1,5 @@
-import { checkBackend, createBackend, discoverBackendModels, listBackends, removeBackend, updateBackend } from "../../services/backends/backends";
-import { BackendIdInput, CreateBackendInput, UpdateBackendInput } from "../../services/backends/schemas";
+import { checkBackend, createBackend, discoverBackendModels, listBackends, removeBackend, setBackendAccess, updateBackend } from "../../services/backends/backends";
+import { BackendAccessInput, BackendIdInput, CreateBackendInput, UpdateBackendInput } from "../../services/backends/schemas";
 import { platformAdminProcedure, router } from "../init";
 
 /** Remote backends are platform-wide: only platform admins see their URLs and manage them. Credentials never come back. */
@@ -13,6 +13,8 @@ export const backendsRouter = router({
   }),
   /** Health check now (GET {baseUrl}/models); a success closes the circuit. */
   check: platformAdminProcedure.input(BackendIdInput).mutation(({ ctx, input }) => checkBackend(ctx.db, ctx.actor, input.id)),
+  /** Which tenants may route to it (its cost is the platform's): every tenant, or a list. */
+  setAccess: platformAdminProcedure.input(BackendAccessInput).mutation(({ ctx, input }) => setBackendAccess(ctx.db, ctx.actor, input)),
   /** Replaces the backend's model list with what its /models says. */
   discover: platformAdminProcedure.input(BackendIdInput).mutation(({ ctx, input }) => discoverBackendModels(ctx.db, ctx.actor, input.id)),
 });

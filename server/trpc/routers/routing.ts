@@ -1,4 +1,4 @@
-import { listBackends } from "../../services/backends/backends";
+import { backendsForTenant } from "../../services/backends/backends";
 import { listModelsForTenant } from "../../services/models/models";
 import {
   createPolicy,
@@ -18,12 +18,16 @@ export const routingRouter = router({
   get: tenantProcedure("viewer")
     .input(PolicyIdInput)
     .query(({ ctx, input }) => getPolicy(ctx.db, ctx.tenant.id, input.policyId)),
-  /** What a policy may point at: the tenant's local models and every enabled backend's models (no URLs or credentials). */
+  /** What a policy may point at: the tenant's local models and the models of the backends it may use (no URLs or credentials). */
   targets: tenantProcedure("viewer").query(async ({ ctx }) => {
-    const [models, backends, aliases] = await Promise.all([listModelsForTenant(ctx.db, ctx.tenant.id), listBackends(ctx.db), listPolicies(ctx.db, ctx.tenant.id)]);
+    const [models, backends, aliases] = await Promise.all([
+      listModelsForTenant(ctx.db, ctx.tenant.id),
+      backendsForTenant(ctx.db, ctx.tenant.id),
+      listPolicies(ctx.db, ctx.tenant.id),
+    ]);
     return {
       models: models.map((m) => ({ name: m.name, kind: m.kind })),
-      backends: backends.filter((b) => b.enabled).map((b) => ({ id: b.id, name: b.name, models: b.models, health: b.health })),
+      backends: backends.map((b) => ({ id: b.id, name: b.name, models: b.models, health: b.health })),
       aliases: aliases.map((a) => a.alias),
     };
   }),
