@@ -35,9 +35,10 @@ afterAll(() => up.close());
 describe("backend and alias commands", () => {
   it("add a backend with a credential from the environment, alias it with a fallback, dry-run it, list both", async () => {
     const name = `cli-${uniq()}`;
-    const added = await cli(["backend", "add", "--name", name, "--url", up.url, "--credential-env", "UPSTREAM_KEY"], { UPSTREAM_KEY: "sk-from-env" });
+    const added = await cli(["backend", "add", "--name", name, "--url", up.url, "--credential-env", "UPSTREAM_KEY", "--public"], { UPSTREAM_KEY: "sk-from-env" });
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toContain(`added backend ${name}`);
+    expect(added.stdout).toContain("every tenant");
     expect(added.stdout).toContain("healthy; models: big, small");
     expect(added.stdout).not.toContain("sk-from-env");
     const row = await db().backend.findUniqueOrThrow({ where: { name } });
@@ -73,5 +74,9 @@ describe("backend and alias commands", () => {
     const check = await cli(["backend", "check", "--name", name]);
     expect(check.code, check.stderr).toBe(0);
     expect(check.stdout).toMatch(new RegExp(`^${name}: unhealthy — `));
+    // added without --public: no tenant may route to it until granted
+    const notAllowed = await cli(["alias", "set", "--tenant", tenant.slug, "--alias", "y", "--strategy", "single", "--targets", `backend:${name}/m`]);
+    expect(notAllowed.code).not.toBe(0);
+    expect(notAllowed.stderr).toContain("is not available to this tenant");
   });
 });

@@ -53,6 +53,7 @@ export const routingCommands: Command[] = [
       "credential-env": { type: "string", value: "VAR", description: "Read the bearer credential from environment variable VAR" },
       "credential-stdin": { type: "boolean", description: "Read the bearer credential from standard input (one line)" },
       "no-discover": { type: "boolean", description: "Do not call GET /models now" },
+      public: { type: "boolean", description: "Every tenant may route to it (default: none until granted in the console)" },
     },
     async run(ctx, flags) {
       const envVar = str(flags, "credential-env");
@@ -63,8 +64,14 @@ export const routingCommands: Command[] = [
       } else if (flags["credential-stdin"]) {
         credential = (await ctx.readStdin()).split("\n")[0]!.trim();
       }
-      const b = await createBackend(ctx.db(), CLI_ACTOR, { name: str(flags, "name")!, baseUrl: str(flags, "url")!, credential, discover: !flags["no-discover"] });
-      const text = `added backend ${b.name} (${b.id}): ${b.health}${b.lastError ? ` — ${b.lastError}` : ""}; models: ${b.models.join(", ") || "none"}`;
+      const b = await createBackend(ctx.db(), CLI_ACTOR, {
+        name: str(flags, "name")!,
+        baseUrl: str(flags, "url")!,
+        credential,
+        discover: !flags["no-discover"],
+        public: flags.public === true,
+      });
+      const text = `added backend ${b.name} (${b.id}, ${b.public ? "every tenant" : "no tenant yet: grant access in the console"}): ${b.health}${b.lastError ? ` — ${b.lastError}` : ""}; models: ${b.models.join(", ") || "none"}`;
       return { text, json: b };
     },
   },
