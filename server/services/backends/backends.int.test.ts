@@ -59,7 +59,7 @@ describe("backends", () => {
   it("cannot be removed while a routing policy targets it", async () => {
     const admin = await makeUser({ admin: true });
     const caller = callerFor(admin.id);
-    const b = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: up.url, discover: false, models: ["qwen-7b"] });
+    const b = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: up.url, discover: false, models: ["qwen-7b"], public: true });
     const tenant = await makeTenant();
     await createPolicy(db(), CLI_ACTOR, tenant.id, { alias: `a-${uniq()}`, strategy: "single", targets: [{ type: "backend", backendId: b.id, model: "qwen-7b" }] });
     await expect(caller.backends.remove({ id: b.id })).rejects.toMatchObject({ code: "CONFLICT" });
