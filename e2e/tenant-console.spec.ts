@@ -33,6 +33,13 @@ const chat = (key: string) =>
     body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "Hi" }] }),
   });
 
+/** The overview's request counter, once it shows a number (not its loading skeleton). */
+async function requestCount(page: Page): Promise<number> {
+  const stat = page.getByTestId("stat-requests");
+  await expect(stat).toHaveText(/\d/);
+  return Number((await stat.textContent())!.replace(/\D/g, ""));
+}
+
 async function createKey(page: Page, name: string): Promise<string> {
   await page.getByRole("button", { name: "Create key" }).click();
   const dialog = page.getByRole("dialog");
@@ -45,7 +52,7 @@ async function createKey(page: Page, name: string): Promise<string> {
 
 test("an admin creates a key, sees it once, calls the API with it, and finds the request in the log and the overview", async ({ page }) => {
   await signIn(page, E2E.admin, "/tenants/default?tab=overview");
-  const requestsBefore = Number((await page.getByTestId("stat-requests").textContent())!.replace(/\D/g, ""));
+  const requestsBefore = await requestCount(page);
   await screenshot(page, "overview");
 
   await page.getByRole("tab", { name: "API keys" }).click();
@@ -85,7 +92,7 @@ test("an admin creates a key, sees it once, calls the API with it, and finds the
     .poll(
       async () => {
         await page.reload();
-        return Number((await page.getByTestId("stat-requests").textContent())!.replace(/\D/g, ""));
+        return requestCount(page);
       },
       { timeout: 15_000 },
     )
