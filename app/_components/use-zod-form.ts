@@ -39,6 +39,18 @@ export function useZodForm<S extends z.ZodObject>(schema: S, initial: z.input<S>
     };
   }
 
+  /** bind() for a number input: the value is a number, or `empty` when the field is cleared. */
+  function bindNumber(key: keyof z.input<S> & string, empty: null | undefined = undefined) {
+    return {
+      ...bind(key),
+      type: "number",
+      onChange: (e: React.ChangeEvent<HTMLInputElement>) => {
+        setValues((v) => ({ ...v, [key]: e.target.value === "" ? empty : Number(e.target.value) }));
+        setServerErrors(({ [key]: _drop, ...rest }) => rest);
+      },
+    };
+  }
+
   /** Returns parsed data, or null (and shows every error) when invalid. */
   function validate(): z.output<S> | null {
     setSubmitted(true);
@@ -52,5 +64,5 @@ export function useZodForm<S extends z.ZodObject>(schema: S, initial: z.input<S>
     setSubmitted(false);
   }
 
-  return { values, setValues, bind, errorFor, validate, reset, setServerErrors };
+  return { values, setValues, bind, bindNumber, errorFor, validate, reset, setServerErrors };
 }

@@ -185,11 +185,6 @@ function AddBackendDialog({ open, onClose, onAdded }: { open: boolean; onClose: 
       },
     }),
   );
-  const num = (key: "connectTimeoutMs" | "firstTokenTimeoutMs" | "totalTimeoutMs") => ({
-    ...form.bind(key),
-    type: "number",
-    onChange: (e: React.ChangeEvent<HTMLInputElement>) => form.setValues((v) => ({ ...v, [key]: e.target.value === "" ? undefined : Number(e.target.value) })),
-  });
   return (
     <Dialog open={open} onClose={onClose} title="Add a remote backend" description="Any OpenAI-compatible API. Its models are discovered from GET {base URL}/models.">
       <form
@@ -220,13 +215,13 @@ function AddBackendDialog({ open, onClose, onAdded }: { open: boolean; onClose: 
         </Field>
         <div className="row">
           <Field label="Connect timeout (ms)" id="connectTimeoutMs" error={form.errorFor("connectTimeoutMs")}>
-            <input className="input" {...num("connectTimeoutMs")} />
+            <input className="input" {...form.bindNumber("connectTimeoutMs")} />
           </Field>
           <Field label="First token (ms)" id="firstTokenTimeoutMs" error={form.errorFor("firstTokenTimeoutMs")}>
-            <input className="input" {...num("firstTokenTimeoutMs")} />
+            <input className="input" {...form.bindNumber("firstTokenTimeoutMs")} />
           </Field>
           <Field label="Total (ms)" id="totalTimeoutMs" error={form.errorFor("totalTimeoutMs")}>
-            <input className="input" {...num("totalTimeoutMs")} />
+            <input className="input" {...form.bindNumber("totalTimeoutMs")} />
           </Field>
         </div>
         <label className="check">

@@ -174,12 +174,6 @@ function AddModelDialog({ open, onClose, onAdded }: { open: boolean; onClose: ()
       },
     }),
   );
-  const num = (key: "contextSize" | "parallel" | "threads") => ({
-    ...form.bind(key),
-    type: "number",
-    onChange: (e: React.ChangeEvent<HTMLInputElement>) =>
-      form.setValues((v) => ({ ...v, [key]: e.target.value === "" ? (key === "threads" ? null : undefined) : Number(e.target.value) })),
-  });
   return (
     <Dialog open={open} onClose={onClose} title="Add a model" description="A GGUF file on this server's disk, or an hf: URI to download.">
       <form
@@ -207,13 +201,13 @@ function AddModelDialog({ open, onClose, onAdded }: { open: boolean; onClose: ()
             </select>
           </Field>
           <Field label="Context size" id="contextSize" error={form.errorFor("contextSize")}>
-            <input className="input" {...num("contextSize")} />
+            <input className="input" {...form.bindNumber("contextSize")} />
           </Field>
           <Field label="Parallel" id="parallel" error={form.errorFor("parallel")}>
-            <input className="input" {...num("parallel")} />
+            <input className="input" {...form.bindNumber("parallel")} />
           </Field>
           <Field label="Threads" id="threads" error={form.errorFor("threads")} hint="empty = default">
-            <input className="input" {...num("threads")} />
+            <input className="input" {...form.bindNumber("threads", null)} />
           </Field>
         </div>
         <div className="form-actions">
