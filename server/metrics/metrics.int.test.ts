@@ -3,12 +3,8 @@
  * text-format parser, with counters moving as real requests (real llama.cpp on the
  * tiny model) go through /api/v1.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import parsePrometheusTextFormat, { type PromFamily, type PromSample } from "parse-prometheus-text-format";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { writeTinyModel } from "../../scripts/tiny-gguf/make-tiny-model";
 
 const TOKEN = `metrics-token-${"x".repeat(20)}`;
 process.env.METRICS_TOKEN = TOKEN;
@@ -18,18 +14,16 @@ const { localPool } = await import("../inference/engine");
 const { CLI_ACTOR } = await import("../services/audit/audit");
 const { createApiKey } = await import("../services/api-keys/api-keys");
 const { setKeyLimits } = await import("../services/limits/limits");
-const { addModel } = await import("../services/models/models");
 const { usageWriter } = await import("../services/usage/usage-writer");
 const { makeTenant, uniq } = await import("../test/fixtures");
 const { startV1Server } = await import("../test/v1-server");
+const { registerTinyModel } = await import("../test/tiny-model");
 
 let server: { url: string; close: () => Promise<void> };
-const MODEL = `tiny-metrics-${uniq()}`;
+let MODEL: string;
 
 beforeAll(async () => {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), "switchyard-metrics-")), "tiny.gguf");
-  writeTinyModel(file);
-  await addModel(db(), CLI_ACTOR, { name: MODEL, source: file, kind: "chat", contextSize: 512, parallel: 2, threads: 1 });
+  MODEL = await registerTinyModel("metrics");
   server = await startV1Server();
 }, 120_000);
 

@@ -4,11 +4,8 @@
  * cache, marked in the header, the usage log and the metrics; anything else is not;
  * tenants never share answers; a key without the model gets no cached answer.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { TINY_MODEL, writeTinyModel } from "../../../scripts/tiny-gguf/make-tiny-model";
+import { TINY_MODEL } from "../../../scripts/tiny-gguf/make-tiny-model";
 
 process.env.RESPONSE_CACHE_TTL_SECONDS = "300";
 
@@ -17,18 +14,16 @@ const { localPool } = await import("../../inference/engine");
 const { metrics } = await import("../../metrics/metrics");
 const { CLI_ACTOR } = await import("../../services/audit/audit");
 const { createApiKey } = await import("../../services/api-keys/api-keys");
-const { addModel } = await import("../../services/models/models");
 const { usageWriter } = await import("../../services/usage/usage-writer");
 const { makeTenant, uniq } = await import("../../test/fixtures");
 const { startV1Server } = await import("../../test/v1-server");
+const { registerTinyModel } = await import("../../test/tiny-model");
 
 let server: { url: string; close: () => Promise<void> };
-const MODEL = `tiny-cache-${uniq()}`;
+let MODEL: string;
 
 beforeAll(async () => {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), "switchyard-cache-")), "tiny.gguf");
-  writeTinyModel(file);
-  await addModel(db(), CLI_ACTOR, { name: MODEL, source: file, kind: "chat", contextSize: 512, parallel: 2, threads: 1 });
+  MODEL = await registerTinyModel("cache");
   server = await startV1Server();
 }, 120_000);
 
