@@ -5,6 +5,7 @@
  * way the server does and says which binary, CPU backend, threads and GPU it got.
  * Registered in commands.ts; the selection logic lives in server/inference/llama-runtime.ts.
  */
+import { applyLlamaCppPatches, LLAMA_CPP_PATCH_FILES, nodeLlamaCppSourceDir } from "../inference/llama-patches";
 import { cpuInfo, nativeBuildRecordPath, nativeBuildVerdict, NATIVE_CMAKE_OPTIONS, readNativeBuildRecord, writeNativeBuildRecord } from "../inference/llama-runtime";
 import { listModels } from "../services/models/models";
 import type { Command } from "./commands";
@@ -43,9 +44,16 @@ export const engineCommands: Command[] = [
       if (flags.force === true || !(await nativeBuildRunsHere())) {
         // node-llama-cpp reads custom CMake options from the environment; they also name the build's folder.
         for (const [k, v] of Object.entries(NATIVE_CMAKE_OPTIONS)) process.env[CMAKE_ENV_PREFIX + k] = v;
-        const { DownloadLlamaCppCommand } = await import("node-llama-cpp/commands");
+        const { BuildLlamaCppCommand, DownloadLlamaCppCommand } = await import("node-llama-cpp/commands");
         // Its progress (clone from the bundled git bundle, CMake, compiler lines) goes to the terminal.
-        await DownloadLlamaCppCommand({ gpu: false, noUsageExample: true });
+        await DownloadLlamaCppCommand({ gpu: false, skipBuild: true, noUsageExample: true });
+        const sourceDir = nodeLlamaCppSourceDir();
+        try {
+          for (const r of await applyLlamaCppPatches(sourceDir)) process.stderr.write(`llama.cpp patch ${r.file}: ${r.status}\n`);
+        } catch (e) {
+          throw new CliError((e as Error).message);
+        }
+        await BuildLlamaCppCommand({ gpu: false, noUsageExample: true });
         for (const k of Object.keys(NATIVE_CMAKE_OPTIONS)) delete process.env[CMAKE_ENV_PREFIX + k];
       } else {
         process.stderr.write("a native build for this CPU is already there; recording it (--force compiles again)\n");
@@ -68,6 +76,7 @@ export const engineCommands: Command[] = [
         cpuModel: cpu.model,
         cpuFlags: cpu.flags,
         cmakeOptions: { ...NATIVE_CMAKE_OPTIONS },
+        llamaCppPatches: [...LLAMA_CPP_PATCH_FILES],
       };
       writeNativeBuildRecord(record);
       return {
@@ -99,7 +108,7 @@ export const engineCommands: Command[] = [
           ["cpu", `${info.cpu.model}, ${info.cpu.physicalCores} physical cores (llama.cpp math cores: ${info.cpu.mathCores})`],
           ["threads", `${info.defaultThreads} per model by default (LLAMA_THREADS or physical cores), at most ${info.maxThreads}`],
           ["gpu", info.gpu === false ? "none (CPU only)" : `${info.gpu}${info.supportsGpuOffloading ? " with offloading" : ""}`],
-          ["native build", record ? `${record.builtAt} on ${record.cpuModel} (node-llama-cpp ${record.nodeLlamaCppVersion})` : "none"],
+          ["native build", record ? `${record.builtAt} on ${record.cpuModel} (node-llama-cpp ${record.nodeLlamaCppVersion}; llama.cpp patches: ${record.llamaCppPatches?.join(", ") || "none"})` : "none"],
           ["features", info.systemInfo],
           ...models.map((m) => [`model ${m.name}`, `${m.threads ?? info.defaultThreads} threads${m.threads ? "" : " (default)"}, parallel ${m.parallel}`]),
         ],

@@ -14,13 +14,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Llama, LlamaOptions } from "node-llama-cpp";
+import { PATCH_SET_DIGEST } from "./llama-patches";
 
 /**
- * The one custom CMake option of our native build. Passing it to getLlama selects the
+ * The custom CMake options of our native build. Passing them to getLlama selects the
  * build's own folder (node-llama-cpp names local builds by their custom options), so the
- * default lookup never picks a native build up by accident.
+ * default lookup never picks a native build up by accident. SWITCHYARD_LLAMA_PATCHES is
+ * not read by CMake: it names the llama.cpp patch set compiled in (see llama-patches.ts),
+ * so a build from before a patch changed is not loaded as if it had it.
  */
-export const NATIVE_CMAKE_OPTIONS = { GGML_NATIVE: "ON" } as const;
+export const NATIVE_CMAKE_OPTIONS = { GGML_NATIVE: "ON", SWITCHYARD_LLAMA_PATCHES: PATCH_SET_DIGEST } as const;
 
 /** Where the native build is recorded; beside the models, outside node_modules. */
 export function engineDir(): string {
@@ -34,6 +37,8 @@ export interface NativeBuildRecord {
   /** instruction-set flags of the build CPU (see isaFlags) */
   cpuFlags: string[];
   cmakeOptions: Record<string, string>;
+  /** patches/llama.cpp files compiled in (their digest is in cmakeOptions) */
+  llamaCppPatches?: string[];
 }
 
 export function nativeBuildRecordPath(): string {
@@ -126,6 +131,9 @@ export type NativeBuildVerdict = { use: true } | { use: false; reason: string };
 export function nativeBuildVerdict(record: NativeBuildRecord | null, cpu: Pick<CpuInfo, "flags">): NativeBuildVerdict {
   if (!record) return { use: false, reason: "no native build (npm run cli -- engine build)" };
   if (!cpu.flags) return { use: false, reason: "this platform does not report CPU flags, so a native build is not trusted" };
+  if (record.cmakeOptions.SWITCHYARD_LLAMA_PATCHES !== PATCH_SET_DIGEST) {
+    return { use: false, reason: "the native build predates Switchyard's current llama.cpp patches; run engine build again" };
+  }
   const have = new Set(cpu.flags);
   const missing = record.cpuFlags.filter((f) => !have.has(f));
   if (missing.length > 0) {
