@@ -9,6 +9,8 @@
  *   npx tsx bench/engine.ts --target direct|api [--engine native|prebuilt] [--weights f16|q8_0] [--tokens 128] [--rounds 3] [--threads 1]
  *   npx tsx bench/engine.ts --target url --base-url http://127.0.0.1:8080/v1 [--api-key K] [--model NAME] [--server-pid PID]
  *   npx tsx bench/engine.ts --target chat-ttft [--rounds 40]     # our chat path vs direct evaluation, tiny model
+ *   npx tsx bench/engine.ts --target api --against http://127.0.0.1:8080/v1 [--against-model M] --rounds 15
+ *       # ours and another server in alternating rounds, with per-round ratios (see pairedRounds)
  *
  * --engine prebuilt hides the native-build record, so the pool and the direct side load
  * node-llama-cpp's prebuilt binary; native (default) uses `engine build`'s binary when
@@ -29,10 +31,14 @@ const { values } = parseArgs({
     model: { type: "string" },
     "model-file": { type: "string" },
     "server-pid": { type: "string" },
+    against: { type: "string" },
+    "against-model": { type: "string", default: "default" },
+    "against-api-key": { type: "string", default: "none" },
     tokens: { type: "string", default: "128" },
     rounds: { type: "string", default: "3" },
     threads: { type: "string", default: "1" },
     weights: { type: "string", default: "f16" },
+    serve: { type: "boolean", default: false },
   },
 });
 const TOKENS = Number(values.tokens);
@@ -66,7 +72,7 @@ async function benchModelFile(): Promise<string> {
 // t/s: on a machine shared with other work the wall clock measures the neighbours too,
 // CPU time far less. For --target url, --server-pid adds the server process's CPU time
 // (from /proc), so another server is measured the way `api` measures ours (client + server).
-const serverPid = values["server-pid"] ? Number(values["server-pid"]) : null;
+let serverPid = values["server-pid"] ? Number(values["server-pid"]) : null;
 const CLK_TCK = 100;
 function processCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -108,6 +114,56 @@ async function measure(one: () => Promise<Run>) {
   };
 }
 
+/**
+ * Ours against another server, round by round: each round runs a single stream on both
+ * sides, then four streams on both, and the side that goes first alternates. On a shared
+ * (virtual) machine throughput drifts by ±10 % within minutes; a ratio taken inside one
+ * round sees both sides under the same conditions, so the median of the per-round ratios
+ * holds still where the ratio of two separate runs does not.
+ */
+async function pairedRounds(ours: () => Promise<Run>, theirs: () => Promise<Run>) {
+  const sides = { ours: { singles: [] as Run[], aggregates: [] as number[] }, theirs: { singles: [] as Run[], aggregates: [] as number[] } };
+  const singleRatio: number[] = [];
+  const aggregateRatio: number[] = [];
+  const ttftRatio: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = (r % 2 === 0 ? ["ours", "theirs"] : ["theirs", "ours"]) as ("ours" | "theirs")[];
+    const fn = { ours, theirs };
+    const single: Partial<Record<"ours" | "theirs", Run>> = {};
+    const aggregate: Partial<Record<"ours" | "theirs", number>> = {};
+    for (const side of order) single[side] = await fn[side]();
+    for (const side of order) {
+      const t0 = performance.now();
+      const runs = await Promise.all(Array.from({ length: STREAMS }, () => fn[side]()));
+      aggregate[side] = runs.reduce((a, b) => a + b.tokens, 0) / ((performance.now() - t0) / 1000);
+    }
+    for (const side of order) {
+      sides[side].singles.push(single[side]!);
+      sides[side].aggregates.push(aggregate[side]!);
+    }
+    singleRatio.push(single.ours!.decodeTps / single.theirs!.decodeTps);
+    aggregateRatio.push(aggregate.ours! / aggregate.theirs!);
+    ttftRatio.push(single.ours!.ttftMs / single.theirs!.ttftMs);
+    console.log(
+      `round ${r + 1}: 1 stream ${single.ours!.decodeTps.toFixed(1)} vs ${single.theirs!.decodeTps.toFixed(1)} t/s, ` +
+        `${STREAMS} streams ${aggregate.ours!.toFixed(1)} vs ${aggregate.theirs!.toFixed(1)} t/s`,
+    );
+  }
+  const summary = (x: (typeof sides)["ours"]) => ({
+    ttftMs: +median(x.singles.map((s) => s.ttftMs)).toFixed(1),
+    decodeTps: +median(x.singles.map((s) => s.decodeTps)).toFixed(1),
+    aggregateTps: +median(x.aggregates).toFixed(1),
+  });
+  const range = (xs: number[]) => `${median(xs).toFixed(3)} (${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)})`;
+  const result = { ours: summary(sides.ours), theirs: summary(sides.theirs), singleRatio, aggregateRatio, ttftRatio };
+  console.log(JSON.stringify(result));
+  console.log(
+    `ours: TTFT ${result.ours.ttftMs} ms | 1 stream ${result.ours.decodeTps} t/s | ${STREAMS} streams ${result.ours.aggregateTps} t/s\n` +
+      `theirs: TTFT ${result.theirs.ttftMs} ms | 1 stream ${result.theirs.decodeTps} t/s | ${STREAMS} streams ${result.theirs.aggregateTps} t/s\n` +
+      `ours/theirs, median of ${ROUNDS} rounds (min–max): 1 stream ${range(singleRatio)} | ${STREAMS} streams ${range(aggregateRatio)} | TTFT ${range(ttftRatio)}`,
+  );
+}
+
 // ---- direct: node-llama-cpp in this process ---------------------------------------
 async function direct(file: string) {
   const n = await import("node-llama-cpp");
@@ -138,6 +194,12 @@ async function direct(file: string) {
     return { ttftMs: first - t0, decodeTps: (tokens - 1) / ((end - first) / 1000), tokens };
   };
   await one(); // warm-up
+  if (values.against) {
+    const theirs = streamer(values.against.replace(/\/$/, ""), values["against-api-key"]!, values["against-model"]!);
+    await theirs();
+    await pairedRounds(one, theirs);
+    process.exit(0);
+  }
   return measure(one);
 }
 
@@ -185,7 +247,12 @@ function streamer(baseUrl: string, apiKey: string, model: string) {
 }
 
 // ---- our /api/v1 handlers over HTTP ------------------------------------------------
-async function api(file: string) {
+// The server runs in a process of its own, as in production and as llama-server does:
+// in one process the bench's SSE client would share the event loop with the handlers
+// and sit on every token's critical path.
+
+/** --serve: the child. Sets up a tenant, a key and the model, serves /api/v1, says where. */
+async function serve(file: string) {
   process.env.DATABASE_URL = `file:${path.join(dir, "bench.db")}`;
   process.env.AUTH_SECRET ??= "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz";
   process.env.PASSWORD_HASH_COST = "4";
@@ -213,9 +280,39 @@ async function api(file: string) {
   await one(); // loads the model
   const { engineInfo } = await import("../server/inference/local-pool");
   const info = await engineInfo();
-  console.log(`binary: ${info.binary}${info.fallbackReason ? ` (${info.fallbackReason})` : ""}`);
+  const binary = `${info.binary}${info.fallbackReason ? ` (${info.fallbackReason})` : ""}`;
+  process.stdout.write(`${JSON.stringify({ url: `${server.url}/api/v1`, key, binary })}\n`);
+  process.stdin.resume();
+  process.stdin.on("end", () => void server.close().then(() => process.exit(0)));
+}
+
+async function api() {
+  const { spawn } = await import("node:child_process");
+  const args = process.argv.slice(1).filter((a) => a !== "--serve");
+  const child = spawn(process.execPath, [...process.execArgv, ...args, "--serve"], { stdio: ["pipe", "pipe", "inherit"], env: process.env });
+  const ready = await new Promise<{ url: string; key: string; binary: string }>((resolve, reject) => {
+    let buf = "";
+    child.stdout.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const line = buf.split("\n").find((l) => l.startsWith("{"));
+      if (line) resolve(JSON.parse(line));
+    });
+    child.on("exit", (code) => reject(new Error(`the bench server exited (${code})`)));
+  });
+  console.log(`binary: ${ready.binary}`);
+  serverPid = child.pid!;
+  const one = streamer(ready.url, ready.key, "bench");
+  await one();
+  const stop = () => child.stdin.end();
+  if (values.against) {
+    const theirs = streamer(values.against.replace(/\/$/, ""), values["against-api-key"]!, values["against-model"]!);
+    await theirs();
+    await pairedRounds(one, theirs);
+    stop();
+    process.exit(0);
+  }
   const result = await measure(one);
-  await server.close();
+  stop();
   return result;
 }
 
@@ -283,10 +380,14 @@ if (values.target === "chat-ttft") {
 }
 
 const file = values.target === "url" ? "" : await benchModelFile();
+if (values.serve) {
+  await serve(file);
+  await new Promise(() => {}); // until the parent closes stdin
+}
 console.log(`target ${values.target}, ${TOKENS} tokens/request, ${THREADS} thread(s), ${ROUNDS} rounds${file ? `, model ${file}` : ""}`);
 let result;
 if (values.target === "direct") result = await direct(file);
-else if (values.target === "api") result = await api(file);
+else if (values.target === "api") result = await api();
 else if (values.target === "url") {
   if (!values["base-url"]) throw new Error("--base-url is required with --target url");
   const one = streamer(values["base-url"].replace(/\/$/, ""), values["api-key"]!, values.model ?? "default");

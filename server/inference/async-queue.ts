@@ -1,31 +1,47 @@
-/** Turns callback-style producers into an async iterator (push → pull), unbounded. */
+/**
+ * Turns callback-style producers into an async iterator (push → pull), unbounded.
+ *
+ * A waiting consumer is woken on the next event-loop turn (setImmediate), not in the
+ * producer's microtask queue. The producer is node-llama-cpp's token loop: it hands us a
+ * token, then schedules the next decode with setImmediate. Woken at once, our consumer
+ * (JSON, SSE, socket write) ran in the microtasks before that dispatch, on every token's
+ * critical path; woken a turn later it runs while llama.cpp already decodes the next token.
+ * Items pushed in the meantime are delivered together.
+ */
 export class AsyncQueue<T> implements AsyncIterable<T> {
   private items: T[] = [];
-  private waiting: ((r: IteratorResult<T>) => void) | null = null;
+  private waiting: (() => void) | null = null;
+  private wakeScheduled = false;
   private failed: { error: unknown } | null = null;
   private ended = false;
 
   push(item: T) {
     if (this.ended) return;
-    if (this.waiting) {
-      const w = this.waiting;
-      this.waiting = null;
-      w({ value: item, done: false });
-    } else this.items.push(item);
+    this.items.push(item);
+    this.wake();
   }
 
   end() {
     this.ended = true;
-    if (this.waiting) {
-      const w = this.waiting;
-      this.waiting = null;
-      w({ value: undefined, done: true });
-    }
+    this.wake();
   }
 
   fail(error: unknown) {
     this.failed = { error };
     this.end();
+  }
+
+  private wake() {
+    if (!this.waiting || this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() =>
+      setImmediate(() => {
+        this.wakeScheduled = false;
+        const w = this.waiting;
+        this.waiting = null;
+        w?.();
+      }),
+    );
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
@@ -38,12 +54,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
         if (this.failed) throw this.failed.error;
         return;
       }
-      const r = await new Promise<IteratorResult<T>>((resolve) => (this.waiting = resolve));
-      if (r.done) {
-        if (this.failed) throw this.failed.error;
-        return;
-      }
-      yield r.value;
+      await new Promise<void>((resolve) => (this.waiting = resolve));
     }
   }
 }
