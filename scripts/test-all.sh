@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The one test command (npm test): static checks, unit, integration on SQLite and
-# on PostgreSQL, and browser e2e at /llm, /ai/gateway and the root, each served by
+# The one test command (npm test): static checks, unit, integration on SQLite, the
+# inference tests again on a native engine build (scripts/test-native-engine.sh),
+# integration on PostgreSQL, and browser e2e at /llm, /ai/gateway and the root, each served by
 # `next start` directly and behind nginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ step "typecheck";                 npx tsc --noEmit
 step "lint";                      npx eslint . --max-warnings 0
 step "unit";                      t 600 npx vitest run --project unit
 step "integration · SQLite";      TEST_DB=sqlite t 1200 npx vitest run --project integration
+step "native engine";             t 1800 bash scripts/test-native-engine.sh
 step "integration · PostgreSQL";  bash scripts/ensure-postgres.sh
 TEST_DB=postgresql TEST_PG_URL="${TEST_PG_URL:-postgresql://postgres:postgres@localhost:5432/postgres}" \
   t 1200 npx vitest run --project integration

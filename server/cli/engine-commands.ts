@@ -5,7 +5,7 @@
  * way the server does and says which binary, CPU backend, threads and GPU it got.
  * Registered in commands.ts; the selection logic lives in server/inference/llama-runtime.ts.
  */
-import { applyLlamaCppPatches, LLAMA_CPP_PATCH_FILES, nodeLlamaCppSourceDir } from "../inference/llama-patches";
+import { applyLlamaCppPatches, NATIVE_BUILD_PATCHES, nodeLlamaCppSourceDir } from "../inference/llama-patches";
 import { cpuInfo, nativeBuildRecordPath, nativeBuildVerdict, NATIVE_CMAKE_OPTIONS, readNativeBuildRecord, writeNativeBuildRecord } from "../inference/llama-runtime";
 import { listModels } from "../services/models/models";
 import type { Command } from "./commands";
@@ -76,7 +76,7 @@ export const engineCommands: Command[] = [
         cpuModel: cpu.model,
         cpuFlags: cpu.flags,
         cmakeOptions: { ...NATIVE_CMAKE_OPTIONS },
-        llamaCppPatches: [...LLAMA_CPP_PATCH_FILES],
+        llamaCppPatches: [...NATIVE_BUILD_PATCHES],
       };
       writeNativeBuildRecord(record);
       return {

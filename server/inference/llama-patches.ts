@@ -3,10 +3,13 @@
  * applied by `engine build` to the source node-llama-cpp unpacks from its bundled git release
  * before compiling it. The prebuilt binaries stay as published: only a native build carries them.
  *
- * The patch set's digest is one of the native build's CMake options, and node-llama-cpp names
- * a local build's folder after its options: a build made before a patch changed is a different
- * folder, so it is never mistaken for the current one. llama-patches.test.ts fails when the
- * files change and PATCH_SET_DIGEST does not.
+ * A native build also compiles node-llama-cpp's addon from its C++ source in node_modules,
+ * which patch-package patches at install (patches/node-llama-cpp+3.22.1.patch; the prebuilt
+ * addon keeps node-llama-cpp's code). So the digest covers both: it is one of the native
+ * build's CMake options, and node-llama-cpp names a local build's folder after its options,
+ * so a build made before either patch changed is a different folder and is never mistaken
+ * for the current one. llama-patches.test.ts fails when the files change and
+ * PATCH_SET_DIGEST does not.
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -18,15 +21,18 @@ import { promisify } from "node:util";
 export const LLAMA_CPP_PATCH_FILES = ["sgemm-f16-few-columns.diff"] as const;
 
 /** sha256 of the patch files (in order), first 12 hex digits: see patchSetDigest */
-export const PATCH_SET_DIGEST = "bb64eecad10b";
+export const PATCH_SET_DIGEST = "34a688a657dd";
 
 export function llamaCppPatchesDir(root = process.cwd()): string {
   return path.join(root, "patches", "llama.cpp");
 }
 
-export function patchSetDigest(dir = llamaCppPatchesDir()): string {
+/** What a native build compiles in, relative to patches/: the llama.cpp patches and node-llama-cpp's (its addon). */
+export const NATIVE_BUILD_PATCHES = [...LLAMA_CPP_PATCH_FILES.map((f) => `llama.cpp/${f}`), "node-llama-cpp+3.22.1.patch"];
+
+export function patchSetDigest(root = process.cwd()): string {
   const h = createHash("sha256");
-  for (const f of LLAMA_CPP_PATCH_FILES) h.update(readFileSync(path.join(dir, f)));
+  for (const f of NATIVE_BUILD_PATCHES) h.update(readFileSync(path.join(root, "patches", f)));
   return h.digest("hex").slice(0, 12);
 }
 

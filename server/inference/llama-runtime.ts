@@ -37,7 +37,7 @@ export interface NativeBuildRecord {
   /** instruction-set flags of the build CPU (see isaFlags) */
   cpuFlags: string[];
   cmakeOptions: Record<string, string>;
-  /** patches/llama.cpp files compiled in (their digest is in cmakeOptions) */
+  /** files of patches/ compiled in (their digest is in cmakeOptions) */
   llamaCppPatches?: string[];
 }
 
