@@ -69,14 +69,26 @@ function lib(): Promise<NlcModule> {
 let enginePromise: Promise<EngineChoice> | undefined;
 
 function engineOnce(): Promise<EngineChoice> {
-  enginePromise ??= lib().then((m) =>
-    loadLlama(m.getLlama, {
-      gpu: process.env.LLAMA_GPU === "auto" ? "auto" : false,
-      logLevel: m.LlamaLogLevel.error,
-      // the Llama-wide cap; a model's own thread count above it is cut to it
-      maxThreads: Math.max(defaultThreads(), cpuInfo().physicalCores),
-    }),
-  );
+  enginePromise ??= lib()
+    .then((m) =>
+      loadLlama(m.getLlama, {
+        gpu: process.env.LLAMA_GPU === "auto" ? "auto" : false,
+        logLevel: m.LlamaLogLevel.error,
+        // the Llama-wide cap; a model's own thread count above it is cut to it
+        maxThreads: Math.max(defaultThreads(), cpuInfo().physicalCores),
+      }),
+    )
+    .then((choice) => {
+      // Said once, at load: on the prebuilt addon each decode runs on whichever libuv
+      // thread is free, so a decode's OpenMP threads rarely stay one team (docs/benchmarks.md).
+      if (choice.binary !== "native" && choice.llama.gpu === false && defaultThreads() > 1) {
+        console.warn(
+          `[inference] prebuilt llama.cpp with ${defaultThreads()} threads per model: extra threads gain little on it ` +
+            `(${choice.fallbackReason ?? "no native build"}); \`npm run cli -- engine build\` makes one that uses them`,
+        );
+      }
+      return choice;
+    });
   return enginePromise;
 }
 
