@@ -164,6 +164,15 @@ async function pairedRounds(ours: () => Promise<Run>, theirs: () => Promise<Run>
   );
 }
 
+/** measure(one), or with --against the paired rounds (which print their own results; then null). */
+async function measureOrPair(one: () => Promise<Run>) {
+  if (!values.against) return measure(one);
+  const theirs = streamer(values.against.replace(/\/$/, ""), values["against-api-key"]!, values["against-model"]!);
+  await theirs();
+  await pairedRounds(one, theirs);
+  return null;
+}
+
 // ---- direct: node-llama-cpp in this process ---------------------------------------
 async function direct(file: string) {
   const n = await import("node-llama-cpp");
@@ -194,13 +203,7 @@ async function direct(file: string) {
     return { ttftMs: first - t0, decodeTps: (tokens - 1) / ((end - first) / 1000), tokens };
   };
   await one(); // warm-up
-  if (values.against) {
-    const theirs = streamer(values.against.replace(/\/$/, ""), values["against-api-key"]!, values["against-model"]!);
-    await theirs();
-    await pairedRounds(one, theirs);
-    process.exit(0);
-  }
-  return measure(one);
+  return measureOrPair(one);
 }
 
 // ---- any OpenAI-compatible server: streaming /completions --------------------------
@@ -304,14 +307,7 @@ async function api() {
   const one = streamer(ready.url, ready.key, "bench");
   await one();
   const stop = () => child.stdin.end();
-  if (values.against) {
-    const theirs = streamer(values.against.replace(/\/$/, ""), values["against-api-key"]!, values["against-model"]!);
-    await theirs();
-    await pairedRounds(one, theirs);
-    stop();
-    process.exit(0);
-  }
-  const result = await measure(one);
+  const result = await measureOrPair(one);
   stop();
   return result;
 }
@@ -394,6 +390,7 @@ else if (values.target === "url") {
   await one();
   result = await measure(one);
 } else throw new Error(`unknown --target ${values.target}`);
+if (!result) process.exit(0);
 console.log(JSON.stringify(result));
 console.log(
   `TTFT ${result.ttftMs.toFixed(1)} ms | 1 stream ${result.decodeTps.toFixed(1)} t/s | ${STREAMS} streams ${result.aggregateTps.toFixed(1)} t/s aggregate` +
