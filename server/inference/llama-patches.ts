@@ -68,14 +68,15 @@ export async function applyLlamaCppPatches(sourceDir: string, patchesDir = llama
   const results: PatchResult[] = [];
   for (const file of LLAMA_CPP_PATCH_FILES) {
     const patch = path.join(patchesDir, file);
-    if ((await git(sourceDir, ["apply", "--check", patch])).ok) {
+    const check = await git(sourceDir, ["apply", "--check", patch]);
+    if (check.ok) {
       const r = await git(sourceDir, ["apply", patch]);
       if (!r.ok) throw new Error(`applying ${file} to ${sourceDir} failed: ${r.output.trim()}`);
       results.push({ file, status: "applied" });
     } else if ((await git(sourceDir, ["apply", "--check", "--reverse", patch])).ok) {
       results.push({ file, status: "already applied" });
     } else {
-      const why = (await git(sourceDir, ["apply", "--check", patch])).output.trim();
+      const why = check.output.trim();
       throw new Error(`patch ${file} does not apply to the llama.cpp source in ${sourceDir} (did node-llama-cpp's llama.cpp release change?): ${why}`);
     }
   }
