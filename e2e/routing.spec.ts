@@ -12,6 +12,7 @@ import path from "node:path";
 import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 import { E2E } from "./env";
+import { usageRow } from "./usage-log";
 
 const B = E2E.basePath;
 const DEMO_REPLY = "Hello from Switchyard. The gateway works.";
@@ -104,16 +105,7 @@ test("an alias with a fallback, made in the console, routes /api/v1 as its dry r
 
   await page.getByRole("tab", { name: "Usage log" }).click();
   await page.getByLabel("Request id").fill(requestId);
-  await expect
-    .poll(
-      async () => {
-        await page.getByRole("button", { name: "Apply" }).click();
-        return page.getByTestId(`usage-row-${requestId}`).count();
-      },
-      { timeout: 15_000 },
-    )
-    .toBe(1);
-  await page.getByTestId(`usage-row-${requestId}`).getByRole("button").click();
+  await (await usageRow(page, requestId)).getByRole("button").click();
   const detail = page.getByRole("dialog");
   await expect(detail.locator("dt:text('Model asked') + dd")).toHaveText("smart");
   await expect(detail.locator("dt:text('Model used') + dd")).toHaveText("demo");

@@ -8,6 +8,7 @@ import path from "node:path";
 import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 import { E2E } from "./env";
+import { usageRow } from "./usage-log";
 
 const B = E2E.basePath;
 const DEMO_REPLY = "Hello from Switchyard. The gateway works.";
@@ -70,16 +71,7 @@ test("an admin creates a key, sees it once, calls the API with it, and finds the
   const requestId = res.headers.get("x-request-id")!;
 
   await page.getByRole("tab", { name: "Usage log" }).click();
-  await expect
-    .poll(
-      async () => {
-        await page.getByRole("button", { name: "Apply" }).click();
-        return page.getByTestId(`usage-row-${requestId}`).count();
-      },
-      { timeout: 15_000 },
-    )
-    .toBe(1);
-  const row = page.getByTestId(`usage-row-${requestId}`);
+  const row = await usageRow(page, requestId);
   await expect(row).toContainText("e2e service");
   await row.getByRole("button").click();
   await expect(page.getByRole("dialog")).toContainText(requestId);
