@@ -19,5 +19,5 @@ npm run -s cli -- engine info --json | node -e '
     if (info.binary !== "native") { console.error(`engine info: binary ${info.binary} (${info.fallbackReason}), expected native`); process.exit(1); }
     console.log(`engine info: native build loaded (${info.nativeBuild.llamaCppPatches.join(", ")})`);
   });'
-TEST_DB=sqlite npx vitest run --project integration \
+SWITCHYARD_EXPECT_NATIVE_ENGINE=1 TEST_DB=sqlite npx vitest run --project integration \
   server/inference server/api/v1 server/services/routing server/ratelimit server/metrics scripts/tiny-gguf

@@ -1,0 +1,171 @@
+// Generation bursts (issue #8, patches/node-llama-cpp+3.22.1.patch): while one sequence generates
+// alone, the addon's compute thread decodes each sampled token at once and samples the next, one
+// token ahead of JS. Only a native build (`engine build`) has the addon half; the native-engine
+// tier (scripts/test-native-engine.sh) sets SWITCHYARD_EXPECT_NATIVE_ENGINE so these tests cannot
+// skip there. They watch what the context does (bursts started, decodes, KV cells), never the clock.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { LlamaContext } from "node-llama-cpp";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { TINY_MODEL, writeTinyModel } from "../../scripts/tiny-gguf/make-tiny-model";
+import { LocalPool } from "./local-pool";
+import type { GenerateRequest } from "./types";
+
+const PROMPTS = TINY_MODEL.safeCompletionPrompts; // free-run until maxTokens
+
+let dir: string;
+let pool: LocalPool;
+let supported = false;
+
+interface NativeContext {
+  _ctx: Record<string, unknown>;
+  _activeGenerationBurst: unknown;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), "switchyard-burst-"));
+  pool = new LocalPool();
+  const file = writeTinyModel(path.join(dir, "tiny.gguf")).path;
+  await pool.register({ name: "tiny", path: file, kind: "chat", contextSize: 256, parallel: 2, threads: 1, chatTemplate: "chatml" });
+  await pool.load("tiny");
+  supported = typeof (pool.contextOf("tiny") as unknown as NativeContext)._ctx.startGenerationBurst === "function";
+  if (process.env.SWITCHYARD_EXPECT_NATIVE_ENGINE === "1" && !supported) {
+    throw new Error("the native engine tier loaded an addon without generation bursts");
+  }
+});
+
+afterEach(() => {
+  delete process.env.SWITCHYARD_GENERATION_BURST;
+});
+
+afterAll(async () => {
+  await pool?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function request(prompt: string, maxTokens: number, extra: Partial<GenerateRequest> = {}): GenerateRequest {
+  return { mode: "completion", prompt, maxTokens, temperature: 0, tenantId: "tnt_burst", ...extra };
+}
+
+async function complete(req: GenerateRequest, signal = new AbortController().signal, onDelta?: (n: number) => void) {
+  let text = "";
+  let tokens = 0;
+  let deltas = 0;
+  for await (const ev of pool.generate("tiny", req, signal)) {
+    if (ev.type === "delta") {
+      text += ev.text;
+      onDelta?.((deltas += ev.tokens));
+    } else tokens = ev.usage.completionTokens;
+  }
+  return { text, tokens };
+}
+
+/** Counts bursts started and batch-loop decodes (with the sequence ids in each) on the context. */
+function watch(context: LlamaContext) {
+  const holder = context as unknown as NativeContext;
+  const native = holder._ctx;
+  const seen = { bursts: 0, batches: [] as number[][] };
+  let current: number[] = [];
+  holder._ctx = new Proxy(native, {
+    get(target, prop) {
+      const value = target[prop as string];
+      if (typeof value !== "function") return value;
+      if (prop === "startGenerationBurst")
+        return (...args: unknown[]) => {
+          seen.bursts += 1;
+          return value.apply(target, args);
+        };
+      if (prop === "addToBatch")
+        return (sequenceId: number, ...rest: unknown[]) => {
+          current.push(sequenceId);
+          return value.call(target, sequenceId, ...rest);
+        };
+      if (prop === "decodeBatch")
+        return (...args: unknown[]) => {
+          seen.batches.push([...new Set(current)]);
+          current = [];
+          return value.apply(target, args);
+        };
+      return value.bind(target);
+    },
+  });
+  return { seen, restore: () => void (holder._ctx = native) };
+}
+
+describe("generation bursts (native build; skipped on a prebuilt binary)", () => {
+  it("decode a lone generation in the addon, with the batch loop's exact output", async (ctx) => {
+    if (!supported) ctx.skip();
+    const context = pool.contextOf("tiny")!;
+    process.env.SWITCHYARD_GENERATION_BURST = "0";
+    const plain = await complete(request(PROMPTS[0]!, 48));
+    delete process.env.SWITCHYARD_GENERATION_BURST;
+
+    const { seen, restore } = watch(context);
+    try {
+      const burst = await complete(request(PROMPTS[0]!, 48));
+      expect(burst).toEqual(plain);
+      expect(burst.tokens).toBe(48);
+      expect(seen.bursts).toBe(1);
+      // the prompt goes through the batch loop, every generated token through the burst
+      expect(seen.batches.length).toBeLessThanOrEqual(2);
+    } finally {
+      restore();
+    }
+  });
+
+  it("remove what was decoded past the consumer's stop, so the sequence matches its KV cells", async (ctx) => {
+    if (!supported) ctx.skip();
+    const context = pool.contextOf("tiny")!;
+    const { LlamaCompletion } = await import("node-llama-cpp");
+    const sequence = context.getSequence();
+    try {
+      const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+      await completion.generateCompletion(PROMPTS[1]!, { maxTokens: 20, temperature: 0, repeatPenalty: false });
+      const seq = sequence as unknown as { _sequenceId: number; _nextTokenIndex: number };
+      const maxPosition = (context as unknown as NativeContext)._ctx.getSequenceKvCacheMaxPosition as (id: number) => number;
+      expect(seq._nextTokenIndex).toBe(sequence.contextTokens.length);
+      expect(maxPosition.call((context as unknown as NativeContext)._ctx, seq._sequenceId)).toBe(seq._nextTokenIndex - 1);
+      // the sequence carries on from exactly there
+      const more = await completion.generateCompletion(PROMPTS[1]!, { maxTokens: 5, temperature: 0, repeatPenalty: false });
+      expect(more.length).toBeGreaterThan(0);
+      completion.dispose({ disposeSequence: false });
+    } finally {
+      sequence.dispose();
+    }
+  });
+
+  it("step aside for a second request: both batch together and match their sequential outputs", async (ctx) => {
+    if (!supported) ctx.skip();
+    const context = pool.contextOf("tiny")!;
+    const sequential = [await complete(request(PROMPTS[0]!, 96)), await complete(request(PROMPTS[1]!, 32))];
+
+    const { seen, restore } = watch(context);
+    try {
+      let started!: () => void;
+      const firstIsGenerating = new Promise<void>((r) => (started = r));
+      const first = complete(request(PROMPTS[0]!, 96), undefined, (n) => n >= 16 && started());
+      await firstIsGenerating;
+      expect((context as unknown as NativeContext)._activeGenerationBurst).not.toBeNull();
+      const second = complete(request(PROMPTS[1]!, 32));
+      expect(await Promise.all([first, second])).toEqual(sequential);
+      expect(seen.bursts).toBeGreaterThanOrEqual(1);
+      // after the burst stepped aside, the two sequences shared decode batches
+      expect(seen.batches.filter((ids) => ids.length === 2).length).toBeGreaterThanOrEqual(16);
+    } finally {
+      restore();
+    }
+  });
+
+  it("end at once when the caller aborts, and leave the context usable", async (ctx) => {
+    if (!supported) ctx.skip();
+    const context = pool.contextOf("tiny")!;
+    const abort = new AbortController();
+    const out = await complete(request(PROMPTS[2]!, 200), abort.signal, (n) => n >= 8 && abort.abort());
+    expect(out.tokens).toBe(0); // no usage event: the caller counts what it saw
+    await expect.poll(() => context.sequencesLeft).toBe(2);
+    expect((context as unknown as NativeContext)._activeGenerationBurst).toBeNull();
+    const next = await complete(request(PROMPTS[2]!, 12));
+    expect(next.tokens).toBe(12);
+  });
+});
