@@ -7,8 +7,14 @@
  * (JSON, SSE, socket write) ran in the microtasks before that dispatch, on every token's
  * critical path; woken a turn later it runs while llama.cpp already decodes the next token.
  * Items pushed in the meantime are delivered together.
+ *
+ * `wakeAtOnce`, when it says so, skips that wait: during a generation burst the engine
+ * decodes the next token on its own thread, nothing waits behind our consumer, and the two
+ * event-loop turns per token would be pure overhead (each a poll of the loop).
  */
 export class AsyncQueue<T> implements AsyncIterable<T> {
+  constructor(private readonly wakeAtOnce: () => boolean = () => false) {}
+
   private items: T[] = [];
   private waiting: (() => void) | null = null;
   private wakeScheduled = false;
@@ -33,6 +39,12 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
 
   private wake() {
     if (!this.waiting || this.wakeScheduled) return;
+    if (this.wakeAtOnce()) {
+      const w = this.waiting;
+      this.waiting = null;
+      w();
+      return;
+    }
     this.wakeScheduled = true;
     setImmediate(() =>
       setImmediate(() => {

@@ -304,7 +304,10 @@ export class LocalPool implements InferenceEngine {
   }
 
   generate(name: string, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
-    const out = new AsyncQueue<GenerateEvent>();
+    // node-llama-cpp's generation burst (patches/README.md) is internal: read, never written
+    const bursting = () =>
+      (this.models.get(name)?.loaded?.context as { _activeGenerationBurst?: unknown } | undefined)?._activeGenerationBurst != null;
+    const out = new AsyncQueue<GenerateEvent>(bursting);
     const own = new AbortController();
     const forward = () => own.abort(signal.reason);
     if (signal.aborted) forward();
