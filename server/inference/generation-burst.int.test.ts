@@ -114,6 +114,28 @@ describe("generation bursts (native build; skipped on a prebuilt binary)", () =>
     }
   });
 
+  it("serve chat requests the same way (LlamaChat over the chat wrapper)", async (ctx) => {
+    if (!supported) ctx.skip();
+    const context = pool.contextOf("tiny")!;
+    const chat: GenerateRequest = {
+      mode: "chat",
+      messages: [{ role: "user", content: PROMPTS[3]! }],
+      maxTokens: 24,
+      temperature: 0,
+      tenantId: "tnt_burst",
+    };
+    process.env.SWITCHYARD_GENERATION_BURST = "0";
+    const plain = await complete(chat);
+    delete process.env.SWITCHYARD_GENERATION_BURST;
+    const { seen, restore } = watch(context);
+    try {
+      expect(await complete(chat)).toEqual(plain);
+      expect(seen.bursts).toBe(1);
+    } finally {
+      restore();
+    }
+  });
+
   it("remove what was decoded past the consumer's stop, so the sequence matches its KV cells", async (ctx) => {
     if (!supported) ctx.skip();
     const context = pool.contextOf("tiny")!;
