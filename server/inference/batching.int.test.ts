@@ -7,9 +7,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { LlamaContext } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TINY_MODEL, writeTinyModel } from "../../scripts/tiny-gguf/make-tiny-model";
+import { recordBatches } from "../test/native-context";
 import { LocalPool } from "./local-pool";
 import type { GenerateRequest } from "./types";
 
@@ -45,35 +45,6 @@ async function complete(name: string, prompt: string, maxTokens = MAX_TOKENS): P
     else tokens = ev.usage.completionTokens;
   }
   return { text, tokens };
-}
-
-/** Records, for every llama_decode the context runs, the sequence id of each batch item in the order added. */
-function recordBatches(context: LlamaContext) {
-  // `_ctx` is node-llama-cpp's native context, the one place every batch passes through; its
-  // methods are read-only, so the context gets a proxy in front of it.
-  const holder = context as unknown as { _ctx: object };
-  const native = holder._ctx as Record<string | symbol, unknown>;
-  const batches: number[][] = [];
-  let current: number[] = [];
-  holder._ctx = new Proxy(native, {
-    get(target, prop) {
-      const value = target[prop];
-      if (typeof value !== "function") return value;
-      if (prop === "addToBatch")
-        return (sequenceId: number, ...rest: unknown[]) => {
-          current.push(sequenceId);
-          return value.call(target, sequenceId, ...rest);
-        };
-      if (prop === "decodeBatch")
-        return (...args: unknown[]) => {
-          batches.push(current);
-          current = [];
-          return value.apply(target, args);
-        };
-      return value.bind(target);
-    },
-  });
-  return batches;
 }
 
 describe("parallel sequences through LocalPool", () => {

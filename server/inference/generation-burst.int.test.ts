@@ -9,6 +9,7 @@ import path from "node:path";
 import type { LlamaContext } from "node-llama-cpp";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TINY_MODEL, writeTinyModel } from "../../scripts/tiny-gguf/make-tiny-model";
+import { watchNativeContext } from "../test/native-context";
 import { LocalPool } from "./local-pool";
 import type { GenerateRequest } from "./types";
 
@@ -61,36 +62,19 @@ async function complete(req: GenerateRequest, signal = new AbortController().sig
   return { text, tokens };
 }
 
-/** Counts bursts started and batch-loop decodes (with the sequence ids in each) on the context. */
+/** Counts bursts started and batch-loop decodes (with the distinct sequence ids in each). */
 function watch(context: LlamaContext) {
-  const holder = context as unknown as NativeContext;
-  const native = holder._ctx;
   const seen = { bursts: 0, batches: [] as number[][] };
-  let current: number[] = [];
-  holder._ctx = new Proxy(native, {
-    get(target, prop) {
-      const value = target[prop as string];
-      if (typeof value !== "function") return value;
-      if (prop === "startGenerationBurst")
-        return (...args: unknown[]) => {
-          seen.bursts += 1;
-          return value.apply(target, args);
-        };
-      if (prop === "addToBatch")
-        return (sequenceId: number, ...rest: unknown[]) => {
-          current.push(sequenceId);
-          return value.call(target, sequenceId, ...rest);
-        };
-      if (prop === "decodeBatch")
-        return (...args: unknown[]) => {
-          seen.batches.push([...new Set(current)]);
-          current = [];
-          return value.apply(target, args);
-        };
-      return value.bind(target);
-    },
+  let current = new Set<number>();
+  const { restore } = watchNativeContext(context, (method, args) => {
+    if (method === "startGenerationBurst") seen.bursts += 1;
+    else if (method === "addToBatch") current.add(args[0] as number);
+    else if (method === "decodeBatch") {
+      seen.batches.push([...current]);
+      current = new Set();
+    }
   });
-  return { seen, restore: () => void (holder._ctx = native) };
+  return { seen, restore };
 }
 
 describe("generation bursts (native build; skipped on a prebuilt binary)", () => {
