@@ -98,6 +98,17 @@ describe("generation bursts (native build; skipped on a prebuilt binary)", () =>
     }
   });
 
+  it("end on a stop sequence exactly where the batch loop does", async (ctx) => {
+    if (!supported) ctx.skip();
+    process.env.SWITCHYARD_GENERATION_BURST = "0";
+    const full = await complete(request(PROMPTS[0]!, 48));
+    const stop = full.text.slice(Math.floor(full.text.length / 2), Math.floor(full.text.length / 2) + 3);
+    const plain = await complete(request(PROMPTS[0]!, 48, { stop: [stop] }));
+    delete process.env.SWITCHYARD_GENERATION_BURST;
+    expect(plain.tokens).toBeLessThan(48);
+    expect(await complete(request(PROMPTS[0]!, 48, { stop: [stop] }))).toEqual(plain);
+  });
+
   it("serve chat requests the same way (LlamaChat over the chat wrapper)", async (ctx) => {
     if (!supported) ctx.skip();
     const context = pool.contextOf("tiny")!;
@@ -138,6 +149,42 @@ describe("generation bursts (native build; skipped on a prebuilt binary)", () =>
       completion.dispose({ disposeSequence: false });
     } finally {
       sequence.dispose();
+    }
+  });
+
+  it("stop at the end of the context and let the batch loop shift it, then burst on", async (ctx) => {
+    if (!supported) ctx.skip();
+    const context = pool.contextOf("tiny")!;
+    const { LlamaCompletion } = await import("node-llama-cpp");
+    const generate = async () => {
+      const sequence = context.getSequence();
+      try {
+        const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+        let tokens = 0;
+        const text = await completion.generateCompletion(PROMPTS[2]!, {
+          maxTokens: context.contextSize + 64, // past the end: node-llama-cpp shifts the context
+          temperature: 0,
+          repeatPenalty: false,
+          onToken: (t) => void (tokens += t.length),
+        });
+        completion.dispose({ disposeSequence: false });
+        return { text, tokens };
+      } finally {
+        sequence.dispose();
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    process.env.SWITCHYARD_GENERATION_BURST = "0";
+    const plain = await generate();
+    delete process.env.SWITCHYARD_GENERATION_BURST;
+    const { seen, restore } = watch(context);
+    try {
+      const burst = await generate();
+      expect(burst.tokens).toBe(context.contextSize + 64);
+      expect(burst).toEqual(plain);
+      expect(seen.bursts).toBeGreaterThanOrEqual(2); // one before the shift, one after
+    } finally {
+      restore();
     }
   });
 
