@@ -306,9 +306,8 @@ async function api() {
   serverPid = child.pid!;
   const one = streamer(ready.url, ready.key, "bench");
   await one();
-  const stop = () => child.stdin.end();
   const result = await measureOrPair(one);
-  stop();
+  child.stdin.end(); // the child closes its server and exits
   return result;
 }
 

@@ -39,21 +39,20 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
 
   private wake() {
     if (!this.waiting || this.wakeScheduled) return;
-    if (this.wakeAtOnce()) {
-      const w = this.waiting;
-      this.waiting = null;
-      w();
-      return;
-    }
+    if (this.wakeAtOnce()) return this.release();
     this.wakeScheduled = true;
     setImmediate(() =>
       setImmediate(() => {
         this.wakeScheduled = false;
-        const w = this.waiting;
-        this.waiting = null;
-        w?.();
+        this.release();
       }),
     );
+  }
+
+  private release() {
+    const w = this.waiting;
+    this.waiting = null;
+    w?.();
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
