@@ -22,7 +22,7 @@ import { AppError, Unavailable } from "../errors";
 import { AsyncQueue } from "./async-queue";
 import { FairSlots } from "./fair-queue";
 import { cpuInfo, defaultThreads, type EngineChoice, loadedLlamaLibraries, loadLlama } from "./llama-runtime";
-import type { EmbedResult, FinishReason, GenerateEvent, GenerateRequest, InferenceEngine } from "./types";
+import { type EmbedResult, type FinishReason, type GenerateEvent, type GenerateRequest, type InferenceEngine, contentText } from "./types";
 
 export interface LocalModelSpec {
   name: string;
@@ -450,9 +450,9 @@ export class LocalPool implements InferenceEngine {
 function toHistory(req: GenerateRequest): ChatHistoryItem[] {
   const history: ChatHistoryItem[] = [];
   for (const msg of req.messages ?? []) {
-    if (msg.role === "system") history.push({ type: "system", text: msg.content });
-    else if (msg.role === "user") history.push({ type: "user", text: msg.content });
-    else history.push({ type: "model", response: [msg.content] });
+    if (msg.role === "system") history.push({ type: "system", text: contentText(msg.content) });
+    else if (msg.role === "user") history.push({ type: "user", text: contentText(msg.content) });
+    else if (msg.role === "assistant") history.push({ type: "model", response: [contentText(msg.content)] });
   }
   return history;
 }

@@ -12,7 +12,18 @@
  * unhealthy (everything but 429 and the caller's own bad input).
  */
 import { AppError } from "../errors";
-import type { EmbedResult, FinishReason, GenerateEvent, GenerateRequest, InferenceEngine } from "./types";
+import {
+  type ChatMessage,
+  type Content,
+  type EmbedResult,
+  type FinishReason,
+  type GenerateEvent,
+  type GenerateRequest,
+  type InferenceEngine,
+  type ToolDefinition,
+  type Usage,
+  contentText,
+} from "./types";
 
 export interface RemoteBackendSpec {
   id: string;
@@ -133,6 +144,14 @@ function headersFor(spec: RemoteBackendSpec): Record<string, string> {
 
 const estimateTokens = (s: string) => Math.ceil(s.length / 4);
 
+/** What the prompt-token estimate counts when upstream reports no usage: text, tool calls and tool schemas. */
+function promptTextOf(req: GenerateRequest): string {
+  if (req.mode !== "chat") return req.prompt ?? "";
+  const parts = (req.messages ?? []).map((m) => contentText(m.content) + (m.role === "assistant" ? (m.toolCalls ?? []).map((t) => t.name + t.arguments).join("") : ""));
+  if (req.tools?.length) parts.push(JSON.stringify(req.tools));
+  return parts.join("\n");
+}
+
 /** Yields the `data:` payloads of an SSE body. */
 export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
@@ -162,37 +181,133 @@ export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator
   }
 }
 
+/** One tool-call fragment as OpenAI-compatible servers stream it. */
+interface UpstreamToolCallDelta {
+  index?: number;
+  id?: string | null;
+  type?: string | null;
+  function?: { name?: string | null; arguments?: string | null } | null;
+}
+
+interface UpstreamChoice {
+  index?: number;
+  delta?: {
+    content?: string | null;
+    refusal?: string | null;
+    tool_calls?: UpstreamToolCallDelta[] | null;
+    function_call?: { name?: string | null; arguments?: string | null } | null;
+  } | null;
+  /** a server that ignored `stream: true` sends whole messages */
+  message?: {
+    content?: string | null;
+    refusal?: string | null;
+    tool_calls?: (UpstreamToolCallDelta & { function?: { name?: string; arguments?: string } })[] | null;
+    function_call?: { name?: string | null; arguments?: string | null } | null;
+  } | null;
+  text?: string | null;
+  logprobs?: { content?: unknown[] | null; refusal?: unknown[] | null } | null;
+  finish_reason?: string | null;
+}
+
 interface UpstreamChunk {
-  choices?: { delta?: { content?: string | null }; text?: string | null; finish_reason?: string | null }[];
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  choices?: UpstreamChoice[];
+  usage?: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } | null } | null;
   error?: { message?: string } | string;
+}
+
+function finishReasonOf(r: string): FinishReason {
+  if (r === "length") return "length";
+  if (r === "tool_calls" || r === "function_call") return "tool_calls";
+  if (r === "content_filter") return "content_filter";
+  return "stop";
+}
+
+/** Message content in OpenAI's shape: strings stay strings, parts become OpenAI's part objects. */
+function openaiContent(c: Content | null): unknown {
+  if (c === null || typeof c === "string") return c;
+  return c.map((p) =>
+    p.type === "text"
+      ? { type: "text", text: p.text }
+      : p.type === "image"
+        ? { type: "image_url", image_url: { url: p.url, ...(p.detail ? { detail: p.detail } : {}) } }
+        : { type: "input_audio", input_audio: { data: p.data, format: p.format } },
+  );
+}
+
+/** The conversation as OpenAI-compatible servers take it (the legacy function shape when the caller used it). */
+export function openaiMessages(messages: readonly ChatMessage[], legacy: boolean): unknown[] {
+  return messages.map((m) => {
+    const name = m.name !== undefined ? { name: m.name } : {};
+    if (m.role === "tool") {
+      return legacy ? { role: "function", name: m.name ?? "", content: contentText(m.content) } : { role: "tool", tool_call_id: m.toolCallId, content: openaiContent(m.content) };
+    }
+    if (m.role === "assistant") {
+      const calls = m.toolCalls?.length ? m.toolCalls : null;
+      return {
+        role: "assistant",
+        content: openaiContent(m.content),
+        ...name,
+        ...(m.refusal ? { refusal: m.refusal } : {}),
+        ...(calls && legacy ? { function_call: { name: calls[0]!.name, arguments: calls[0]!.arguments } } : {}),
+        ...(calls && !legacy ? { tool_calls: calls.map((t) => ({ id: t.id, type: "function", function: { name: t.name, arguments: t.arguments } })) } : {}),
+      };
+    }
+    return { role: m.role, content: openaiContent(m.content), ...name };
+  });
+}
+
+/** The request body for an OpenAI-compatible upstream. Pass-through fields first: what we model wins. */
+export function openaiBody(model: string, req: GenerateRequest): Record<string, unknown> {
+  const g = req.grammar;
+  const rf =
+    g?.type === "json_object"
+      ? { type: "json_object" }
+      : g?.type === "json_schema"
+        ? { type: "json_schema", json_schema: { name: g.name ?? "response", schema: g.schema, ...(g.strict != null ? { strict: g.strict } : {}) } }
+        : undefined;
+  const legacy = !!req.legacyFunctions;
+  const tools = req.tools?.length ? req.tools : undefined;
+  const fn = (t: ToolDefinition) => ({
+    name: t.name,
+    ...(t.description !== undefined ? { description: t.description } : {}),
+    ...(t.parameters !== undefined ? { parameters: t.parameters } : {}),
+    ...(t.strict != null && !legacy ? { strict: t.strict } : {}),
+  });
+  const choice = req.toolChoice;
+  const toolChoice = choice === undefined ? undefined : typeof choice === "string" ? choice : legacy ? { name: choice.name } : { type: "function", function: { name: choice.name } };
+  const body: Record<string, unknown> = {
+    ...req.passthrough,
+    model,
+    ...(req.mode === "chat" ? { messages: openaiMessages(req.messages ?? [], legacy) } : { prompt: req.prompt }),
+    stream: true,
+    stream_options: { ...((req.passthrough?.stream_options as object | undefined) ?? {}), include_usage: true },
+    max_tokens: req.maxTokens,
+    temperature: req.temperature,
+    top_p: req.topP,
+    seed: req.seed,
+    stop: req.stop,
+    frequency_penalty: req.frequencyPenalty,
+    presence_penalty: req.presencePenalty,
+    response_format: rf,
+    n: req.n,
+    logit_bias: req.logitBias,
+    logprobs: req.logprobs,
+    top_logprobs: req.topLogprobs,
+  };
+  if (tools && legacy) {
+    body.functions = tools.map(fn);
+    body.function_call = toolChoice;
+  } else if (tools) {
+    body.tools = tools.map((t) => ({ type: "function", function: fn(t) }));
+    body.tool_choice = toolChoice;
+    body.parallel_tool_calls = req.parallelToolCalls;
+  }
+  for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
+  return body;
 }
 
 export class RemoteEngine implements InferenceEngine {
   constructor(readonly spec: RemoteBackendSpec) {}
-
-  private bodyFor(model: string, req: GenerateRequest) {
-    const rf =
-      req.grammar?.type === "json_object"
-        ? { type: "json_object" }
-        : req.grammar?.type === "json_schema"
-          ? { type: "json_schema", json_schema: { name: "response", schema: req.grammar.schema } }
-          : undefined;
-    return {
-      model,
-      ...(req.mode === "chat" ? { messages: req.messages } : { prompt: req.prompt }),
-      stream: true,
-      stream_options: { include_usage: true },
-      max_tokens: req.maxTokens,
-      temperature: req.temperature,
-      top_p: req.topP,
-      seed: req.seed,
-      stop: req.stop,
-      frequency_penalty: req.frequencyPenalty,
-      presence_penalty: req.presencePenalty,
-      response_format: rf,
-    };
-  }
 
   async *generate(model: string, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
     const d = new Deadlines(signal, this.spec);
@@ -203,7 +318,7 @@ export class RemoteEngine implements InferenceEngine {
         res = await fetch(trimBase(this.spec.baseUrl) + path, {
           method: "POST",
           headers: headersFor(this.spec),
-          body: JSON.stringify(this.bodyFor(model, req)),
+          body: JSON.stringify(openaiBody(model, req)),
           signal: d.controller.signal,
         });
       } catch (e) {
@@ -216,7 +331,7 @@ export class RemoteEngine implements InferenceEngine {
 
       let completionTokens = 0;
       let finishReason: FinishReason = "stop";
-      let usage: { promptTokens: number; completionTokens: number } | null = null;
+      let usage: Usage | null = null;
       const isJson = (res.headers.get("content-type") ?? "").includes("application/json");
       const payloads: AsyncIterable<string> = isJson
         ? // A server that ignores `stream: true` answers with one JSON object: treat it as a single chunk.
@@ -227,9 +342,9 @@ export class RemoteEngine implements InferenceEngine {
       try {
         for await (const data of payloads) {
           if (data === "[DONE]") break;
-          let chunk: UpstreamChunk & { choices?: { message?: { content?: string | null } }[] };
+          let chunk: UpstreamChunk;
           try {
-            chunk = JSON.parse(data) as typeof chunk;
+            chunk = JSON.parse(data) as UpstreamChunk;
           } catch {
             throw new BackendError(`backend ${this.spec.name} sent a malformed event`, "backend_bad_response", { retryable: true, unhealthy: true });
           }
@@ -237,16 +352,51 @@ export class RemoteEngine implements InferenceEngine {
             const m = typeof chunk.error === "string" ? chunk.error : (chunk.error.message ?? "error");
             throw new BackendError(`backend ${this.spec.name} failed: ${m.slice(0, 200)}`, "backend_error", { retryable: true, unhealthy: false });
           }
-          const c = chunk.choices?.[0];
-          const text = c?.delta?.content ?? c?.text ?? c?.message?.content ?? "";
-          if (text) {
-            d.firstToken();
-            completionTokens++;
-            yield { type: "delta", text, tokens: 1 };
+          for (const c of chunk.choices ?? []) {
+            const choice = typeof c.index === "number" ? c.index : 0;
+            const at = choice ? { choice } : {};
+            const part = c.delta ?? c.message ?? null;
+            const text = part?.content ?? c.text ?? "";
+            if (text) {
+              d.firstToken();
+              completionTokens++;
+              yield { type: "delta", text, tokens: 1, ...at };
+            }
+            if (part?.refusal) {
+              d.firstToken();
+              yield { type: "refusal", text: part.refusal, ...at };
+            }
+            if (c.logprobs && (c.logprobs.content?.length || c.logprobs.refusal?.length)) yield { type: "logprobs", logprobs: c.logprobs, ...at };
+            // Fragments are re-emitted one for one: same index, id/name only where upstream sent them.
+            for (const [i, t] of (part?.tool_calls ?? []).entries()) {
+              d.firstToken();
+              yield {
+                type: "tool_call",
+                index: typeof t.index === "number" ? t.index : i,
+                ...(t.id ? { id: t.id } : {}),
+                ...(t.function?.name ? { name: t.function.name } : {}),
+                ...(t.function?.arguments ? { arguments: t.function.arguments } : {}),
+                ...at,
+              };
+            }
+            const fc = part?.function_call;
+            if (fc && (fc.name || fc.arguments)) {
+              d.firstToken();
+              yield { type: "tool_call", index: 0, ...(fc.name ? { name: fc.name } : {}), ...(fc.arguments ? { arguments: fc.arguments } : {}), ...at };
+            }
+            if (c.finish_reason) {
+              const r = finishReasonOf(c.finish_reason);
+              if (choice === 0) finishReason = r;
+              yield { type: "finish", finishReason: r, choice };
+            }
           }
-          if (c?.finish_reason) finishReason = c.finish_reason === "length" ? "length" : "stop";
           if (chunk.usage && typeof chunk.usage.completion_tokens === "number") {
-            usage = { promptTokens: chunk.usage.prompt_tokens ?? 0, completionTokens: chunk.usage.completion_tokens };
+            const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
+            usage = {
+              promptTokens: chunk.usage.prompt_tokens ?? 0,
+              completionTokens: chunk.usage.completion_tokens,
+              ...(typeof cached === "number" ? { cachedPromptTokens: cached } : {}),
+            };
           }
         }
       } catch (e) {
@@ -254,11 +404,10 @@ export class RemoteEngine implements InferenceEngine {
         throw failureOf(this.spec, d, e);
       }
       if (d.callerGone) return;
-      const promptChars = req.mode === "chat" ? (req.messages ?? []).map((m) => m.content).join("\n") : (req.prompt ?? "");
       yield {
         type: "done",
         finishReason,
-        usage: usage ?? { promptTokens: estimateTokens(promptChars), completionTokens },
+        usage: usage ?? { promptTokens: estimateTokens(promptTextOf(req)), completionTokens },
       };
     } finally {
       d.dispose();

@@ -5,7 +5,7 @@
  * regex passes), so it can run on every request; the absolute scale matters
  * little because thresholds are calibrated on the tenant's own scores.
  */
-import type { ChatMessage } from "../inference/types";
+import { type ChatMessage, contentText } from "../inference/types";
 
 export interface ConversationFeatures {
   chars: number;
@@ -22,7 +22,7 @@ const REASONING = /\b(?:why|explain|step by step|analy[sz]e|compare|trade-?offs?
 const count = (re: RegExp, s: string) => s.match(re)?.length ?? 0;
 
 export function featuresOf(input: { messages?: readonly ChatMessage[]; prompt?: string }): ConversationFeatures {
-  const texts = input.messages ? input.messages.map((m) => m.content) : [input.prompt ?? ""];
+  const texts = input.messages ? input.messages.map((m) => contentText(m.content)) : [input.prompt ?? ""];
   const all = texts.join("\n");
   return {
     chars: all.length,

@@ -109,7 +109,7 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
     messages: body.messages.map((m) => ({
       role: m.role === "developer" ? "system" : m.role,
       content: contentText(m.content),
-    })),
+    })) as GenerateRequest["messages"],
     grammar:
       rf?.type === "json_object"
         ? { type: "json_object" }

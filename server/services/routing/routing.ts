@@ -10,7 +10,7 @@
 import type { Principal } from "../../auth/principal";
 import type { Db, Tx } from "../../db/client";
 import { AppError, Conflict, Invalid, NotFound, isUniqueViolation } from "../../errors";
-import type { GenerateRequest } from "../../inference/types";
+import { type GenerateRequest, contentText } from "../../inference/types";
 import { newId } from "../../lib/ids";
 import { engineFor } from "../../inference/engine";
 import { difficultyScore, featuresOf } from "../../routing/difficulty";
@@ -516,7 +516,7 @@ async function embeddingFeature(db: Db, tenantId: string, name: string, req: Pic
     exemplarCache.set(cacheKey, ex);
     ex.catch(() => exemplarCache.delete(cacheKey));
   }
-  const text = (req.messages ? req.messages.map((x) => `${x.role}: ${x.content}`).join("\n") : (req.prompt ?? "")).slice(-EMBED_CHARS);
+  const text = (req.messages ? req.messages.map((x) => `${x.role}: ${contentText(x.content)}`).join("\n") : (req.prompt ?? "")).slice(-EMBED_CHARS);
   const [{ easy, hard }, r] = await Promise.all([ex, engine.embed(m.name, [text || " "], tenantId, signal)]);
   return hardness(r.vectors[0]!, easy, hard);
 }
