@@ -42,7 +42,7 @@ async function complete(name: string, prompt: string, maxTokens = MAX_TOKENS): P
   let tokens = 0;
   for await (const ev of pool.generate(name, req, new AbortController().signal)) {
     if (ev.type === "delta") text += ev.text;
-    else tokens = ev.usage.completionTokens;
+    else if (ev.type === "done") tokens = ev.usage.completionTokens;
   }
   return { text, tokens };
 }

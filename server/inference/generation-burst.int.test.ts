@@ -57,7 +57,7 @@ async function complete(req: GenerateRequest, signal = new AbortController().sig
     if (ev.type === "delta") {
       text += ev.text;
       onDelta?.((deltas += ev.tokens));
-    } else tokens = ev.usage.completionTokens;
+    } else if (ev.type === "done") tokens = ev.usage.completionTokens;
   }
   return { text, tokens };
 }
