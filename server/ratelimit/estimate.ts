@@ -13,6 +13,8 @@ const LEGACY_COMPLETION_DEFAULT = 16;
 const CHARS_PER_TOKEN = 4;
 /** role markers and separators a chat template adds per message */
 const PER_MESSAGE_OVERHEAD = 4;
+/** an image part: OpenAI bills 85 (low detail) to ~1,100 tokens; a 1024×1024 high-detail image is 765 */
+const IMAGE_TOKENS = 765;
 
 function textLength(v: unknown): number {
   if (typeof v === "string") return v.length;
@@ -20,7 +22,13 @@ function textLength(v: unknown): number {
   if (v && typeof v === "object") {
     const o = v as Record<string, unknown>;
     if (typeof o.text === "string") return o.text.length;
-    if ("content" in o) return textLength(o.content);
+    if (o.type === "image_url") return IMAGE_TOKENS * CHARS_PER_TOKEN;
+    if (o.type === "input_audio") return String((o.input_audio as { data?: unknown } | undefined)?.data ?? "").length / 8;
+    // a message: its content, plus the tool calls an assistant made (names and argument JSON)
+    let n = "content" in o ? textLength(o.content) : 0;
+    if (Array.isArray(o.tool_calls)) n += JSON.stringify(o.tool_calls).length;
+    if (o.function_call) n += JSON.stringify(o.function_call).length;
+    return n;
   }
   return 0;
 }
@@ -32,7 +40,10 @@ export function estimateTokens(endpoint: string, body: unknown): number {
   if (endpoint === "embeddings") return Math.ceil(textLength(b.input) / CHARS_PER_TOKEN);
   let prompt = 0;
   if (Array.isArray(b.messages)) {
-    prompt = Math.ceil(textLength(b.messages) / CHARS_PER_TOKEN) + PER_MESSAGE_OVERHEAD * b.messages.length;
+    // tool schemas are rendered into the prompt by every chat template that supports tools
+    const schemas = b.tools ?? b.functions;
+    const toolChars = Array.isArray(schemas) ? JSON.stringify(schemas).length : 0;
+    prompt = Math.ceil((textLength(b.messages) + toolChars) / CHARS_PER_TOKEN) + PER_MESSAGE_OVERHEAD * b.messages.length;
   } else if (b.prompt !== undefined) {
     prompt = Math.ceil(textLength(b.prompt) / CHARS_PER_TOKEN) + 1;
   } else {

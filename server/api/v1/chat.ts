@@ -1,15 +1,36 @@
-/** POST /api/v1/chat/completions and POST /api/v1/completions. */
-import type { FinishReason, GenerateRequest } from "../../inference/types";
-import type { RoutePlan } from "../../services/routing/routing";
+/**
+ * POST /api/v1/chat/completions and POST /api/v1/completions: OpenAI's wire shapes
+ * mapped to the gateway core's neutral request, and its events and results back
+ * to OpenAI's JSON and chunks. Everything else — routing, fallback, caching,
+ * accounting — is the core's (server/services/gateway).
+ */
+import type { ChatMessage, ContentPart, FinishReason, GenerateEvent, ToolChoice, Usage } from "../../inference/types";
+import { prepareGeneration } from "../../services/gateway/execute";
+import { sseResponse } from "../../services/gateway/stream";
+import type { ChoiceResult, GatewayRequest } from "../../services/gateway/types";
 import type { V1Context } from "./handler";
-import { generateRouted, planRequest } from "./routed";
-import { type ChatCompletionRequest, type CompletionRequest, contentText } from "./schemas";
-import { cachedAnswer, responseCacheKey, storeAnswer } from "./response-cache";
-import { sseResponse } from "./sse";
+import { ChatCompletionRequest, CompletionRequest } from "./schemas";
 
 type Common = ChatCompletionRequest | CompletionRequest;
+type WireMessage = ChatCompletionRequest["messages"][number];
 
-function generationParams(body: Common, maxTokens: number | null | undefined) {
+/** Fields the mapping models; every other field of the body is passed through to remote upstreams. */
+const MODELLED = new Set([
+  "model", "messages", "prompt", "max_tokens", "temperature", "top_p", "seed", "stop", "stream", "stream_options",
+  "presence_penalty", "frequency_penalty", "n", "logit_bias", "logprobs", "top_logprobs", "response_format",
+  "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "echo", "suffix", "best_of",
+]);
+
+function passthroughOf(body: Record<string, unknown>): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(body)) {
+    if (MODELLED.has(k) || v === undefined) continue;
+    (out ??= {})[k] = v;
+  }
+  return out;
+}
+
+function sampling(body: Common, maxTokens: number | null | undefined) {
   return {
     maxTokens: maxTokens ?? undefined,
     temperature: body.temperature ?? undefined,
@@ -18,118 +39,132 @@ function generationParams(body: Common, maxTokens: number | null | undefined) {
     stop: body.stop == null ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop],
     frequencyPenalty: body.frequency_penalty ?? undefined,
     presencePenalty: body.presence_penalty ?? undefined,
+    n: body.n ?? undefined,
+    logitBias: body.logit_bias ?? undefined,
   };
 }
 
-function completionId(ctx: V1Context, prefix: string) {
-  return `${prefix}-${ctx.requestId.replace(/^req_/, "")}`;
+function userParts(content: Extract<WireMessage, { role: "user" }>["content"]): string | ContentPart[] {
+  if (typeof content === "string") return content;
+  return content.map((p): ContentPart =>
+    p.type === "text"
+      ? { type: "text", text: p.text }
+      : p.type === "image_url"
+        ? { type: "image", url: p.image_url.url, ...(p.image_url.detail ? { detail: p.image_url.detail } : {}) }
+        : { type: "audio", data: p.input_audio.data, format: p.input_audio.format },
+  );
 }
 
-interface Generated {
-  text: string;
-  finishReason: FinishReason;
-}
+const textParts = (content: string | { type: "text"; text: string }[]): string | ContentPart[] =>
+  typeof content === "string" ? content : content.map((p) => ({ type: "text", text: p.text }));
 
-/**
- * Drives one generation for either endpoint: usage accounting (tokens actually
- * produced, time to first token) is the same, only the chunk shapes differ. The
- * plan (alias → targets, or the model itself) is made before, so its errors are
- * HTTP errors rather than stream events.
- */
-async function generate(ctx: V1Context, plan: RoutePlan, req: GenerateRequest, onDelta?: (text: string) => void): Promise<Generated> {
-  let text = "";
-  let finishReason: FinishReason = "stop";
-  await generateRouted(ctx, plan, req, (ev) => {
-    if (ev.type === "delta") {
-      if (ctx.usage.ttftMs === null && ev.tokens > 0) ctx.usage.ttftMs = Date.now() - ctx.startedAt;
-      ctx.usage.completionTokens += ev.tokens;
-      text += ev.text;
-      if (ev.text) onDelta?.(ev.text);
-    } else {
-      finishReason = ev.finishReason;
-      ctx.usage.promptTokens = ev.usage.promptTokens;
-      ctx.usage.completionTokens = ev.usage.completionTokens;
+function toMessage(m: WireMessage): ChatMessage {
+  const name = m.role !== "tool" && m.name !== undefined ? { name: m.name } : {};
+  switch (m.role) {
+    case "system":
+    case "developer":
+      return { role: "system", content: textParts(m.content), ...name };
+    case "user":
+      return { role: "user", content: userParts(m.content), ...name };
+    case "assistant": {
+      let content: string | ContentPart[] | null = null;
+      let refusal = m.refusal ?? null;
+      if (typeof m.content === "string") content = m.content;
+      else if (m.content) {
+        content = m.content.flatMap((p) => (p.type === "text" ? [{ type: "text" as const, text: p.text }] : []));
+        const refused = m.content.flatMap((p) => (p.type === "refusal" ? [p.refusal] : [])).join("");
+        if (refused) refusal = (refusal ?? "") + refused;
+      }
+      const toolCalls = m.tool_calls?.length
+        ? m.tool_calls.map((t) => ({ id: t.id, name: t.function.name, arguments: t.function.arguments }))
+        : m.function_call
+          ? [{ id: "", name: m.function_call.name, arguments: m.function_call.arguments }]
+          : undefined;
+      return { role: "assistant", content, ...name, ...(toolCalls ? { toolCalls } : {}), ...(refusal ? { refusal } : {}) };
     }
-  });
-  return { text, finishReason };
+    case "tool":
+      return { role: "tool", content: textParts(m.content), toolCallId: m.tool_call_id };
+    case "function":
+      return { role: "tool", content: m.content ?? "", toolCallId: "", name: m.name };
+  }
 }
 
-/**
- * A non-streaming generation through the response cache (when enabled and the request
- * qualifies). The plan — alias resolution and the model access check — is made before
- * either way, so a cached answer never reaches a key that may not use the model. The
- * response reports the original usage; the usage log and the limiter see 0 tokens for a hit.
- */
-async function generateCached(
-  ctx: V1Context,
-  endpoint: string,
-  body: Common,
-  plan: RoutePlan,
-  req: GenerateRequest,
-): Promise<{ g: Generated; usage: ReturnType<typeof usageOf> }> {
-  const key = responseCacheKey(ctx.principal.tenantId, endpoint, body);
-  if (key) {
-    const hit = cachedAnswer(key);
-    ctx.headers["x-switchyard-cache"] = hit ? "hit" : "miss";
-    if (hit) {
-      ctx.usage.modelUsed = hit.modelUsed;
-      ctx.usage.cached = true;
-      const usage = { prompt_tokens: hit.promptTokens, completion_tokens: hit.completionTokens, total_tokens: hit.promptTokens + hit.completionTokens };
-      return { g: { text: hit.text, finishReason: hit.finishReason }, usage };
-    }
-  }
-  const g = await generate(ctx, plan, req);
-  if (key && !ctx.signal.aborted) {
-    storeAnswer(key, {
-      text: g.text,
-      finishReason: g.finishReason,
-      promptTokens: ctx.usage.promptTokens,
-      completionTokens: ctx.usage.completionTokens,
-      modelUsed: ctx.usage.modelUsed,
-    });
-  }
-  return { g, usage: usageOf(ctx) };
+function toolChoiceOf(body: ChatCompletionRequest): ToolChoice | undefined {
+  const c = body.tool_choice ?? body.function_call;
+  if (c == null) return undefined;
+  if (typeof c === "string") return c;
+  return "function" in c ? { name: c.function.name } : { name: c.name };
 }
 
-function usageOf(ctx: V1Context) {
+/** The neutral request for a chat completion body. */
+export function chatRequest(body: ChatCompletionRequest): GatewayRequest {
+  const rf = body.response_format;
+  const legacy = !body.tools?.length && !!body.functions?.length;
+  const tools = body.tools?.length ? body.tools.map((t) => t.function) : body.functions?.length ? body.functions : undefined;
+  const passthrough = passthroughOf(body);
   return {
-    prompt_tokens: ctx.usage.promptTokens,
-    completion_tokens: ctx.usage.completionTokens,
-    total_tokens: ctx.usage.promptTokens + ctx.usage.completionTokens,
+    model: body.model,
+    stream: !!body.stream,
+    mode: "chat",
+    messages: body.messages.map(toMessage),
+    grammar:
+      rf?.type === "json_object"
+        ? { type: "json_object" }
+        : rf?.type === "json_schema"
+          ? { type: "json_schema", schema: rf.json_schema.schema, name: rf.json_schema.name, ...(rf.json_schema.strict != null ? { strict: rf.json_schema.strict } : {}) }
+          : undefined,
+    ...(tools ? { tools: tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters, ...(t.strict != null ? { strict: t.strict } : {}) })) } : {}),
+    toolChoice: toolChoiceOf(body),
+    parallelToolCalls: body.parallel_tool_calls ?? undefined,
+    legacyFunctions: legacy || undefined,
+    logprobs: body.logprobs ?? undefined,
+    topLogprobs: body.top_logprobs ?? undefined,
+    passthrough,
+    ...sampling(body, body.max_completion_tokens ?? body.max_tokens),
+  };
+}
+
+const completionId = (ctx: V1Context, prefix: string) => `${prefix}-${ctx.requestId.replace(/^req_/, "")}`;
+
+function usageJson(u: Usage) {
+  return {
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.promptTokens + u.completionTokens,
+    ...(u.cachedPromptTokens !== undefined ? { prompt_tokens_details: { cached_tokens: u.cachedPromptTokens } } : {}),
+  };
+}
+
+const wireFinish = (r: FinishReason, legacy: boolean) => (legacy && r === "tool_calls" ? "function_call" : r);
+
+function messageJson(c: ChoiceResult, legacy: boolean) {
+  const calls = c.toolCalls;
+  return {
+    role: "assistant" as const,
+    content: c.text === "" && (calls.length || c.refusal) ? null : c.text,
+    refusal: c.refusal,
+    ...(calls.length && !legacy ? { tool_calls: calls.map((t) => ({ id: t.id, type: "function", function: { name: t.name, arguments: t.arguments } })) } : {}),
+    ...(calls.length && legacy ? { function_call: { name: calls[0]!.name, arguments: calls[0]!.arguments } } : {}),
   };
 }
 
 export async function chatCompletions(ctx: V1Context, body: ChatCompletionRequest): Promise<Response> {
   const created = Math.floor(Date.now() / 1000);
   const id = completionId(ctx, "chatcmpl");
-  const rf = body.response_format;
-  const req: GenerateRequest = {
-    mode: "chat",
-    tenantId: ctx.principal.tenantId,
-    messages: body.messages.map((m) => ({
-      role: m.role === "developer" ? "system" : m.role,
-      content: contentText(m.content),
-    })) as GenerateRequest["messages"],
-    grammar:
-      rf?.type === "json_object"
-        ? { type: "json_object" }
-        : rf?.type === "json_schema"
-          ? { type: "json_schema", schema: rf.json_schema.schema }
-          : undefined,
-    ...generationParams(body, body.max_completion_tokens ?? body.max_tokens),
-  };
+  const req = chatRequest(body);
+  const legacy = !!req.legacyFunctions;
+  const gen = await prepareGeneration(ctx, req);
 
-  const plan = await planRequest(ctx, body.model, req);
-  if (!body.stream) {
-    const { g, usage } = await generateCached(ctx, "chat.completions", body, plan, req);
+  if (!req.stream) {
+    const result = await gen.complete();
     return Response.json(
       {
         id,
         object: "chat.completion",
         created,
         model: body.model,
-        choices: [{ index: 0, message: { role: "assistant", content: g.text, refusal: null }, logprobs: null, finish_reason: g.finishReason }],
-        usage,
+        choices: result.choices.map((c) => ({ index: c.index, message: messageJson(c, legacy), logprobs: c.logprobs, finish_reason: wireFinish(c.finishReason, legacy) })),
+        usage: usageJson(result.usage),
         system_fingerprint: null,
       },
       { headers: ctx.headers },
@@ -138,62 +173,110 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
 
   const includeUsage = !!body.stream_options?.include_usage;
   return sseResponse(ctx, async (emit) => {
-    const chunk = (delta: object, finish: FinishReason | null) => ({
+    const chunk = (choice: number, delta: object, finish: string | null, logprobs: unknown = null) => ({
       id,
       object: "chat.completion.chunk",
       created,
       model: body.model,
       system_fingerprint: null,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      choices: [{ index: choice, delta, logprobs, finish_reason: finish }],
       ...(includeUsage ? { usage: null } : {}),
     });
-    emit(chunk({ role: "assistant", content: "" }, null));
-    const g = await generate(ctx, plan, req, (text) => emit(chunk({ content: text }, null)));
+    const opened = new Set<number>();
+    const finished = new Set<number>();
+    const open = (choice: number) => {
+      if (opened.has(choice)) return;
+      opened.add(choice);
+      emit(chunk(choice, { role: "assistant", content: "" }, null));
+    };
+    open(0);
+    const onEvent = (ev: GenerateEvent) => {
+      if (ev.type === "done") return;
+      const choice = ev.choice ?? 0;
+      open(choice);
+      if (ev.type === "delta") {
+        if (ev.text) emit(chunk(choice, { content: ev.text }, null));
+      } else if (ev.type === "refusal") {
+        emit(chunk(choice, { refusal: ev.text }, null));
+      } else if (ev.type === "tool_call") {
+        const head = ev.id !== undefined || ev.name !== undefined;
+        const fn = { ...(ev.name !== undefined ? { name: ev.name } : {}), ...(ev.arguments !== undefined || head ? { arguments: ev.arguments ?? "" } : {}) };
+        emit(
+          chunk(
+            choice,
+            legacy
+              ? { function_call: fn }
+              : { tool_calls: [{ index: ev.index, ...(ev.id !== undefined ? { id: ev.id } : {}), ...(head ? { type: "function" } : {}), function: fn }] },
+            null,
+          ),
+        );
+      } else if (ev.type === "logprobs") {
+        emit(chunk(choice, {}, null, ev.logprobs));
+      } else if (ev.type === "finish") {
+        finished.add(choice);
+        emit(chunk(choice, {}, wireFinish(ev.finishReason, legacy)));
+      }
+    };
+    const result = await gen.stream(onEvent);
     if (ctx.signal.aborted) return;
-    emit(chunk({}, g.finishReason));
+    for (const c of result.choices) if (!finished.has(c.index)) emit(chunk(c.index, {}, wireFinish(c.finishReason, legacy)));
     if (includeUsage) {
-      emit({ id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: null, choices: [], usage: usageOf(ctx) });
+      emit({ id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: null, choices: [], usage: usageJson(result.usage) });
     }
   });
+}
+
+/** The neutral request for a legacy completion body. */
+export function completionRequest(body: CompletionRequest): GatewayRequest {
+  return {
+    model: body.model,
+    stream: !!body.stream,
+    mode: "completion",
+    prompt: Array.isArray(body.prompt) ? body.prompt[0] : body.prompt,
+    passthrough: passthroughOf(body),
+    // OpenAI's legacy endpoint defaults to 16 tokens
+    ...sampling(body, body.max_tokens ?? 16),
+  };
 }
 
 export async function completions(ctx: V1Context, body: CompletionRequest): Promise<Response> {
   const created = Math.floor(Date.now() / 1000);
   const id = completionId(ctx, "cmpl");
-  const req: GenerateRequest = {
-    mode: "completion",
-    tenantId: ctx.principal.tenantId,
-    prompt: Array.isArray(body.prompt) ? body.prompt[0] : body.prompt,
-    // OpenAI's legacy endpoint defaults to 16 tokens
-    ...generationParams(body, body.max_tokens ?? 16),
-  };
-  const plan = await planRequest(ctx, body.model, req);
-  if (!body.stream) {
-    const { g, usage } = await generateCached(ctx, "completions", body, plan, req);
+  const req = completionRequest(body);
+  const gen = await prepareGeneration(ctx, req);
+  if (!req.stream) {
+    const result = await gen.complete();
     return Response.json(
       {
         id,
         object: "text_completion",
         created,
         model: body.model,
-        choices: [{ index: 0, text: g.text, logprobs: null, finish_reason: g.finishReason }],
-        usage,
+        choices: result.choices.map((c) => ({ index: c.index, text: c.text, logprobs: null, finish_reason: c.finishReason })),
+        usage: usageJson(result.usage),
       },
       { headers: ctx.headers },
     );
   }
   const includeUsage = !!body.stream_options?.include_usage;
   return sseResponse(ctx, async (emit) => {
-    const chunk = (text: string, finish: FinishReason | null) => ({
+    const chunk = (choice: number, text: string, finish: FinishReason | null) => ({
       id,
       object: "text_completion",
       created,
       model: body.model,
-      choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
+      choices: [{ index: choice, text, logprobs: null, finish_reason: finish }],
     });
-    const g = await generate(ctx, plan, req, (text) => emit(chunk(text, null)));
+    const finished = new Set<number>();
+    const result = await gen.stream((ev) => {
+      if (ev.type === "delta" && ev.text) emit(chunk(ev.choice ?? 0, ev.text, null));
+      else if (ev.type === "finish") {
+        finished.add(ev.choice);
+        emit(chunk(ev.choice, "", ev.finishReason));
+      }
+    });
     if (ctx.signal.aborted) return;
-    emit(chunk("", g.finishReason));
-    if (includeUsage) emit({ id, object: "text_completion", created, model: body.model, choices: [], usage: usageOf(ctx) });
+    for (const c of result.choices) if (!finished.has(c.index)) emit(chunk(c.index, "", c.finishReason));
+    if (includeUsage) emit({ id, object: "text_completion", created, model: body.model, choices: [], usage: usageJson(result.usage) });
   });
 }

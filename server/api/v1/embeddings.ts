@@ -1,13 +1,11 @@
 /** POST /api/v1/embeddings */
+import { embed } from "../../services/gateway/execute";
 import type { V1Context } from "./handler";
-import { embedRouted, planRequest } from "./routed";
 import type { EmbeddingRequest } from "./schemas";
 
 export async function embeddings(ctx: V1Context, body: EmbeddingRequest): Promise<Response> {
   const inputs = Array.isArray(body.input) ? body.input : [body.input];
-  const plan = await planRequest(ctx, body.model, { prompt: inputs.join("\n") });
-  const result = await embedRouted(ctx, plan, inputs);
-  ctx.usage.promptTokens = result.usage.promptTokens;
+  const result = await embed(ctx, body.model, inputs);
   const base64 = body.encoding_format === "base64";
   return Response.json(
     {

@@ -1,12 +1,11 @@
 /**
- * The /api/v1 error envelope, OpenAI's shape: {"error":{"message","type","param","code"}}.
- * The one place AppErrors become HTTP answers for the public API; anything else is
- * a 500 whose details stay in the server log.
+ * The OpenAI error envelope, {"error":{"message","type","param","code"}}: how the
+ * gateway's errors look on /api/v1, in JSON answers and as a stream's last event.
  */
-import { ZodError } from "zod";
-import { type AppErrorKind, isAppError } from "../../errors";
+import type { AppErrorKind } from "../../errors";
+import type { Dialect, GatewayError } from "../../services/gateway/types";
 
-const TYPE: Record<AppErrorKind, string> = {
+const TYPE: Record<AppErrorKind | "internal", string> = {
   invalid: "invalid_request_error",
   unauthorized: "authentication_error",
   forbidden: "permission_error",
@@ -15,58 +14,19 @@ const TYPE: Record<AppErrorKind, string> = {
   payload_too_large: "invalid_request_error",
   rate_limited: "rate_limit_error",
   unavailable: "service_unavailable_error",
+  internal: "server_error",
 };
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
 }
 
-export interface MappedError {
-  status: number;
-  body: OpenAIErrorBody;
-  retryAfter?: number;
-  /** short code for the usage log */
-  code: string;
+export function openaiErrorBody(e: GatewayError): OpenAIErrorBody {
+  return { error: { message: e.message, type: TYPE[e.kind], param: e.param, code: e.code } };
 }
 
-export function zodToMapped(e: ZodError): MappedError {
-  const issue = e.issues[0]!;
-  const param = issue.path.length ? issue.path.map(String).join(".") : null;
-  const message = param && !issue.message.startsWith(param.split(".")[0]!) ? `${param}: ${issue.message}` : issue.message;
-  return {
-    status: 400,
-    code: "invalid_request",
-    body: { error: { message, type: "invalid_request_error", param, code: "invalid_request" } },
-  };
-}
-
-export function mapError(e: unknown, requestId: string): MappedError {
-  if (isAppError(e)) {
-    return {
-      status: e.status,
-      code: e.code,
-      retryAfter: e.retryAfter,
-      body: { error: { message: e.message, type: TYPE[e.kind], param: e.param ?? null, code: e.code } },
-    };
-  }
-  if (e instanceof ZodError) return zodToMapped(e);
-  console.error(`[api/v1] ${requestId} internal error:`, e);
-  return {
-    status: 500,
-    code: "internal_error",
-    body: {
-      error: {
-        message: `The server had an error while processing your request (request id ${requestId}).`,
-        type: "server_error",
-        param: null,
-        code: "internal_error",
-      },
-    },
-  };
-}
-
-export function errorResponse(m: MappedError, headers: Record<string, string> = {}): Response {
-  const h: Record<string, string> = { "content-type": "application/json", ...headers };
-  if (m.retryAfter !== undefined) h["retry-after"] = String(Math.max(1, Math.ceil(m.retryAfter)));
-  return new Response(JSON.stringify(m.body), { status: m.status, headers: h });
-}
+export const openaiDialect: Dialect = {
+  errorBody: openaiErrorBody,
+  streamError: (e) => ({ data: openaiErrorBody(e) }),
+  streamEnd: "[DONE]",
+};

@@ -46,6 +46,10 @@ export interface UsageRecord {
   /** the attempts made (fallbacks); stored as JSON, null when there was one */
   attempts?: readonly unknown[] | null;
   cached?: boolean;
+  /** tools the request offered */
+  toolsOffered?: number;
+  /** tool calls in the answer */
+  toolCalls?: number;
 }
 
 export interface UsageWriterStats {

@@ -1,13 +1,15 @@
 /**
- * Exact-match response cache for /api/v1 completions (RESPONSE_CACHE_TTL_SECONDS > 0).
+ * Exact-match response cache for generations (RESPONSE_CACHE_TTL_SECONDS > 0),
+ * shared by every dialect: it keeps dialect-neutral results, so each dialect
+ * renders a hit in its own shape.
  *
  * Only requests whose answer is a function of the request: non-streaming, with
  * `temperature: 0` given explicitly (greedy decoding is deterministic in llama.cpp).
- * The key is a SHA-256 of the tenant, the endpoint and the request body with its
- * keys sorted — minus fields that don't change the answer (`stream`, `user`) — so
- * tenants never share answers. A hit still goes through auth, limits and the model
- * access check; it is logged with cached=true and 0 tokens (no model ran), and
- * marked `x-switchyard-cache: hit`.
+ * The key is a SHA-256 of the tenant, the requested model and the neutral request
+ * with its keys sorted — minus what doesn't change the answer (`stream`, `user`) —
+ * so tenants never share answers. A hit still goes through auth, limits and the
+ * model access check; it is logged with cached=true and 0 tokens (no model ran),
+ * and marked `x-switchyard-cache: hit`.
  *
  * In-process and per replica (bounded LRU): a cache is an optimisation, and
  * replicas that each compute an answer once are still correct.
@@ -16,19 +18,17 @@ import { createHash } from "node:crypto";
 import { env } from "../../env";
 import { TtlCache } from "../../lib/ttl-cache";
 import { metrics } from "../../metrics/metrics";
+import type { GatewayRequest, GenerationResult } from "./types";
 
-export interface CachedAnswer {
-  text: string;
-  finishReason: "stop" | "length";
-  promptTokens: number;
-  completionTokens: number;
+export interface CachedResult {
+  result: GenerationResult;
   /** what served the original request (the usage log's modelUsed for hits) */
   modelUsed: string | null;
 }
 
-const g = globalThis as unknown as { __switchyardResponseCache?: TtlCache<string, CachedAnswer> };
+const g = globalThis as unknown as { __switchyardResponseCache?: TtlCache<string, CachedResult> };
 
-function cache(): TtlCache<string, CachedAnswer> | null {
+function cache(): TtlCache<string, CachedResult> | null {
   const e = env();
   if (!e.RESPONSE_CACHE_TTL_SECONDS) return null;
   g.__switchyardResponseCache ??= new TtlCache({ maxEntries: e.RESPONSE_CACHE_MAX_ENTRIES, ttlMs: e.RESPONSE_CACHE_TTL_SECONDS * 1000 });
@@ -49,18 +49,21 @@ function canonical(v: unknown): unknown {
 }
 
 /** The cache key for a request, or null when it must not be cached (or caching is off). */
-export function responseCacheKey(tenantId: string, endpoint: string, body: { stream?: boolean | null; temperature?: number | null }): string | null {
-  if (!cache() || body.stream || body.temperature !== 0) return null;
-  const { stream: _s, user: _u, ...rest } = body as Record<string, unknown>;
-  return createHash("sha256").update(JSON.stringify([tenantId, endpoint, canonical(rest)])).digest("hex");
+export function responseCacheKey(tenantId: string, model: string, req: GatewayRequest): string | null {
+  if (!cache() || req.stream || req.temperature !== 0) return null;
+  const { stream: _s, passthrough, ...rest } = req;
+  const { user: _u, ...extra } = passthrough ?? {};
+  return createHash("sha256")
+    .update(JSON.stringify([tenantId, model, canonical({ ...rest, passthrough: extra })]))
+    .digest("hex");
 }
 
-export function cachedAnswer(key: string): CachedAnswer | undefined {
+export function cachedResult(key: string): CachedResult | undefined {
   const hit = cache()?.get(key);
   metrics().cacheLookups.inc({ result: hit ? "hit" : "miss" });
   return hit;
 }
 
-export function storeAnswer(key: string, answer: CachedAnswer): void {
-  cache()?.set(key, answer);
+export function storeResult(key: string, entry: CachedResult): void {
+  cache()?.set(key, entry);
 }

@@ -1,12 +1,12 @@
 /**
- * Server-sent events for /api/v1 streams (DESIGN.md §3.7): `data: <json>\n\n` …
- * `data: [DONE]\n\n`, headers that stop proxies and compression from buffering,
- * the client's disconnect aborting the generation, a mid-stream failure ending
- * the stream with one error event, and the usage record written when the stream
- * ends — however it ends.
+ * Server-sent events for every dialect's streams: `[event: <name>\n]data: <json>\n\n`
+ * events, headers that stop proxies and compression from buffering, the client's
+ * disconnect aborting the generation, a mid-stream failure ending the stream with
+ * one error event in the dialect's shape, and the usage record written when the
+ * stream ends — however it ends.
  */
-import type { V1Context } from "./handler";
-import { mapError } from "./errors";
+import { toGatewayError } from "./errors";
+import type { GatewayContext } from "./types";
 
 export const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",
@@ -15,22 +15,24 @@ export const SSE_HEADERS = {
   connection: "keep-alive",
 };
 
-export type Emit = (data: unknown) => void;
+/** Sends one event; `event` names it (Anthropic-style streams), plain `data:` otherwise. */
+export type Emit = (data: unknown, event?: string) => void;
 
 /**
  * Runs `produce` and streams what it emits. `produce` resolves when generation is
- * complete; throwing ends the stream with an error event.
+ * complete; throwing ends the stream with the dialect's error event.
  */
-export function sseResponse(ctx: V1Context, produce: (emit: Emit) => Promise<void>): Response {
+export function sseResponse(ctx: GatewayContext, produce: (emit: Emit) => Promise<void>): Response {
   ctx.deferFinish();
   ctx.usage.stream = true;
   const encoder = new TextEncoder();
   let closed = false;
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
-      const emit: Emit = (data) => {
+      const emit: Emit = (data, event) => {
         if (closed) return;
-        controller.enqueue(encoder.encode(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`));
+        const payload = typeof data === "string" ? data : JSON.stringify(data);
+        controller.enqueue(encoder.encode(event ? `event: ${event}\ndata: ${payload}\n\n` : `data: ${payload}\n\n`));
       };
       void (async () => {
         try {
@@ -38,16 +40,17 @@ export function sseResponse(ctx: V1Context, produce: (emit: Emit) => Promise<voi
           if (ctx.signal.aborted) {
             ctx.finish({ status: "cancelled", httpStatus: 499 });
           } else {
-            emit("[DONE]");
+            if (ctx.dialect.streamEnd !== undefined) emit(ctx.dialect.streamEnd);
             ctx.finish({ status: "ok", httpStatus: 200 });
           }
         } catch (e) {
           if (ctx.signal.aborted) {
             ctx.finish({ status: "cancelled", httpStatus: 499 });
           } else {
-            const mapped = mapError(e, ctx.requestId);
-            emit(mapped.body);
-            ctx.finish({ status: "error", httpStatus: mapped.status, error: mapped });
+            const ge = toGatewayError(e, ctx.requestId);
+            const ev = ctx.dialect.streamError(ge);
+            emit(ev.data, ev.event);
+            ctx.finish({ status: "error", httpStatus: ge.status, error: ge });
           }
         } finally {
           if (!closed) {

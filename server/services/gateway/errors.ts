@@ -1,0 +1,36 @@
+/**
+ * Errors as the caller sees them, before a dialect shapes them: AppErrors keep
+ * their kind, code and param; a zod failure names its first field; anything else
+ * is a 500 whose details stay in the server log (never a stack trace on the wire).
+ */
+import { ZodError } from "zod";
+import { isAppError } from "../../errors";
+import type { GatewayError } from "./types";
+
+export function zodToGatewayError(e: ZodError): GatewayError {
+  const issue = e.issues[0]!;
+  const param = issue.path.length ? issue.path.map(String).join(".") : null;
+  const message = param && !issue.message.startsWith(param.split(".")[0]!) ? `${param}: ${issue.message}` : issue.message;
+  return { status: 400, kind: "invalid", message, param, code: "invalid_request" };
+}
+
+export function toGatewayError(e: unknown, requestId: string): GatewayError {
+  if (isAppError(e)) {
+    return { status: e.status, kind: e.kind, message: e.message, param: e.param ?? null, code: e.code, retryAfter: e.retryAfter };
+  }
+  if (e instanceof ZodError) return zodToGatewayError(e);
+  console.error(`[gateway] ${requestId} internal error:`, e);
+  return {
+    status: 500,
+    kind: "internal",
+    message: `The server had an error while processing your request (request id ${requestId}).`,
+    param: null,
+    code: "internal_error",
+  };
+}
+
+export function errorResponse(body: unknown, e: GatewayError, headers: Record<string, string> = {}): Response {
+  const h: Record<string, string> = { "content-type": "application/json", ...headers };
+  if (e.retryAfter !== undefined) h["retry-after"] = String(Math.max(1, Math.ceil(e.retryAfter)));
+  return new Response(JSON.stringify(body), { status: e.status, headers: h });
+}

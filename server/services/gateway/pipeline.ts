@@ -1,0 +1,225 @@
+/**
+ * The request pipeline wrapped around every public API route, whatever its dialect:
+ *
+ *   request id → auth (API key or console access token) → tenant + scope checks
+ *   → body (size limit, JSON, zod) → limits (RPM/TPM/concurrency/budget, x-ratelimit-*)
+ *   → handler → error in the dialect's shape → usage log + limiter settlement + metrics
+ *
+ * A dialect binds it once (server/api/v1/handler.ts: `v1Route`), and route files are
+ * one line: `export const POST = v1Route({...}, handler)`.
+ * Every request — success, error, cancelled — produces exactly one usage record,
+ * written off the request path; streaming handlers hand that duty to the stream
+ * (see stream.ts), which writes it when the stream ends, however it ends. The same
+ * `finish` settles the request's token reservation with the real count and frees
+ * its concurrency slot, and records its metrics.
+ * Edit this file to change what every public API request goes through.
+ */
+import type { z } from "zod";
+import type { ApiScope, Principal } from "../../auth/principal";
+import { bearerToken, verifyBearer } from "../../auth/bearer";
+import { env } from "../../env";
+import { AppError } from "../../errors";
+import { newId } from "../../lib/ids";
+import { isDbError, metrics } from "../../metrics/metrics";
+import { estimateTokens } from "../../ratelimit/estimate";
+import { type Admission, headersOf, limiter } from "../../ratelimit/limiter";
+import { usageWriter } from "../usage/usage-writer";
+import { errorResponse, toGatewayError, zodToGatewayError } from "./errors";
+import type { Dialect, GatewayContext, UsageDraft } from "./types";
+
+export interface RouteOptions<S extends z.ZodType | undefined> {
+  endpoint: string;
+  scope: ApiScope;
+  schema?: S;
+  /** the tokens to reserve against TPM and budgets (default: estimateTokens for the endpoint) */
+  estimate?: (body: S extends z.ZodType ? z.output<S> : undefined) => number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function credentialOf(req: Request): string | null {
+  const auth = req.headers.get("authorization");
+  if (auth) return bearerToken(auth);
+  return req.headers.get("x-api-key")?.trim() || null;
+}
+
+async function authenticate(req: Request): Promise<Principal> {
+  const credential = credentialOf(req);
+  // Missing, malformed, unknown, expired and revoked credentials all get the same answer.
+  const fail = () =>
+    new AppError(
+      "unauthorized",
+      credential
+        ? "Incorrect API key provided. Check the key, or create a new one in the console."
+        : "You didn't provide an API key. Send it as 'Authorization: Bearer sk-…' or 'X-API-Key: sk-…'.",
+      { code: "invalid_api_key" },
+    );
+  if (!credential) throw fail();
+  const principal = await verifyBearer(credential);
+  if (!principal) throw fail();
+  return principal;
+}
+
+async function readBody(req: Request, limit: number): Promise<unknown> {
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  const tooLarge = () =>
+    new AppError("payload_too_large", `Request body is larger than the limit of ${limit} bytes`, { code: "request_too_large" });
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  if (!req.body) throw new AppError("invalid", "The request needs a JSON body", { code: "invalid_json" });
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (!text.trim()) throw new AppError("invalid", "The request needs a JSON body", { code: "invalid_json" });
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new AppError("invalid", `The body is not valid JSON: ${(e as Error).message}`, { code: "invalid_json" });
+  }
+}
+
+export function gatewayRoute<S extends z.ZodType | undefined>(
+  dialect: Dialect,
+  opts: RouteOptions<S>,
+  handler: (ctx: GatewayContext, body: S extends z.ZodType ? z.output<S> : undefined, req: Request) => Promise<Response>,
+) {
+  return async function route(req: Request): Promise<Response> {
+    const rowId = newId("req");
+    const incoming = req.headers.get("x-request-id");
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : rowId;
+    const startedAt = Date.now();
+    const controller = new AbortController();
+    const onClientGone = () => controller.abort(new AppError("unavailable", "client closed the request", { code: "client_closed" }));
+    req.signal?.addEventListener("abort", onClientGone, { once: true });
+    const headers: Record<string, string> = { "x-request-id": requestId };
+
+    let principal: Principal | null = null;
+    let deferred = false;
+    let finished = false;
+    const usage: UsageDraft = {
+      modelRequested: "",
+      modelUsed: null,
+      stream: false,
+      promptTokens: 0,
+      completionTokens: 0,
+      ttftMs: null,
+      cached: false,
+      toolsOffered: 0,
+      toolCalls: 0,
+    };
+
+    let admission: Admission | null = null;
+
+    const finish: GatewayContext["finish"] = ({ status, httpStatus, error }) => {
+      if (finished) return;
+      finished = true;
+      req.signal?.removeEventListener("abort", onClientGone);
+      const tokens = usage.promptTokens + usage.completionTokens;
+      admission?.settle(tokens);
+      observe(opts.endpoint, httpStatus, usage, principal?.tenantSlug ?? "", startedAt);
+      if (!principal) return; // unauthenticated requests have no tenant to bill (they are in the metrics)
+      usageWriter().record({
+        id: rowId,
+        requestId,
+        tenantId: principal.tenantId,
+        apiKeyId: principal.apiKeyId,
+        userId: principal.userId,
+        endpoint: opts.endpoint,
+        modelRequested: usage.modelRequested || "-",
+        modelUsed: usage.modelUsed,
+        backendId: usage.route?.backendId ?? null,
+        policyId: usage.route?.policyId ?? null,
+        routeReason: usage.route?.reason ?? null,
+        attempts: usage.route?.attempts ?? null,
+        status,
+        httpStatus,
+        errorCode: error?.code ?? null,
+        errorMessage: error ? error.message.slice(0, 500) : null,
+        stream: usage.stream,
+        cached: usage.cached,
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+        toolsOffered: usage.toolsOffered,
+        toolCalls: usage.toolCalls,
+        ttftMs: usage.ttftMs,
+        latencyMs: Date.now() - startedAt,
+        createdAt: new Date(startedAt),
+      });
+    };
+
+    const fail = (e: unknown) => {
+      Object.assign(headers, headersOf(e));
+      if (isDbError(e)) metrics().dbErrors.inc({ source: "api" });
+      const ge = toGatewayError(e, requestId);
+      finish({ status: controller.signal.aborted ? "cancelled" : "error", httpStatus: ge.status, error: ge });
+      return errorResponse(dialect.errorBody(ge), ge, headers);
+    };
+
+    try {
+      principal = await authenticate(req);
+      if (principal.tenantStatus !== "active") {
+        throw new AppError("forbidden", "This tenant is suspended. Contact your administrator.", { code: "tenant_suspended" });
+      }
+      if (!principal.scopes.includes(opts.scope)) {
+        throw new AppError("forbidden", `This API key does not have the '${opts.scope}' scope`, { code: "insufficient_scope" });
+      }
+      let body: unknown = undefined;
+      if (opts.schema) {
+        const raw = await readBody(req, env().API_MAX_BODY_BYTES);
+        if (raw && typeof raw === "object" && typeof (raw as { model?: unknown }).model === "string") {
+          usage.modelRequested = (raw as { model: string }).model;
+        }
+        const parsed = opts.schema.safeParse(raw);
+        if (!parsed.success) {
+          const ge = zodToGatewayError(parsed.error);
+          finish({ status: "error", httpStatus: 400, error: ge });
+          return errorResponse(dialect.errorBody(ge), ge, headers);
+        }
+        body = parsed.data;
+      }
+      const estimate = opts.estimate ? opts.estimate(body as never) : estimateTokens(opts.endpoint, body);
+      admission = await limiter().admit(principal, { id: rowId, estimate });
+      Object.assign(headers, admission.headers);
+      const ctx: GatewayContext = {
+        requestId,
+        dialect,
+        principal,
+        signal: controller.signal,
+        abort: (reason) => controller.abort(reason),
+        startedAt,
+        usage,
+        headers,
+        deferFinish: () => (deferred = true),
+        finish,
+      };
+      const res = await handler(ctx, body as never, req);
+      if (!deferred) finish({ status: "ok", httpStatus: res.status });
+      return res;
+    } catch (e) {
+      return fail(e);
+    }
+  };
+}
+
+/** Request metrics; the model label is the model that served (never the caller's free text: label cardinality). */
+function observe(route: string, httpStatus: number, usage: UsageDraft, tenant: string, startedAt: number) {
+  const m = metrics();
+  const model = usage.modelUsed ?? "";
+  const labels = { route, status: String(httpStatus), model, tenant };
+  m.requests.inc(labels);
+  m.duration.observe(labels, (Date.now() - startedAt) / 1000);
+  if (usage.ttftMs !== null) m.ttft.observe({ route, model, tenant }, usage.ttftMs / 1000);
+  if (usage.promptTokens) m.tokens.inc({ direction: "in", model, tenant }, usage.promptTokens);
+  if (usage.completionTokens) m.tokens.inc({ direction: "out", model, tenant }, usage.completionTokens);
+}
+

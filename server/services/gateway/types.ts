@@ -1,0 +1,93 @@
+/**
+ * The gateway core's vocabulary, shared by every wire dialect: the request a
+ * dialect maps its JSON to, what a generation produced, the per-request context
+ * the pipeline gives a handler (usage draft included), and the dialect hooks the
+ * pipeline needs to answer in the dialect's own shapes.
+ */
+import type { Principal } from "../../auth/principal";
+import type { AppErrorKind } from "../../errors";
+import type { FinishReason, GenerateRequest, ToolCall, Usage } from "../../inference/types";
+import type { UsageRecord } from "../usage/types";
+
+/** A dialect-neutral generation request: what to run (`model`, an alias or a model name) and how to deliver it. */
+export interface GatewayRequest extends Omit<GenerateRequest, "tenantId"> {
+  model: string;
+  stream: boolean;
+}
+
+export interface ChoiceResult {
+  index: number;
+  text: string;
+  refusal: string | null;
+  /** finished calls, in index order */
+  toolCalls: ToolCall[];
+  finishReason: FinishReason;
+  /** upstream token log probabilities, concatenated across chunks; null when none were sent */
+  logprobs: { content: unknown[] | null; refusal: unknown[] | null } | null;
+}
+
+export interface GenerationResult {
+  /** in index order; at least choice 0 */
+  choices: ChoiceResult[];
+  usage: Usage;
+}
+
+export interface UsageDraft {
+  modelRequested: string;
+  modelUsed: string | null;
+  stream: boolean;
+  promptTokens: number;
+  completionTokens: number;
+  ttftMs: number | null;
+  /** answered from the response cache (no model ran; logged with 0 tokens) */
+  cached: boolean;
+  /** tools the request offered, and tool calls in the answer */
+  toolsOffered: number;
+  toolCalls: number;
+  /** set when a routing policy (alias) served the request: see execute.ts */
+  route?: {
+    policyId: string | null;
+    backendId: string | null;
+    reason: string | null;
+    attempts: readonly unknown[] | null;
+  };
+}
+
+/** A caller-facing error, before a dialect gives it its shape. */
+export interface GatewayError {
+  status: number;
+  kind: AppErrorKind | "internal";
+  message: string;
+  param: string | null;
+  /** machine-readable code; also the usage log's errorCode */
+  code: string;
+  retryAfter?: number;
+}
+
+export interface GatewayContext {
+  requestId: string;
+  principal: Principal;
+  /** aborted when the client goes away */
+  signal: AbortSignal;
+  abort: (reason?: unknown) => void;
+  startedAt: number;
+  usage: UsageDraft;
+  /** response headers every answer carries (x-request-id, …) */
+  headers: Record<string, string>;
+  /** the dialect this request speaks (its error shapes) */
+  dialect: Dialect;
+  /** a streaming handler calls this and then owns writing the usage record via `finish` */
+  deferFinish: () => void;
+  /** writes the usage record once; later calls are ignored */
+  finish: (outcome: { status: UsageRecord["status"]; httpStatus: number; error?: GatewayError | null }) => void;
+}
+
+/** What the pipeline and the stream writer need from a wire dialect. */
+export interface Dialect {
+  /** the JSON body of an error answer */
+  errorBody(e: GatewayError): unknown;
+  /** the SSE event that ends a stream that failed after it started */
+  streamError(e: GatewayError): { event?: string; data: unknown };
+  /** the data of the last event of a stream that completed (OpenAI's `[DONE]`); none when absent */
+  streamEnd?: string;
+}
