@@ -3,7 +3,9 @@
  * of remote backends. It answers GET /v1/models, POST /v1/chat/completions,
  * /v1/completions (stream or not) and /v1/embeddings, and can be told to fail:
  * a status, a hang before headers (connect timeout), a hang after headers
- * (first-token timeout), or dying after some tokens.
+ * (first-token timeout), or dying after some tokens. `chunks` streams exactly the
+ * chat.completion.chunk objects a test scripts (tool-call fragments, several
+ * choices, logprobs…), optionally chosen per request body, as a real server would.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,7 +15,9 @@ export type Behaviour =
   | { kind: "status"; status: number; message?: string }
   | { kind: "hang" }
   | { kind: "hang-after-headers" }
-  | { kind: "die-after"; tokens: string[] };
+  | { kind: "die-after"; tokens: string[] }
+  /** streams these chunks (id/object/created/model filled in when absent), then [DONE] — or dies after `dieAfter` of them */
+  | { kind: "chunks"; chunks: object[] | ((body: Record<string, unknown>) => object[]); dieAfter?: number };
 
 export interface FakeUpstream {
   /** base URL, ending in /v1 */
@@ -67,6 +71,20 @@ export async function startFakeUpstream(opts: { models?: string[] } = {}): Promi
         );
       }
       const chat = path === "/chat/completions";
+      if (b.kind === "chunks") {
+        if (!body.stream) {
+          res.writeHead(400, { "content-type": "application/json" });
+          return void res.end(JSON.stringify({ error: { message: "fake: scripted chunks are streamed only" } }));
+        }
+        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+        const list = typeof b.chunks === "function" ? b.chunks(body) : b.chunks;
+        list.forEach((c, i) => {
+          if (b.dieAfter !== undefined && i >= b.dieAfter) return;
+          res.write(`data: ${JSON.stringify({ id: "upstream-id", object: "chat.completion.chunk", created: 1, model: body.model, ...c })}\n\n`);
+        });
+        if (b.dieAfter !== undefined) return void setTimeout(() => res.destroy(), 5);
+        return void res.end("data: [DONE]\n\n");
+      }
       const tokens = b.kind === "reply" ? (b.tokens ?? DEFAULT_TOKENS) : b.kind === "die-after" ? b.tokens : [];
       const usage = b.kind === "reply" && b.usage !== false ? { prompt_tokens: 7, completion_tokens: tokens.length, total_tokens: 7 + tokens.length } : undefined;
       if (!body.stream) {

@@ -7,8 +7,25 @@ import { ZodError } from "zod";
 import { isAppError } from "../../errors";
 import type { GatewayError } from "./types";
 
+type Issue = ZodError["issues"][number];
+
+/**
+ * The issue worth reporting: a union (string-or-parts content, message roles) reports
+ * "Invalid input" at its own path; the branch the caller evidently meant — the one that
+ * got past the type check — names the real field and problem.
+ */
+function specific(issue: Issue): Issue {
+  if (issue.code !== "invalid_union" || !issue.errors.length) return issue;
+  const meant = issue.errors
+    .filter((branch) => branch.length && !(branch[0]!.code === "invalid_type" && branch[0]!.path.length === 0))
+    .sort((a, b) => b[0]!.path.length - a[0]!.path.length)[0];
+  if (!meant) return issue;
+  const inner = specific(meant[0]!);
+  return { ...inner, path: [...issue.path, ...inner.path] };
+}
+
 export function zodToGatewayError(e: ZodError): GatewayError {
-  const issue = e.issues[0]!;
+  const issue = specific(e.issues[0]!);
   const param = issue.path.length ? issue.path.map(String).join(".") : null;
   const message = param && !issue.message.startsWith(param.split(".")[0]!) ? `${param}: ${issue.message}` : issue.message;
   return { status: 400, kind: "invalid", message, param, code: "invalid_request" };
