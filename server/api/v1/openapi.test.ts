@@ -16,11 +16,14 @@ describe("OpenAPI document", () => {
 
   it("is generated from the handlers' zod schemas", () => {
     const chat = doc.components.schemas.ChatCompletionRequest as { properties: Record<string, unknown>; required: string[] };
-    for (const field of ["model", "messages", "max_completion_tokens", "response_format", "stream_options", "seed", "stop"]) {
+    for (const field of ["model", "messages", "max_completion_tokens", "response_format", "stream_options", "seed", "stop", "tools", "tool_choice", "parallel_tool_calls"]) {
       expect(chat.properties).toHaveProperty(field);
     }
     expect(chat.required).toEqual(expect.arrayContaining(["model", "messages"]));
     expect(doc.servers).toEqual([{ url: "/llm/api/v1" }]);
+    // tool messages, assistant tool calls and image parts are documented from the same schemas
+    const text = JSON.stringify(chat);
+    for (const s of ['"tool_call_id"', '"tool_calls"', '"image_url"', '"input_audio"']) expect(text).toContain(s);
     expect(Object.keys(doc.paths)).toEqual(["/chat/completions", "/completions", "/embeddings", "/models", "/models/{model}"]);
   });
 });

@@ -6,8 +6,28 @@
 import { z } from "zod";
 import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from "./schemas";
 
-const Usage = z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() });
-const Finish = z.enum(["stop", "length"]).nullable();
+const Usage = z.object({
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+  prompt_tokens_details: z.object({ cached_tokens: z.number().int() }).optional().describe("When the backend reports prompt tokens served from its cache"),
+});
+const Finish = z.enum(["stop", "length", "tool_calls", "function_call", "content_filter"]).nullable();
+const Logprobs = z
+  .object({ content: z.array(z.unknown()).nullable(), refusal: z.array(z.unknown()).nullable() })
+  .nullable()
+  .describe("Token log probabilities, as the remote backend sent them (local models refuse logprobs)");
+const ToolCall = z.object({
+  id: z.string().describe("`call_…`: send it back as tool_call_id with the tool's result"),
+  type: z.literal("function"),
+  function: z.object({ name: z.string(), arguments: z.string().describe("JSON text of the arguments, as the model produced it") }),
+});
+const ToolCallDelta = z.object({
+  index: z.number().int().describe("Which call this fragment belongs to; the same for every fragment of one call"),
+  id: z.string().optional().describe("Once per call, on its first fragment (upstreams may send arguments first)"),
+  type: z.literal("function").optional(),
+  function: z.object({ name: z.string().optional(), arguments: z.string().optional().describe("The next piece of the arguments JSON") }),
+});
 
 const ChatCompletion = z.object({
   id: z.string(),
@@ -17,8 +37,14 @@ const ChatCompletion = z.object({
   choices: z.array(
     z.object({
       index: z.number().int(),
-      message: z.object({ role: z.literal("assistant"), content: z.string(), refusal: z.null() }),
-      logprobs: z.null(),
+      message: z.object({
+        role: z.literal("assistant"),
+        content: z.string().nullable().describe("null when the answer is only tool calls"),
+        refusal: z.string().nullable(),
+        tool_calls: z.array(ToolCall).optional(),
+        function_call: z.object({ name: z.string(), arguments: z.string() }).optional().describe("Legacy `functions` requests only"),
+      }),
+      logprobs: Logprobs,
       finish_reason: Finish,
     }),
   ),
@@ -34,8 +60,14 @@ const ChatCompletionChunk = z.object({
   choices: z.array(
     z.object({
       index: z.number().int(),
-      delta: z.object({ role: z.literal("assistant").optional(), content: z.string().optional() }),
-      logprobs: z.null(),
+      delta: z.object({
+        role: z.literal("assistant").optional(),
+        content: z.string().optional(),
+        refusal: z.string().optional(),
+        tool_calls: z.array(ToolCallDelta).optional(),
+        function_call: z.object({ name: z.string().optional(), arguments: z.string().optional() }).optional(),
+      }),
+      logprobs: Logprobs,
       finish_reason: Finish,
     }),
   ),
@@ -98,7 +130,10 @@ const ref = (name: keyof typeof schemas) => ({ $ref: `#/components/schemas/${nam
 const json = (name: keyof typeof schemas) => ({ "application/json": { schema: ref(name) } });
 
 const ERRORS: Record<string, string> = {
-  "400": "Malformed JSON or a parameter that fails validation (param names it)",
+  "400":
+    "Malformed JSON or a parameter that fails validation (param names it); a parameter or content the target " +
+    "cannot honour (`model_not_supported`: e.g. an image for a text-only model; `unsupported_parameter`); or the " +
+    "remote backend refused the request (`backend_rejected_request`, with its message)",
   "401": "Missing, unknown, expired or revoked API key",
   "403": "Key lacks the scope or the model, or the tenant is suspended",
   "404": "Unknown model",
@@ -138,7 +173,10 @@ const errorResponses = (codes: string[]) =>
 
 const sseNote =
   "With `stream: true` the response is `text/event-stream`: one `data: <chunk JSON>` event per token group, " +
-  "then `data: [DONE]`. A failure after the stream started ends it with one `data: {\"error\":{…}}` event.";
+  "then `data: [DONE]`. A failure after the stream started ends it with one `data: {\"error\":{…}}` event. " +
+  "Tool calls stream as `delta.tool_calls` fragments: the same `index` per call, `id`, `type` and `function.name` " +
+  "once, `function.arguments` pieces in order; several calls have distinct indexes; the choice ends with " +
+  "`finish_reason: \"tool_calls\"`.";
 
 export function buildOpenApi(serverUrl: string) {
   const post = (summary: string, req: keyof typeof schemas, res: keyof typeof schemas, streamChunk?: keyof typeof schemas) => ({

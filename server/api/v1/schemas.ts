@@ -34,27 +34,23 @@ const AudioPart = z.object({
 });
 
 /** Parts a role may carry; any other part type gets a 400 naming it and what the role accepts. */
-function parts<T extends z.ZodType>(allowed: T, names: string) {
+function parts<const O extends readonly [z.ZodObject, ...z.ZodObject[]]>(options: O) {
+  const names = options.map((o) => (o.shape as { type: z.ZodLiteral<string> }).type.value).join(", ");
   return z
     .array(
-      z.unknown().transform((p, ctx) => {
-        const r = allowed.safeParse(p);
-        if (r.success) return r.data as z.output<T>;
-        const type = p && typeof p === "object" && typeof (p as { type?: unknown }).type === "string" ? (p as { type: string }).type : null;
-        if (type && !names.split(", ").includes(type)) {
-          ctx.addIssue({ code: "custom", message: `content part type '${type}' is not supported here (${names})` });
-        } else {
-          for (const issue of r.error.issues) ctx.addIssue({ ...issue, code: "custom", message: issue.message } as never);
-        }
-        return z.NEVER;
-      }),
+      z.discriminatedUnion("type", options as never as [z.ZodObject, ...z.ZodObject[]], {
+        error: (iss) =>
+          iss.code === "invalid_union" && (iss as { note?: string }).note === "No matching discriminator"
+            ? `content part type '${String((iss.input as { type?: unknown } | undefined)?.type)}' is not supported here (${names})`
+            : undefined,
+      }) as unknown as z.ZodType<z.output<O[number]>, z.input<O[number]>>,
     )
     .min(1, "content must not be an empty array");
 }
 
-const TextContent = z.union([z.string(), parts(TextPart, "text")]);
-const UserContent = z.union([z.string(), parts(z.discriminatedUnion("type", [TextPart, ImagePart, AudioPart]), "text, image_url, input_audio")]);
-const AssistantContent = z.union([z.string(), parts(z.discriminatedUnion("type", [TextPart, RefusalPart]), "text, refusal")]);
+const TextContent = z.union([z.string(), parts([TextPart])]);
+const UserContent = z.union([z.string(), parts([TextPart, ImagePart, AudioPart])]);
+const AssistantContent = z.union([z.string(), parts([TextPart, RefusalPart])]);
 
 export const ToolCallSchema = z.object({
   id: z.string().min(1, "tool_calls[].id is required"),

@@ -374,7 +374,7 @@ describe("failures around tool calls", () => {
     expect(await bad({ tools: [WEATHER], tool_choice: { type: "function", function: { name: "nope" } } }, "tool_choice")).toMatch(/not in tools/);
     expect(await bad({ tool_choice: "required" }, "tool_choice")).toMatch(/needs tools/);
     expect(await bad({ messages: [{ role: "tool", content: "1" }] }, "messages.0.tool_call_id")).toMatch(/tool_call_id is required/);
-    expect(await bad({ messages: [{ role: "user", content: [{ type: "video_url", video_url: {} }] }] }, "messages.0.content.0")).toMatch(/'video_url' is not supported/);
+    expect(await bad({ messages: [{ role: "user", content: [{ type: "video_url", video_url: {} }] }] }, "messages.0.content.0.type")).toMatch(/'video_url' is not supported here \(text, image_url, input_audio\)/);
     expect(await bad({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "file:///etc/passwd" } }] }] }, "messages.0.content.0.image_url.url")).toMatch(/http\(s\) URL or a data:image/);
     expect(await bad({ messages: [{ role: "robot", content: "x" }] }, "messages.0.role")).toMatch(/role must be one of/);
   });
