@@ -1,10 +1,14 @@
 /**
  * A remote OpenAI-compatible backend (llama-server, vLLM, Ollama, OpenAI…) behind
- * the same InferenceEngine interface as the local pool. We always ask upstream to
- * stream, parse its SSE and re-emit deltas, so /api/v1 builds its own chunks (our
- * ids, our usage accounting) whatever the caller asked for. When upstream sends no
- * usage we count ourselves: one token per content chunk (what OpenAI-compatible
- * servers send) and a characters/4 estimate for the prompt.
+ * the same InferenceEngine interface as the local pool. The neutral request maps
+ * back to OpenAI's body (tools, tool history, image/audio parts, n, logit_bias,
+ * logprobs and every pass-through field as the caller sent them). We always ask
+ * upstream to stream, parse its SSE and re-emit events — text, refusals, tool-call
+ * fragments one for one (same index, id/name where upstream put them), logprobs,
+ * per-choice finishes — so every dialect builds its own chunks (our ids, our usage
+ * accounting) whatever the caller asked for. When upstream sends no usage we count
+ * ourselves: one token per content chunk or tool-call fragment (what
+ * OpenAI-compatible servers send) and a characters/4 estimate for the prompt.
  *
  * Three timeouts per backend: connect (until response headers), first token, and
  * total. Failures are BackendErrors that say whether another target may be tried
@@ -371,8 +375,10 @@ export class RemoteEngine implements InferenceEngine {
             // Fragments are re-emitted one for one: same index, id/name only where upstream sent them.
             for (const [i, t] of (part?.tool_calls ?? []).entries()) {
               d.firstToken();
+              completionTokens++;
               yield {
                 type: "tool_call",
+                tokens: 1,
                 index: typeof t.index === "number" ? t.index : i,
                 ...(t.id ? { id: t.id } : {}),
                 ...(t.function?.name ? { name: t.function.name } : {}),
@@ -383,7 +389,8 @@ export class RemoteEngine implements InferenceEngine {
             const fc = part?.function_call;
             if (fc && (fc.name || fc.arguments)) {
               d.firstToken();
-              yield { type: "tool_call", index: 0, ...(fc.name ? { name: fc.name } : {}), ...(fc.arguments ? { arguments: fc.arguments } : {}), ...at };
+              completionTokens++;
+              yield { type: "tool_call", tokens: 1, index: 0, ...(fc.name ? { name: fc.name } : {}), ...(fc.arguments ? { arguments: fc.arguments } : {}), ...at };
             }
             if (c.finish_reason) {
               const r = finishReasonOf(c.finish_reason);
