@@ -81,8 +81,8 @@ async function main() {
   await migrate(process.env.DATABASE_URL!);
   const upstream = await startFakeUpstream({ models: ["up-model"] });
   const tenant = await createTenant(db(), CLI_ACTOR, { slug: "bench-routing", name: "Bench routing" });
-  const backend = await createBackend(db(), CLI_ACTOR, { name: "bench-upstream", baseUrl: upstream.url, discover: false, models: ["up-model"] });
-  const fb = await createBackend(db(), CLI_ACTOR, { name: "bench-spare", baseUrl: upstream.url, discover: false, models: ["up-model"] });
+  const backend = await createBackend(db(), CLI_ACTOR, { name: "bench-upstream", baseUrl: upstream.url, discover: false, models: ["up-model"], public: true });
+  const fb = await createBackend(db(), CLI_ACTOR, { name: "bench-spare", baseUrl: upstream.url, discover: false, models: ["up-model"], public: true });
   const single = await createPolicy(db(), CLI_ACTOR, tenant.id, { alias: "bench", strategy: "single", targets: [{ type: "backend", backendId: backend.id, model: "up-model" }] });
   await createPolicy(db(), CLI_ACTOR, tenant.id, {
     alias: "bench-difficulty",
