@@ -449,15 +449,21 @@ export class LocalPool implements InferenceEngine {
             completionTokens += t;
             return t;
           });
-          const res = await chat.generateResponse(history!, {
-            ...common,
-            grammar: undefined,
-            functions,
-            maxParallelFunctionCalls: req.parallelToolCalls === false ? 1 : undefined,
-            onFunctionCallParamsChunk: (chunk) => calls.onParamsChunk(chunk),
-            onFunctionCall: (call) => calls.onCall(call),
-          });
-          stopReason = res.metadata.stopReason;
+          const res = await chat
+            .generateResponse(history!, {
+              ...common,
+              grammar: undefined,
+              functions,
+              maxParallelFunctionCalls: req.parallelToolCalls === false ? 1 : undefined,
+              onFunctionCallParamsChunk: (chunk) => calls.onParamsChunk(chunk),
+              onFunctionCall: (call) => calls.onCall(call),
+            })
+            .catch((e: unknown) => {
+              // inside a call, LlamaChat throws the abort instead of honouring stopOnAbortSignal
+              if (signal.aborted) return null;
+              throw e;
+            });
+          stopReason = res?.metadata.stopReason ?? "abort";
           calledTools = stopReason === "functionCalls" && calls.count > 0;
           // text tokens were counted by onToken; the rest (call syntax, end of turn) go on the last event
           const rest = Math.max(0, sampled.count - completionTokens);
