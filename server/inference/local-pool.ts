@@ -454,7 +454,8 @@ export class LocalPool implements InferenceEngine {
               ...common,
               grammar: undefined,
               functions,
-              maxParallelFunctionCalls: req.parallelToolCalls === false ? 1 : undefined,
+              // legacy function_call answers carry one call
+              maxParallelFunctionCalls: req.parallelToolCalls === false || req.legacyFunctions ? 1 : undefined,
               onFunctionCallParamsChunk: (chunk) => calls.onParamsChunk(chunk),
               onFunctionCall: (call) => calls.onCall(call),
             })

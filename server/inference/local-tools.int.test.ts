@@ -328,6 +328,12 @@ describe("parallel tool calls (Qwen wrapper)", () => {
     expect(r.done?.finishReason).toBe("tool_calls");
   });
 
+  it("legacy functions: one call (function_call has room for one)", async () => {
+    const r = await run("qwen", sampled({ legacyFunctions: true }));
+    expect(r.calls).toHaveLength(1);
+    expect(r.done?.finishReason).toBe("tool_calls");
+  });
+
   it("the generic syntax (ChatML) has no parallel calls: one per answer", async () => {
     const r = await run("chatml", sampled({}));
     expect(r.calls).toHaveLength(1);

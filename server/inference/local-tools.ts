@@ -53,6 +53,29 @@
  * asked for, a second result for one call, or a call without a result → 400
  * (code "invalid_tool_message", param "messages"), like OpenAI's own check. Legacy
  * function calls (empty ids) pair by name, in order.
+ *
+ * Generation (local-pool.ts)
+ * --------------------------
+ * - tool_choice "auto": the functions are offered and the model decides; "none": not offered
+ *   (history with calls still renders, and response_format works again); a named choice:
+ *   only that function is offered and the call forced; "required": all offered, call forced.
+ * - Forcing: the chat wrapper's rendered state is marked "function call initially engaged"
+ *   (node-llama-cpp's own mechanism, used by its Functionary wrapper), so generation starts
+ *   in the name grammar right after the wrapper's call prefix, and then the params grammar:
+ *   name and arguments are constrained whatever the weights prefer. Checked on all 15
+ *   built-in wrappers' call syntaxes; the tests run it on ChatML (generic `||call:` syntax,
+ *   one call per answer) and Qwen (`<tool_call>`, parallel calls).
+ * - parallel_tool_calls false (and legacy `functions`) → `maxParallelFunctionCalls: 1`.
+ *   Wrappers without a parallel syntax (ChatML, General, …) make one call per answer anyway.
+ * - Events: per call `{ index, id: "call_…", name }` first, then `arguments` fragments (see
+ *   above); `tokens` on every event, so their sum is usage.completionTokens (all sampled
+ *   tokens, call syntax and end of turn included); `done` says "tool_calls" when calls were
+ *   made. max_tokens in the middle of a call ends with "length" and that call incomplete.
+ * - Not supported locally (400 before any work): image/audio parts ("model_not_supported"),
+ *   logprobs/top_logprobs and n > 1 ("unsupported_parameter"), response_format with offered
+ *   tools (node-llama-cpp cannot combine a grammar with functions). logit_bias works: token
+ *   id → bias added to the logit, -100 bans; node-llama-cpp ignores biases on end-of-generation
+ *   tokens.
  */
 import { randomBytes } from "node:crypto";
 import type { ChatHistoryItem, ChatModelFunctionCall, ChatModelFunctions, ChatModelResponse, GbnfJsonSchema } from "node-llama-cpp";
