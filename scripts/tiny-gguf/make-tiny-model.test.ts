@@ -9,6 +9,7 @@ import {
   idealLogits,
   spmReachable,
   TINY_MODEL,
+  TINY_TOOL_MODEL,
   TokenType,
 } from "./make-tiny-model";
 
@@ -104,5 +105,59 @@ describe("buildTinyChatModel", () => {
     expect(a.length).toBeGreaterThan(300_000);
     expect(a.length).toBeLessThan(700_000);
     expect(a.length % 32).toBe(0);
+  });
+});
+
+describe("the tool-calling variant (ideal logits)", () => {
+  const tools = designTinyModel("tools");
+  const tid = tools.vocab.id;
+
+  it("adds <tool_call> and </tool_call> as user-defined tokens, only to that variant", () => {
+    for (const piece of [TINY_TOOL_MODEL.toolCallStart, TINY_TOOL_MODEL.toolCallEnd]) {
+      expect(tools.vocab.types[tid(piece)]).toBe(TokenType.userDefined);
+      expect(vocab.tokens).not.toContain(piece);
+    }
+    expect(tools.vocab.tokens.slice(0, vocab.tokens.length)).toEqual(vocab.tokens);
+  });
+
+  it("keeps the chat reply chain", () => {
+    let t = tid(TINY_MODEL.chatTrigger);
+    const out: string[] = [];
+    for (let step = 0; step < 10 && t !== tid(TINY_MODEL.endOfTurn); step++) {
+      const [best, , margin] = argmax2(idealLogits(tools, t), () => true);
+      expect(margin).toBeGreaterThan(30);
+      t = best;
+      out.push(tools.vocab.tokens[t]!);
+    }
+    expect(out).toEqual([...TINY_MODEL.chatReplyPieces, TINY_MODEL.endOfTurn]);
+  });
+
+  it("after a call ends the turn, with another call (a newline) close behind", () => {
+    const logits = idealLogits(tools, tid(TINY_TOOL_MODEL.toolCallEnd));
+    const [best, second, margin] = argmax2(logits, () => true);
+    expect(tools.vocab.tokens[best]).toBe(TINY_MODEL.endOfTurn);
+    expect(tools.vocab.tokens[second]).toBe(TINY_MODEL.chatTrigger);
+    expect(margin).toBeCloseTo(TINY_TOOL_MODEL.afterCallGap, 1);
+    const [third] = argmax2(logits, (i) => i !== best && i !== second);
+    expect(logits[second]! - logits[third]!).toBeGreaterThan(30);
+  });
+
+  it("free-runs with clear greedy choices and never emits the tool tokens by itself", () => {
+    const forbidden = new Set([TINY_TOOL_MODEL.toolCallStart, TINY_TOOL_MODEL.toolCallEnd].map(tid));
+    for (let t = 0; t < tools.vocab.tokens.length; t++) {
+      if (tools.chain.some(([from]) => from === t)) continue;
+      const logits = idealLogits(tools, t);
+      const [best, , margin] = argmax2(logits, () => true);
+      expect(forbidden.has(best)).toBe(false);
+      expect(margin).toBeGreaterThanOrEqual(GREEDY_MARGIN * 0.99);
+    }
+  });
+
+  it("builds a deterministic qwen2 GGUF, different from the default one", () => {
+    const a = buildTinyChatModel("tools");
+    expect(a.equals(buildTinyChatModel("tools"))).toBe(true);
+    expect(a.equals(buildTinyChatModel())).toBe(false);
+    expect(a.includes(Buffer.from("qwen2.embedding_length"))).toBe(true);
+    expect(a.includes(Buffer.from("<tool_call>"))).toBe(true);
   });
 });

@@ -4,8 +4,11 @@
  * so tests can assert exact text. Same bytes on every run (seeded PRNG, plain
  * arithmetic). ~0.5 s to build.
  *
- *   tsx scripts/tiny-gguf/make-tiny-model.ts <out.gguf>     (idempotent)
- *   import { writeTinyModel, buildTinyChatModel, TINY_MODEL } from "…/make-tiny-model"
+ *   tsx scripts/tiny-gguf/make-tiny-model.ts [--tools] <out.gguf>     (idempotent)
+ *   import { writeTinyModel, writeTinyToolModel, buildTinyChatModel, TINY_MODEL } from "…/make-tiny-model"
+ *
+ * `--tools` / writeTinyToolModel writes the tool-calling variant (TINY_TOOL_MODEL: qwen2,
+ * a Qwen2.5-style template with `<tool_call>`; see there).
  *
  * Run it with 1 thread per context (`createContext({ threads: 1 })`): it does
  * ~1000–2500 tokens/s on one core; 2 threads on a loaded 2-core machine is 5–20× slower.
@@ -82,6 +85,96 @@ export const TINY_MODEL = {
   seed: 0x5eed_cafe,
 } as const;
 
+/**
+ * A Qwen2.5-style chat template with tool calling (`<tool_call>{"name": …, "arguments": …}</tool_call>`
+ * in assistant turns, `<tool_response>` results in a user turn). With the `qwen2` architecture,
+ * node-llama-cpp's resolveChatWrapper finds it equivalent to its QwenChatWrapper (checked by
+ * tiny-model.int.test.ts), so the tool model runs on a built-in wrapper with native tool syntax.
+ */
+export const QWEN_TOOLS_TEMPLATE = `{%- if tools %}
+    {{- '<|im_start|>system\\n' }}
+    {%- if messages[0]['role'] == 'system' %}
+        {{- messages[0]['content'] }}
+    {%- else %}
+        {{- 'You are a helpful assistant.' }}
+    {%- endif %}
+    {{- "\\n\\n# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>" }}
+    {%- for tool in tools %}
+        {{- "\\n" }}
+        {{- tool | tojson }}
+    {%- endfor %}
+    {{- "\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\"name\\": <function-name>, \\"arguments\\": <args-json-object>}\\n</tool_call><|im_end|>\\n" }}
+{%- else %}
+    {%- if messages[0]['role'] == 'system' %}
+        {{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}
+    {%- else %}
+        {{- '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}
+    {%- endif %}
+{%- endif %}
+{%- for message in messages %}
+    {%- if (message.role == "user") or (message.role == "system" and not loop.first) or (message.role == "assistant" and not message.tool_calls) %}
+        {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}
+    {%- elif message.role == "assistant" %}
+        {{- '<|im_start|>' + message.role }}
+        {%- if message.content %}
+            {{- '\\n' + message.content }}
+        {%- endif %}
+        {%- for tool_call in message.tool_calls %}
+            {%- if tool_call.function is defined %}
+                {%- set tool_call = tool_call.function %}
+            {%- endif %}
+            {{- '\\n<tool_call>\\n{"name": "' }}
+            {{- tool_call.name }}
+            {{- '", "arguments": ' }}
+            {{- tool_call.arguments | tojson }}
+            {{- '}\\n</tool_call>' }}
+        {%- endfor %}
+        {{- '<|im_end|>\\n' }}
+    {%- elif message.role == "tool" %}
+        {%- if (loop.index0 == 0) or (messages[loop.index0 - 1].role != "tool") %}
+            {{- '<|im_start|>user' }}
+        {%- endif %}
+        {{- '\\n<tool_response>\\n' }}
+        {{- message.content }}
+        {{- '\\n</tool_response>' }}
+        {%- if loop.last or (messages[loop.index0 + 1].role != "tool") %}
+            {{- '<|im_end|>\\n' }}
+        {%- endif %}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\\n' }}
+{%- endif %}
+`;
+
+/**
+ * "switchyard-tiny-tools": the same scripted model (same chat reply, free-running, JSON
+ * shaping) as a `qwen2` GGUF with QWEN_TOOLS_TEMPLATE and `<tool_call>`/`</tool_call>` tokens,
+ * for tool-calling tests on a wrapper with native tool syntax (node-llama-cpp's Qwen wrapper).
+ *
+ * - Plain chat, and tool_choice "auto" (the template's generation prompt also ends in the
+ *   newline trigger): exactly TINY_MODEL.chatReply, then `<|im_end|>`. So an agent loop
+ *   works: turn 1 forced → a call; turn 2 with the result → the text reply.
+ * - A forced call (the call prefix `<tool_call>\n{"name": "` is in the context): grammars pick
+ *   the name among the offered ones and arguments valid for the schema; strings close.
+ * - After a call's `</tool_call>`: `<|im_end|>` leads the newline (another call, in Qwen's
+ *   syntax) by `afterCallGap` logits, everything else is ≥ 40 below. Greedy: exactly one
+ *   call; sampled at temperature 1 another call follows with p ≈ 1 / (1 + e^gap), so some
+ *   seeds give parallel calls.
+ */
+export const TINY_TOOL_MODEL = {
+  ...TINY_MODEL,
+  name: "switchyard-tiny-tools",
+  architecture: "qwen2",
+  /** node-llama-cpp's wrapperName for it */
+  chatWrapper: "Qwen",
+  toolCallStart: "<tool_call>",
+  toolCallEnd: "</tool_call>",
+  afterCallGap: 1,
+} as const;
+
+export type TinyVariant = "chatml" | "tools";
+
 // ---------------------------------------------------------------------------
 // Deterministic randomness: mulberry32 + an Irwin–Hall approximate normal
 // (plain arithmetic only, so every Node version produces the same bytes).
@@ -149,7 +242,7 @@ export const STRUCTURAL: Readonly<Record<string, number>> = {
   ",": 12,
 };
 
-export function buildTinyVocab(): TinyVocab {
+export function buildTinyVocab(variant: TinyVariant = "chatml"): TinyVocab {
   const tokens: string[] = [];
   const types: number[] = [];
   const scores: number[] = [];
@@ -189,6 +282,11 @@ export function buildTinyVocab(): TinyVocab {
   for (const w of BARE_WORDS) withPrefixes(w);
   for (const w of FREE_WORDS) withPrefixes(`▁${w}`);
   for (const piece of CHAT_REPLY_PIECES) add(piece, TokenType.normal, FORBIDDEN);
+  if (variant === "tools") {
+    // user-defined like in Qwen's vocabulary: matched in any text, never free-run
+    add(TINY_TOOL_MODEL.toolCallStart, TokenType.userDefined, FORBIDDEN);
+    add(TINY_TOOL_MODEL.toolCallEnd, TokenType.userDefined, FORBIDDEN);
+  }
   const id = (piece: string) => {
     const i = index.get(piece);
     if (i === undefined) throw new Error(`no token ${JSON.stringify(piece)}`);
@@ -273,8 +371,8 @@ export function argmax2(values: ArrayLike<number>, allowed: (i: number) => boole
 /** Minimum gap between the greedy choice and the runner-up in every free state. */
 export const GREEDY_MARGIN = 0.5;
 
-export function designTinyModel(): TinyDesign {
-  const vocab = buildTinyVocab();
+export function designTinyModel(variant: TinyVariant = "chatml"): TinyDesign {
+  const vocab = buildTinyVocab(variant);
   const { nEmbd } = TINY_MODEL;
   const nVocab = vocab.tokens.length;
   const rand = mulberry32(TINY_MODEL.seed);
@@ -289,6 +387,8 @@ export function designTinyModel(): TinyDesign {
     id(from),
     id([...CHAT_REPLY_PIECES, TINY_MODEL.endOfTurn][i]!),
   ]);
+  // the tool model: after a call, end the turn (a newline, i.e. another call, close behind)
+  if (variant === "tools") chain.push([id(TINY_TOOL_MODEL.toolCallEnd), id(TINY_MODEL.endOfTurn)]);
   const BIAS = chain.length;
   const QUOTE = BIAS + 1;
   const NEST = BIAS + 2;
@@ -313,6 +413,11 @@ export function designTinyModel(): TinyDesign {
     }
   }
   chain.forEach(([, to], i) => (output[to * nEmbd + i] = (vocab.penalty[to]! + CHAIN_MARGIN) / chainA));
+  if (variant === "tools") {
+    const after = chain.length - 1;
+    const nl = id(TINY_MODEL.chatTrigger);
+    output[nl * nEmbd + after] = (vocab.penalty[nl]! + CHAIN_MARGIN - TINY_TOOL_MODEL.afterCallGap) / chainA;
+  }
   // With a grammar that forbids the reply, the chat trigger opens a JSON object (or array).
   output[id("{") * nEmbd + 0] = (vocab.penalty[id("{")]! + 3) / chainA;
   output[id("[") * nEmbd + 0] = (vocab.penalty[id("[")]! + 2) / chainA;
@@ -396,7 +501,7 @@ export function designTinyModel(): TinyDesign {
   return design;
 }
 
-function buildTensors(design: TinyDesign): GgufTensor[] {
+function buildTensors(design: TinyDesign, variant: TinyVariant): GgufTensor[] {
   const { nEmbd, nLayer, nFf } = TINY_MODEL;
   const nVocab = design.vocab.tokens.length;
   const rand = mulberry32(TINY_MODEL.seed ^ 0x1a7e5);
@@ -414,6 +519,10 @@ function buildTensors(design: TinyDesign): GgufTensor[] {
       { name: `${p}.attn_q.weight`, dims: [nEmbd, nEmbd], type: "f16", data: random(nEmbd * nEmbd, inStd) },
       { name: `${p}.attn_k.weight`, dims: [nEmbd, nEmbd], type: "f16", data: random(nEmbd * nEmbd, inStd) },
       { name: `${p}.attn_v.weight`, dims: [nEmbd, nEmbd], type: "f16", data: random(nEmbd * nEmbd, inStd) },
+      // qwen2 has q/k/v biases (zero: the layers stay as inert as the llama ones)
+      ...(variant === "tools"
+        ? (["q", "k", "v"] as const).map((x): GgufTensor => ({ name: `${p}.attn_${x}.bias`, dims: [nEmbd], type: "f32", data: new Float32Array(nEmbd) }))
+        : []),
       // tiny: attention and FFN add ~0.01 RMS each to a residual stream of RMS 1
       { name: `${p}.attn_output.weight`, dims: [nEmbd, nEmbd], type: "f16", data: random(nEmbd * nEmbd, 0.0015) },
       { name: `${p}.ffn_norm.weight`, dims: [nEmbd], type: "f32", data: ones(nEmbd) },
@@ -431,30 +540,31 @@ function buildTensors(design: TinyDesign): GgufTensor[] {
 
 // ---------------------------------------------------------------------------
 
-export function buildTinyChatModel(): Buffer {
-  const design = designTinyModel();
+export function buildTinyChatModel(variant: TinyVariant = "chatml"): Buffer {
+  const design = designTinyModel(variant);
   const vocab = design.vocab;
   const pieces = new Set(vocab.tokens.filter((_, i) => vocab.types[i] === TokenType.normal));
   for (const piece of CHAT_REPLY_PIECES) {
     if (spmReachable(pieces, piece)) throw new Error(`chain piece ${piece} is reachable by the tokenizer`);
   }
   const { nEmbd, nLayer, nHead, nFf, contextLength } = TINY_MODEL;
+  const arch = variant === "tools" ? TINY_TOOL_MODEL.architecture : TINY_MODEL.architecture;
   const metadata: [string, GgufValue][] = [
-    ["general.architecture", str("llama")],
-    ["general.name", str(TINY_MODEL.name)],
+    ["general.architecture", str(arch)],
+    ["general.name", str(variant === "tools" ? TINY_TOOL_MODEL.name : TINY_MODEL.name)],
     ["general.description", str("Scripted test model generated by scripts/tiny-gguf/make-tiny-model.ts")],
     ["general.alignment", u32(32)],
     ["general.file_type", u32(1)], // mostly F16
-    ["llama.vocab_size", u32(vocab.tokens.length)],
-    ["llama.context_length", u32(contextLength)],
-    ["llama.embedding_length", u32(nEmbd)],
-    ["llama.block_count", u32(nLayer)],
-    ["llama.feed_forward_length", u32(nFf)],
-    ["llama.attention.head_count", u32(nHead)],
-    ["llama.attention.head_count_kv", u32(nHead)],
-    ["llama.rope.dimension_count", u32(nEmbd / nHead)],
-    ["llama.rope.freq_base", f32(10000)],
-    ["llama.attention.layer_norm_rms_epsilon", f32(1e-5)],
+    [`${arch}.vocab_size`, u32(vocab.tokens.length)],
+    [`${arch}.context_length`, u32(contextLength)],
+    [`${arch}.embedding_length`, u32(nEmbd)],
+    [`${arch}.block_count`, u32(nLayer)],
+    [`${arch}.feed_forward_length`, u32(nFf)],
+    [`${arch}.attention.head_count`, u32(nHead)],
+    [`${arch}.attention.head_count_kv`, u32(nHead)],
+    [`${arch}.rope.dimension_count`, u32(nEmbd / nHead)],
+    [`${arch}.rope.freq_base`, f32(10000)],
+    [`${arch}.attention.layer_norm_rms_epsilon`, f32(1e-5)],
     ["tokenizer.ggml.model", str("llama")],
     ["tokenizer.ggml.tokens", arr("string", vocab.tokens)],
     ["tokenizer.ggml.scores", arr("f32", vocab.scores)],
@@ -465,14 +575,14 @@ export function buildTinyChatModel(): Buffer {
     ["tokenizer.ggml.add_bos_token", bool(true)],
     ["tokenizer.ggml.add_eos_token", bool(false)],
     ["tokenizer.ggml.add_space_prefix", bool(true)],
-    ["tokenizer.chat_template", str(CHATML_TEMPLATE)],
+    ["tokenizer.chat_template", str(variant === "tools" ? QWEN_TOOLS_TEMPLATE : CHATML_TEMPLATE)],
   ];
-  return writeGguf({ metadata, tensors: buildTensors(design), alignment: 32 });
+  return writeGguf({ metadata, tensors: buildTensors(design, variant), alignment: 32 });
 }
 
 /** Writes the model to `file` (creating parent dirs) unless identical bytes are already there. */
-export function writeTinyModel(file: string): { path: string; bytes: number; written: boolean } {
-  const buf = buildTinyChatModel();
+export function writeTinyModel(file: string, variant: TinyVariant = "chatml"): { path: string; bytes: number; written: boolean } {
+  const buf = buildTinyChatModel(variant);
   const abs = path.resolve(file);
   if (existsSync(abs) && readFileSync(abs).equals(buf)) return { path: abs, bytes: buf.length, written: false };
   mkdirSync(path.dirname(abs), { recursive: true });
@@ -482,12 +592,18 @@ export function writeTinyModel(file: string): { path: string; bytes: number; wri
   return { path: abs, bytes: buf.length, written: true };
 }
 
+/** Writes the tool-calling variant (TINY_TOOL_MODEL) to `file`, like writeTinyModel. */
+export function writeTinyToolModel(file: string): { path: string; bytes: number; written: boolean } {
+  return writeTinyModel(file, "tools");
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  const out = process.argv[2];
+  const tools = process.argv[2] === "--tools";
+  const out = process.argv[tools ? 3 : 2];
   if (!out) {
-    console.error("usage: tsx scripts/tiny-gguf/make-tiny-model.ts <out.gguf>");
+    console.error("usage: tsx scripts/tiny-gguf/make-tiny-model.ts [--tools] <out.gguf>");
     process.exit(2);
   }
-  const r = writeTinyModel(out);
+  const r = writeTinyModel(out, tools ? "tools" : "chatml");
   console.log(`${r.path} ${r.bytes} bytes${r.written ? "" : " (unchanged)"}`);
 }

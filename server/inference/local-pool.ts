@@ -9,20 +9,22 @@
  * at the end — abort included — so its slot frees at once.
  */
 import type {
-  ChatHistoryItem,
   ChatWrapper,
   Llama,
   LlamaContext,
+  LlamaContextSequence,
   LlamaEmbeddingContext,
   LlamaGrammar,
   LlamaModel,
   Token,
+  TokenBias,
 } from "node-llama-cpp";
 import { AppError, Unavailable } from "../errors";
 import { AsyncQueue } from "./async-queue";
 import { FairSlots } from "./fair-queue";
 import { cpuInfo, defaultThreads, type EngineChoice, loadedLlamaLibraries, loadLlama } from "./llama-runtime";
-import { type EmbedResult, type FinishReason, type GenerateEvent, type GenerateRequest, type InferenceEngine, contentText } from "./types";
+import { checkLocalRequest, endsWithToolResults, parseLogitBias, toChatHistory, ToolCallEvents, toLocalFunctions } from "./local-tools";
+import type { EmbedResult, FinishReason, GenerateEvent, GenerateRequest, InferenceEngine } from "./types";
 
 export interface LocalModelSpec {
   name: string;
@@ -259,6 +261,50 @@ async function getSequence(context: LlamaContext, signal: AbortSignal, deadlineM
   }
 }
 
+/**
+ * The wrapper with generation starting inside a function call: its rendered state says
+ * "function call initially engaged" with nothing that disengages it, so LlamaChat puts the
+ * wrapper's call prefix (and section prefix) into the context and goes straight to the
+ * name grammar (only the offered names), then the params grammar. That is node-llama-cpp's
+ * own mechanism (FunctionaryChatWrapper uses it), works with every wrapper that has a
+ * function-call syntax, and constrains name and arguments whatever the weights prefer.
+ * Prefix/segment triggers of the wrapper (e.g. a thought segment first) are skipped.
+ */
+function forcedCallWrapper(base: ChatWrapper): ChatWrapper {
+  const forced = Object.create(base) as ChatWrapper;
+  forced.generateContextState = (options) => {
+    const state = base.generateContextState(options);
+    return {
+      contextText: state.contextText,
+      stopGenerationTriggers: state.stopGenerationTriggers,
+      ignoreStartText: "ignoreStartText" in state ? state.ignoreStartText : undefined,
+      functionCall: { initiallyEngaged: true, disengageInitiallyEngaged: [] },
+    };
+  };
+  return forced;
+}
+
+/**
+ * Counts the tokens the model samples on this sequence (what LlamaChat counts against
+ * maxTokens): function-call tokens reach no onToken callback, and usage must still add up.
+ * The sequence is this request's own (disposed after it), so wrapping its method is local.
+ */
+function countSampledTokens(sequence: LlamaContextSequence): { readonly count: number } {
+  const counter = { count: 0 };
+  const evaluate = sequence.evaluate.bind(sequence);
+  sequence.evaluate = ((...args: Parameters<typeof evaluate>) => {
+    const it = evaluate(...args);
+    const next = it.next.bind(it);
+    it.next = async (...a: Parameters<typeof next>) => {
+      const r = await next(...a);
+      if (!r.done) counter.count += 1;
+      return r;
+    };
+    return it;
+  }) as typeof sequence.evaluate;
+  return counter;
+}
+
 export class LocalPool implements InferenceEngine {
   private readonly models = new Map<string, LocalModel>();
   /** every running or queued generation, so shutdown can end them all */
@@ -339,7 +385,12 @@ export class LocalPool implements InferenceEngine {
         param: "model",
       });
     }
+    // everything a request can get wrong is refused before it waits for a slot
+    checkLocalRequest(name, req);
+    const tooling = req.mode === "chat" ? toLocalFunctions(req) : undefined;
+    const history = req.mode === "chat" ? toChatHistory(req.messages ?? []) : undefined;
     const { model, context } = await m.ensureLoaded();
+    const tokenBias = req.logitBias && Object.keys(req.logitBias).length > 0 ? await this.tokenBiasFor(model, req.logitBias) : undefined;
     const release = await m.slots.acquire(req.tenantId, signal);
     let sequence: Awaited<ReturnType<typeof getSequence>> | undefined;
     try {
@@ -361,6 +412,7 @@ export class LocalPool implements InferenceEngine {
             ? { frequencyPenalty: req.frequencyPenalty || undefined, presencePenalty: req.presencePenalty || undefined, penalty: 1 }
             : (false as const),
         grammar,
+        tokenBias,
         onToken: (tokens: Token[]) => {
           pendingTokens += tokens.length;
           completionTokens += tokens.length;
@@ -373,15 +425,52 @@ export class LocalPool implements InferenceEngine {
       };
       let stopReason: string;
       let promptTokens: number;
+      let calledTools = false;
       if (req.mode === "chat") {
-        const chatWrapper = m.loaded!.chatWrapper!;
+        const baseWrapper = m.loaded!.chatWrapper!;
+        const functions = tooling?.functions;
+        const chatWrapper = tooling?.force ? forcedCallWrapper(baseWrapper) : baseWrapper;
         const chat = new n.LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
-        const history = toHistory(req);
-        promptTokens = chatWrapper
-          .generateContextState({ chatHistory: [...history, { type: "model", response: [] }] })
+        const continuesModelTurn = endsWithToolResults(history!);
+        promptTokens = baseWrapper
+          .generateContextState({
+            chatHistory: continuesModelTurn ? history! : [...history!, { type: "model", response: [] }],
+            availableFunctions: functions,
+          })
           .contextText.tokenize(model.tokenizer).length;
-        const res = await chat.generateResponse(history, common);
-        stopReason = res.metadata.stopReason;
+        if (!functions) {
+          const res = await chat.generateResponse(history!, common);
+          stopReason = res.metadata.stopReason;
+        } else {
+          const sampled = countSampledTokens(sequence);
+          const calls = new ToolCallEvents(tooling!, out, () => {
+            // tokens sampled since the last event and not text (onToken counted those)
+            const t = Math.max(0, sampled.count - completionTokens);
+            completionTokens += t;
+            return t;
+          });
+          const res = await chat
+            .generateResponse(history!, {
+              ...common,
+              grammar: undefined,
+              functions,
+              // legacy function_call answers carry one call
+              maxParallelFunctionCalls: req.parallelToolCalls === false || req.legacyFunctions ? 1 : undefined,
+              onFunctionCallParamsChunk: (chunk) => calls.onParamsChunk(chunk),
+              onFunctionCall: (call) => calls.onCall(call),
+            })
+            .catch((e: unknown) => {
+              // inside a call, LlamaChat throws the abort instead of honouring stopOnAbortSignal
+              if (signal.aborted) return null;
+              throw e;
+            });
+          stopReason = res?.metadata.stopReason ?? "abort";
+          calledTools = stopReason === "functionCalls" && calls.count > 0;
+          // text tokens were counted by onToken; the rest (call syntax, end of turn) go on the last event
+          const rest = Math.max(0, sampled.count - completionTokens);
+          pendingTokens += rest;
+          completionTokens += rest;
+        }
         chat.dispose({ disposeSequence: false });
       } else {
         const completion = new n.LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
@@ -392,12 +481,20 @@ export class LocalPool implements InferenceEngine {
       }
       if (signal.aborted || stopReason === "abort") return; // the caller counts what it saw
       if (pendingTokens > 0) out.push({ type: "delta", text: "", tokens: pendingTokens });
-      const finishReason: FinishReason = stopReason === "maxTokens" ? "length" : "stop";
+      const finishReason: FinishReason = calledTools ? "tool_calls" : stopReason === "maxTokens" ? "length" : "stop";
       out.push({ type: "done", finishReason, usage: { promptTokens, completionTokens } });
     } finally {
       sequence?.dispose();
       release();
     }
+  }
+
+  private async tokenBiasFor(model: LlamaModel, bias: Record<string, number>): Promise<TokenBias> {
+    const n = await lib();
+    const vocab = (model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: readonly unknown[] } } }).tokenizer?.ggml?.tokens?.length;
+    const tb = new n.TokenBias(model.tokenizer);
+    for (const [token, b] of parseLogitBias(bias, vocab)) tb.set(token as Token, b === "never" ? "never" : { logit: b });
+    return tb;
   }
 
   private async grammarFor(req: GenerateRequest): Promise<LlamaGrammar | undefined> {
@@ -445,14 +542,4 @@ export class LocalPool implements InferenceEngine {
       release();
     }
   }
-}
-
-function toHistory(req: GenerateRequest): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = [];
-  for (const msg of req.messages ?? []) {
-    if (msg.role === "system") history.push({ type: "system", text: contentText(msg.content) });
-    else if (msg.role === "user") history.push({ type: "user", text: contentText(msg.content) });
-    else if (msg.role === "assistant") history.push({ type: "model", response: [contentText(msg.content)] });
-  }
-  return history;
 }

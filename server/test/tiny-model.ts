@@ -2,6 +2,7 @@
  * Registers the project's scripted tiny GGUF as a chat model for a test (a fresh
  * file in a temp dir, 2 parallel slots, 1 thread) and returns its name. Import it
  * dynamically after setting any env the test needs, like the modules it uses.
+ * `{ tools: true }` registers the tool-calling variant (TINY_TOOL_MODEL: Qwen wrapper).
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,9 +13,9 @@ import { CLI_ACTOR } from "../services/audit/audit";
 import { addModel } from "../services/models/models";
 import { uniq } from "./fixtures";
 
-export async function registerTinyModel(label: string): Promise<string> {
+export async function registerTinyModel(label: string, opts: { tools?: boolean } = {}): Promise<string> {
   const file = path.join(mkdtempSync(path.join(tmpdir(), `switchyard-${label}-`)), "tiny.gguf");
-  writeTinyModel(file);
+  writeTinyModel(file, opts.tools ? "tools" : "chatml");
   const name = `tiny-${label}-${uniq()}`;
   await addModel(db(), CLI_ACTOR, { name, source: file, kind: "chat", contextSize: 512, parallel: 2, threads: 1 });
   return name;
