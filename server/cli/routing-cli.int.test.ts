@@ -79,4 +79,37 @@ describe("backend and alias commands", () => {
     expect(notAllowed.code).not.toBe(0);
     expect(notAllowed.stderr).toContain("is not available to this tenant");
   });
+
+  it("backend add/update --vision yes|no|unset sets the image-input declaration; dry-run --image skips text-only targets", async () => {
+    const name = `cli-${uniq()}`;
+    const added = await cli(["backend", "add", "--name", name, "--url", up.url, "--public", "--vision", "no"]);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain("images: no (text only)");
+    const row = await db().backend.findUniqueOrThrow({ where: { name } });
+    expect(row.vision).toBe(false);
+    expect((await db().auditLog.findFirstOrThrow({ where: { targetId: row.id, action: "backend.create" } })).actorLabel).toBe("cli");
+
+    const tenant = await makeTenant();
+    const alias = `img-${uniq()}`;
+    await cli(["alias", "set", "--tenant", tenant.slug, "--alias", alias, "--strategy", "single", "--targets", `backend:${name}/big`]);
+    const refused = await cli(["alias", "dry-run", "--tenant", tenant.slug, "--alias", alias, "--message", "look", "--image", "https://example.invalid/a.png"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`The model '${alias}' does not accept image input`);
+
+    const yes = await cli(["backend", "update", "--name", name, "--vision", "yes"]);
+    expect(yes.stdout).toBe(`updated backend ${name}: images: yes\n`);
+    const dry = await cli(["alias", "dry-run", "--tenant", tenant.slug, "--alias", alias, "--message", "look", "--image", "https://example.invalid/a.png"]);
+    expect(dry.stdout).toBe(`chosen: backend:${row.id}/big\nreason: single: single target\nfallbacks: none\n`);
+
+    const unset = await cli(["--json", "backend", "update", "--name", name, "--vision", "unset"]);
+    expect(JSON.parse(unset.stdout)).toMatchObject({ name, vision: null });
+    expect((await db().backend.findUniqueOrThrow({ where: { name } })).vision).toBeNull();
+    expect((await cli(["backend", "list"])).stdout).toMatch(new RegExp(`${name} .* unset`));
+
+    const bad = await cli(["backend", "update", "--name", name, "--vision", "maybe"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--vision: "maybe" is not yes, no or unset');
+    const missing = await cli(["backend", "update", "--name", name]);
+    expect(missing.code).toBe(2);
+  });
 });

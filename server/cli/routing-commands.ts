@@ -5,16 +5,38 @@
  * flag (flags end up in shell history and process listings). Registered in commands.ts.
  */
 import { CLI_ACTOR } from "../services/audit/audit";
-import { checkBackend, createBackend, listBackends } from "../services/backends/backends";
+import { checkBackend, createBackend, listBackends, updateBackend } from "../services/backends/backends";
 import { createPolicy, dryRun, listPolicies, updatePolicy } from "../services/routing/routing";
 import { type PolicyTarget, STRATEGIES, type StrategyName, targetKey } from "../services/routing/schemas";
 import { findTenantBySlug } from "../services/tenants/tenants";
 import type { Db } from "../db/client";
-import type { Flags } from "./args";
+import type { FlagSpec, Flags } from "./args";
 import type { Command } from "./commands";
 import { CliError, table } from "./format";
 
 const str = (flags: Flags, name: string) => (typeof flags[name] === "string" ? (flags[name] as string) : undefined);
+
+const visionFlag: FlagSpec = {
+  type: "string",
+  value: "yes|no|unset",
+  description: "Image input: yes (accepts images), no (text only: skipped for requests with images), unset (not declared: forwarded, the upstream decides; the default)",
+};
+
+/** `--vision yes|no|unset` → the column's value; undefined when the flag is absent. */
+function visionOf(flags: Flags): boolean | null | undefined {
+  const v = str(flags, "vision");
+  if (v === undefined) return undefined;
+  const choice = { yes: true, no: false, unset: null }[v.toLowerCase()];
+  if (choice === undefined) throw new CliError(`--vision: "${v}" is not yes, no or unset`);
+  return choice;
+}
+
+/** How a backend's image input reads in a line: the declaration, else what discovery found. */
+function describeVision(b: { vision: boolean | null; visionModels: string[] }): string {
+  if (b.vision === true) return "images: yes";
+  if (b.vision === false) return "images: no (text only)";
+  return `images: not declared${b.visionModels.length ? ` (upstream says ${b.visionModels.join(", ")})` : ""}`;
+}
 
 async function backendByName(db: Db, name: string) {
   const b = (await listBackends(db)).find((x) => x.name === name);
@@ -54,6 +76,7 @@ export const routingCommands: Command[] = [
       "credential-stdin": { type: "boolean", description: "Read the bearer credential from standard input (one line)" },
       "no-discover": { type: "boolean", description: "Do not call GET /models now" },
       public: { type: "boolean", description: "Every tenant may route to it (default: none until granted in the console)" },
+      vision: visionFlag,
     },
     async run(ctx, flags) {
       const envVar = str(flags, "credential-env");
@@ -70,9 +93,23 @@ export const routingCommands: Command[] = [
         credential,
         discover: !flags["no-discover"],
         public: flags.public === true,
+        vision: visionOf(flags) ?? null,
       });
-      const text = `added backend ${b.name} (${b.id}, ${b.public ? "every tenant" : "no tenant yet: grant access in the console"}): ${b.health}${b.lastError ? ` — ${b.lastError}` : ""}; models: ${b.models.join(", ") || "none"}`;
+      const text = `added backend ${b.name} (${b.id}, ${b.public ? "every tenant" : "no tenant yet: grant access in the console"}): ${b.health}${b.lastError ? ` — ${b.lastError}` : ""}; models: ${b.models.join(", ") || "none"}; ${describeVision(b)}`;
       return { text, json: b };
+    },
+  },
+  {
+    path: ["backend", "update"],
+    summary: "Change a backend's settings (image input)",
+    flags: {
+      name: { type: "string", value: "NAME", required: true, description: "Backend name" },
+      vision: { ...visionFlag, required: true },
+    },
+    async run(ctx, flags) {
+      const id = (await backendByName(ctx.db(), str(flags, "name")!)).id;
+      const b = await updateBackend(ctx.db(), CLI_ACTOR, { id, vision: visionOf(flags) });
+      return { text: `updated backend ${b.name}: ${describeVision(b)}`, json: b };
     },
   },
   {
@@ -83,8 +120,15 @@ export const routingCommands: Command[] = [
       const rows = await listBackends(ctx.db());
       return {
         text: table(
-          ["NAME", "ID", "HEALTH", "URL", "MODELS"],
-          rows.map((b) => [b.name, b.id, b.health + (b.enabled ? "" : " (disabled)"), b.baseUrl, String(b.models.length)]),
+          ["NAME", "ID", "HEALTH", "URL", "MODELS", "IMAGES"],
+          rows.map((b) => [
+            b.name,
+            b.id,
+            b.health + (b.enabled ? "" : " (disabled)"),
+            b.baseUrl,
+            String(b.models.length),
+            b.vision === true ? "yes" : b.vision === false ? "no" : b.visionModels.length ? `unset (${b.visionModels.length} say yes)` : "unset",
+          ]),
         ),
         json: rows,
       };
@@ -151,11 +195,20 @@ export const routingCommands: Command[] = [
       tenant: { type: "string", value: "SLUG", required: true, description: "Tenant slug" },
       alias: { type: "string", value: "NAME", required: true, description: "Alias" },
       message: { type: "string", value: "TEXT", required: true, description: "The user message" },
+      image: { type: "string", value: "URL", description: "Attach an image to the message (text-only targets are then skipped)" },
     },
     async run(ctx, flags) {
       const tenant = await findTenantBySlug(ctx.db(), str(flags, "tenant")!);
-      const r = await dryRun(ctx.db(), tenant.id, { alias: str(flags, "alias")!, messages: [{ role: "user", content: str(flags, "message")! }] });
-      const text = [`chosen: ${r.chosen?.key ?? "nothing healthy"}`, `reason: ${r.reason}`, `fallbacks: ${r.fallbacks.map((f) => f.key).join(" → ") || "none"}`].join("\n");
+      const message = str(flags, "message")!;
+      const image = str(flags, "image");
+      const content = image ? [{ type: "text" as const, text: message }, { type: "image" as const, url: image }] : message;
+      const r = await dryRun(ctx.db(), tenant.id, { alias: str(flags, "alias")!, messages: [{ role: "user", content }] });
+      const text = [
+        `chosen: ${r.chosen?.key ?? "nothing healthy"}`,
+        `reason: ${r.reason}`,
+        `fallbacks: ${r.fallbacks.map((f) => f.key).join(" → ") || "none"}`,
+        ...(r.skipped.length ? [`skipped: ${r.skipped.map((s) => `${s.key} (${s.why})`).join(", ")}`] : []),
+      ].join("\n");
       return { text, json: r };
     },
   },

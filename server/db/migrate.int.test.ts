@@ -196,6 +196,38 @@ describe.each(targets)("migrate with changed migration files ($name)", (target) 
   });
 });
 
+describe.each(targets)("0005 on a database with data ($name)", (target) => {
+  it("adds the capability and tool-use columns without losing backend grants or log rows", async () => {
+    const { migrations } = tempRoot();
+    const id = "0005_capabilities_tool_use";
+    rmSync(path.join(migrations(target.name), id), { recursive: true });
+    const url = await target.fresh();
+    await migrate(url);
+    const client = createDb(url);
+    try {
+      const sql = (s: string) => client.$executeRawUnsafe(s);
+      await sql(`INSERT INTO "Tenant" ("id", "slug", "name", "updatedAt") VALUES ('tnt_m', 'm', 'M', '2026-01-01T00:00:00.000Z')`);
+      await sql(`INSERT INTO "Backend" ("id", "name", "baseUrl", "updatedAt") VALUES ('bke_m', 'private', 'http://x/v1', '2026-01-01T00:00:00.000Z')`);
+      await sql(`INSERT INTO "BackendGrant" ("id", "tenantId", "backendId") VALUES ('bgr_m', 'tnt_m', 'bke_m')`);
+      await sql(
+        `INSERT INTO "RequestLog" ("id", "requestId", "tenantId", "endpoint", "modelRequested", "status", "httpStatus", "promptTokens", "latencyMs") ` +
+          `VALUES ('req_m', 'req_m', 'tnt_m', 'chat.completions', 'x', 'ok', 200, 9, 5)`,
+      );
+      cpSync(path.join(repoRoot, "prisma/migrations", target.name, id), path.join(migrations(target.name), id), { recursive: true });
+      expect((await migrate(url)).applied).toEqual([id]);
+      expect(await client.backendGrant.count({ where: { backendId: "bke_m" } })).toBe(1);
+      expect(await client.backend.findUniqueOrThrow({ where: { id: "bke_m" }, select: { vision: true, visionModels: true } })).toEqual({ vision: null, visionModels: "[]" });
+      expect(await client.requestLog.findUniqueOrThrow({ where: { id: "req_m" }, select: { promptTokens: true, toolsOffered: true, toolCalls: true } })).toEqual({
+        promptTokens: 9,
+        toolsOffered: 0,
+        toolCalls: 0,
+      });
+    } finally {
+      await client.$disconnect();
+    }
+  });
+});
+
 describe("migrate with no migrations folder", () => {
   it("fails, naming the folder it looked for", async () => {
     const root = tempDir();

@@ -33,7 +33,13 @@ export interface FakeUpstream {
 
 export const DEFAULT_TOKENS = ["Hello", " from", " upstream", "."];
 
-export async function startFakeUpstream(opts: { models?: string[] } = {}): Promise<FakeUpstream> {
+export interface FakeUpstreamOptions {
+  models?: string[];
+  /** extra fields of a model's GET /models entry, by model id (e.g. capabilities, architecture) */
+  modelFields?: Record<string, Record<string, unknown>>;
+}
+
+export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
   const models = opts.models ?? ["up-model"];
   let behaviour: Behaviour = { kind: "reply" };
   let modelsStatus = 200;
@@ -48,7 +54,7 @@ export async function startFakeUpstream(opts: { models?: string[] } = {}): Promi
       if (req.method === "GET" && path === "/models") {
         if (modelsStatus !== 200) return void res.writeHead(modelsStatus, { "content-type": "application/json" }).end('{"error":{"message":"down"}}');
         res.writeHead(200, { "content-type": "application/json" });
-        return void res.end(JSON.stringify({ object: "list", data: models.map((id) => ({ id, object: "model", owned_by: "fake" })) }));
+        return void res.end(JSON.stringify({ object: "list", data: models.map((id) => ({ id, object: "model", owned_by: "fake", ...opts.modelFields?.[id] })) }));
       }
       const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>) : {};
       requests.push({ path, body, authorization: req.headers.authorization });

@@ -1,7 +1,7 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { CreateBackendInput } from "@/server/services/backends/schemas";
+import { CreateBackendInput, VISION_CHOICES } from "@/server/services/backends/schemas";
 import { Alert, Badge, ConfirmDialog, Dialog, EmptyState, Field, SkeletonRows, formatDate, useToast } from "../../_components/ui";
 import { AccessDialog } from "../../_components/access-dialog";
 import { useZodForm } from "../../_components/use-zod-form";
@@ -10,6 +10,22 @@ import { useTRPC } from "../../_lib/trpc";
 import { TopBar } from "../shell";
 
 const healthTone = (h: string) => (h === "healthy" ? "ok" : h === "unhealthy" ? "danger" : undefined);
+
+/** The image-input declaration as a <select> value ("unset" | "yes" | "no") and back. */
+const visionValue = (v: boolean | null | undefined) => VISION_CHOICES.find((c) => c.vision === (v ?? null))!.value;
+const visionOfValue = (s: string) => VISION_CHOICES.find((c) => c.value === s)?.vision ?? null;
+
+function VisionSelect({ id, value, onChange, disabled }: { id: string; value: boolean | null | undefined; onChange: (v: boolean | null) => void; disabled?: boolean }) {
+  return (
+    <select id={id} className="select" value={visionValue(value)} disabled={disabled} onChange={(e) => onChange(visionOfValue(e.target.value))}>
+      {VISION_CHOICES.map((c) => (
+        <option key={c.value} value={c.value}>
+          {c.label}
+        </option>
+      ))}
+    </select>
+  );
+}
 
 export function BackendsView() {
   const trpc = useTRPC();
@@ -39,6 +55,7 @@ export function BackendsView() {
   );
   const discover = useMutation(trpc.backends.discover.mutationOptions({ onSuccess: async (b) => (await refresh(), toast(`${b.name}: ${b.models.length} models`)), onError }));
   const toggle = useMutation(trpc.backends.update.mutationOptions({ onSuccess: async () => (await refresh(), toast("Saved")), onError }));
+  const setVision = useMutation(trpc.backends.update.mutationOptions({ onSuccess: async (b) => (await refresh(), toast(`${b.name}: image input saved`)), onError }));
   const remove = useMutation(
     trpc.backends.remove.mutationOptions({
       onSuccess: async () => {
@@ -72,12 +89,13 @@ export function BackendsView() {
                   <th>Backend</th>
                   <th>Health</th>
                   <th>Models</th>
+                  <th>Image input</th>
                   <th>Timeouts</th>
                   <th className="actions">Actions</th>
                 </tr>
               </thead>
               <tbody>
-                {backends.isPending && <SkeletonRows cols={5} />}
+                {backends.isPending && <SkeletonRows cols={6} />}
                 {backends.data?.map((b) => (
                   <tr key={b.id} data-testid={`backend-${b.name}`}>
                     <td>
@@ -94,6 +112,20 @@ export function BackendsView() {
                     </td>
                     <td>
                       <span className="sub mono">{b.models.length ? b.models.slice(0, 5).join(", ") + (b.models.length > 5 ? ` +${b.models.length - 5}` : "") : "—"}</span>
+                    </td>
+                    <td>
+                      <VisionSelect
+                        id={`vision-${b.name}`}
+                        value={b.vision}
+                        disabled={setVision.isPending}
+                        onChange={(vision) => setVision.mutate({ id: b.id, vision })}
+                      />
+                      <div className="sub" data-testid={`vision-models-${b.name}`}>
+                        {b.visionModels.length
+                          ? `upstream says these take images: ${b.visionModels.slice(0, 5).join(", ")}${b.visionModels.length > 5 ? ` +${b.visionModels.length - 5}` : ""}`
+                          : "upstream lists no image models"}
+                        {b.vision === null ? "" : " (your choice above applies to every model)"}
+                      </div>
                     </td>
                     <td className="sub">
                       connect {b.connectTimeoutMs / 1000}s · first token {b.firstTokenTimeoutMs / 1000}s · total {b.totalTimeoutMs / 1000}s
@@ -170,6 +202,7 @@ function AddBackendDialog({ open, onClose, onAdded }: { open: boolean; onClose: 
     firstTokenTimeoutMs: 60_000,
     totalTimeoutMs: 600_000,
     public: false,
+    vision: null,
   });
   const [error, setError] = useState<string | null>(null);
   const add = useMutation(
@@ -224,6 +257,14 @@ function AddBackendDialog({ open, onClose, onAdded }: { open: boolean; onClose: 
             <input className="input" {...form.bindNumber("totalTimeoutMs")} />
           </Field>
         </div>
+        <Field
+          label="Image input"
+          id="vision"
+          error={form.errorFor("vision")}
+          hint="Text only: requests with images skip it. Not declared: they are forwarded and the upstream decides (models its /models lists as taking images count as accepting them)."
+        >
+          <VisionSelect id="vision" value={form.values.vision} onChange={(vision) => form.setValues((v) => ({ ...v, vision }))} />
+        </Field>
         <label className="check">
           <input
             type="checkbox"

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "../../db/client";
-import { makeTenant, makeUser, callerFor, uniq } from "../../test/fixtures";
+import { makeTenant, makeUser, callerFor, tenantWithMember, uniq } from "../../test/fixtures";
 import { type FakeUpstream, startFakeUpstream } from "../../test/fake-upstream";
 import { CLI_ACTOR } from "../audit/audit";
 import { createPolicy } from "../routing/routing";
@@ -73,6 +73,59 @@ describe("backends", () => {
     await checkAllBackends(db());
     expect(await db().backend.findUniqueOrThrow({ where: { id: alive.id } })).toMatchObject({ health: "healthy", lastError: null });
     expect((await db().backend.findUniqueOrThrow({ where: { id: dead.id } })).health).toBe("unhealthy");
+  });
+
+  it("discovery records the models whose /models entry says they take images; a check leaves them alone", async () => {
+    const vl = await startFakeUpstream({
+      models: ["qwen-vl", "llama-text", "pixtral", "gemma-mm"],
+      modelFields: {
+        "qwen-vl": { capabilities: ["completion", "vision"] },
+        "llama-text": { capabilities: ["completion"], architecture: { input_modalities: ["text"] } },
+        pixtral: { architecture: { input_modalities: ["text", "image"] } },
+        "gemma-mm": { input_modalities: ["text", "image"] },
+      },
+    });
+    try {
+      const admin = await makeUser({ admin: true });
+      const caller = callerFor(admin.id);
+      const b = await caller.backends.create({ name: `b-${uniq()}`, baseUrl: vl.url });
+      expect(b).toMatchObject({ health: "healthy", vision: null, visionModels: ["qwen-vl", "pixtral", "gemma-mm"] });
+      expect(b.models).toEqual(["qwen-vl", "llama-text", "pixtral", "gemma-mm"]);
+      // a later discover re-reads them; its audit row counts them
+      await db().backend.update({ where: { id: b.id }, data: { visionModels: "[]" } });
+      expect((await caller.backends.discover({ id: b.id })).visionModels).toEqual(["qwen-vl", "pixtral", "gemma-mm"]);
+      const audit = await db().auditLog.findFirstOrThrow({ where: { targetId: b.id, action: "backend.discover" } });
+      expect(JSON.parse(audit.data!)).toMatchObject({ models: 4, visionModels: 3 });
+      // health checks do not adopt models
+      await db().backend.update({ where: { id: b.id }, data: { visionModels: '["kept"]' } });
+      expect((await caller.backends.check({ id: b.id })).visionModels).toEqual(["kept"]);
+      // an upstream without such fields: nothing is capable by discovery
+      const plain = await caller.backends.create({ name: `b-${uniq()}`, baseUrl: up.url });
+      expect(plain.visionModels).toEqual([]);
+    } finally {
+      await vl.close();
+    }
+  });
+
+  it("image input is declared at creation and changed or cleared later, through tRPC, with audit rows", async () => {
+    const admin = await makeUser({ admin: true });
+    const caller = callerFor(admin.id);
+    const b = await caller.backends.create({ name: `b-${uniq()}`, baseUrl: up.url, discover: false, vision: false });
+    expect(b.vision).toBe(false);
+    expect(JSON.parse((await db().auditLog.findFirstOrThrow({ where: { targetId: b.id, action: "backend.create" } })).data!)).toMatchObject({ vision: false });
+    expect((await caller.backends.update({ id: b.id, vision: true })).vision).toBe(true);
+    // absent keeps it
+    expect((await caller.backends.update({ id: b.id, enabled: true })).vision).toBe(true);
+    expect((await caller.backends.update({ id: b.id, vision: null })).vision).toBeNull();
+    const updates = await db().auditLog.findMany({ where: { targetId: b.id, action: "backend.update" }, orderBy: { id: "asc" } });
+    expect(updates.map((a) => (JSON.parse(a.data!) as { vision?: unknown }).vision)).toEqual([true, undefined, null]);
+    expect((await db().backend.findUniqueOrThrow({ where: { id: b.id } })).vision).toBeNull();
+    // the default is not declared
+    expect((await caller.backends.create({ name: `b-${uniq()}`, baseUrl: up.url, discover: false })).vision).toBeNull();
+    await expect(caller.backends.update({ id: b.id, vision: "yes" as never })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    // only platform admins
+    const { caller: owner } = await tenantWithMember("owner");
+    await expect(owner.backends.update({ id: b.id, vision: true })).rejects.toMatchObject({ code: "FORBIDDEN" });
   });
 
   it("names are unique", async () => {

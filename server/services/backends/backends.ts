@@ -14,6 +14,7 @@ import { newId } from "../../lib/ids";
 import { openCredential, sealCredential } from "../../auth/secret-box";
 import { type RemoteBackendSpec, RemoteEngine, fetchBackendModels } from "../../inference/remote";
 import { type Actor, recordAudit } from "../audit/audit";
+import { backendModelVision, fetchVisionModels } from "./capabilities";
 import { BackendAccessInput, CreateBackendInput, UpdateBackendInput } from "./schemas";
 
 export const backendSelect = {
@@ -31,6 +32,8 @@ export const backendSelect = {
   firstTokenTimeoutMs: true,
   totalTimeoutMs: true,
   public: true,
+  vision: true,
+  visionModels: true,
   createdAt: true,
   updatedAt: true,
   credentialEnc: true,
@@ -50,10 +53,15 @@ function parseModels(json: string): string[] {
 
 /** What may leave the server: no credential, only whether there is one. */
 export function publicBackend(b: NonNullable<BackendRowRaw>) {
-  const { credentialEnc, models, ...rest } = b;
-  return { ...rest, models: parseModels(models), hasCredential: credentialEnc !== null };
+  const { credentialEnc, models, visionModels, ...rest } = b;
+  return { ...rest, models: parseModels(models), visionModels: parseModels(visionModels), hasCredential: credentialEnc !== null };
 }
 export type PublicBackend = ReturnType<typeof publicBackend>;
+
+/** Whether this backend's `model` takes images: its declaration, else discovery, else null (unknown). */
+export function backendVision(b: Pick<NonNullable<BackendRowRaw>, "vision" | "visionModels">, model: string): boolean | null {
+  return backendModelVision({ vision: b.vision, visionModels: parseModels(b.visionModels) }, model);
+}
 
 export function specOfBackend(b: NonNullable<BackendRowRaw>): RemoteBackendSpec {
   const credential = b.credentialEnc ? openCredential(b.credentialEnc, b.id) : null;
@@ -135,13 +143,14 @@ export async function createBackend(db: Db, actor: Actor, raw: CreateBackendInpu
           firstTokenTimeoutMs: input.firstTokenTimeoutMs,
           totalTimeoutMs: input.totalTimeoutMs,
           public: input.public,
+          vision: input.vision,
         },
       });
       await recordAudit(tx, actor, {
         action: "backend.create",
         targetType: "backend",
         targetId: id,
-        data: { name: input.name, baseUrl: input.baseUrl, credential: input.credential ? "set" : "none" },
+        data: { name: input.name, baseUrl: input.baseUrl, credential: input.credential ? "set" : "none", vision: input.vision },
       });
     });
   } catch (e) {
@@ -168,6 +177,7 @@ export async function updateBackend(db: Db, actor: Actor, raw: UpdateBackendInpu
         connectTimeoutMs: input.connectTimeoutMs,
         firstTokenTimeoutMs: input.firstTokenTimeoutMs,
         totalTimeoutMs: input.totalTimeoutMs,
+        vision: input.vision,
       },
     });
     const { credential, id: _id, ...changed } = input;
@@ -193,21 +203,29 @@ export async function removeBackend(db: Db, actor: Actor, id: string) {
   });
 }
 
-/** Checks a backend now (GET /models) and records the result; `adoptModels` replaces its model list. */
+/**
+ * Checks a backend now (GET /models) and records the result; `adoptModels` replaces its
+ * model list and the models it says take images (read from the same /models answer,
+ * best effort: if that second read fails the previous list is kept).
+ */
 async function probe(db: Db, id: string, opts: { adoptModels: boolean }) {
   const b = await rawBackend(db, id);
   if (!b) throw NotFound(`Backend ${id}`);
   const started = Date.now();
   try {
-    const models = await fetchBackendModels(specOfBackend(b));
+    const spec = specOfBackend(b);
+    const models = await fetchBackendModels(spec);
+    const latencyMs = Date.now() - started;
+    const vision = opts.adoptModels ? await fetchVisionModels(spec) : null;
     await db.backend.update({
       where: { id },
       data: {
         health: "healthy",
         lastCheckedAt: new Date(),
         lastError: null,
-        latencyMs: Date.now() - started,
+        latencyMs,
         ...(opts.adoptModels ? { models: JSON.stringify(models) } : {}),
+        ...(vision ? { visionModels: JSON.stringify(vision.filter((m) => models.includes(m))) } : {}),
       },
     });
     return { ok: true as const, models };
@@ -229,8 +247,9 @@ export async function checkBackend(db: Db, actor: Actor, id: string) {
 export async function discoverBackendModels(db: Db, actor: Actor, id: string) {
   const r = await probe(db, id, { adoptModels: true });
   if (!r.ok) throw Invalid(`Could not list the backend's models: ${r.error}`, "id", "backend_unreachable");
-  await recordAudit(db, actor, { action: "backend.discover", targetType: "backend", targetId: id, data: { models: r.models.length } });
-  return publicBackend((await rawBackend(db, id))!);
+  const b = publicBackend((await rawBackend(db, id))!);
+  await recordAudit(db, actor, { action: "backend.discover", targetType: "backend", targetId: id, data: { models: r.models.length, visionModels: b.visionModels.length } });
+  return b;
 }
 
 /** Circuit breaker: a request failed on this backend in a way that says the backend is failing. */

@@ -23,6 +23,19 @@ export const BaseUrl = z
     }
   }, "Put the credential in the credential field, not in the URL");
 
+/**
+ * Image input: null = not declared (requests with images are forwarded and the upstream
+ * decides; models its /models lists as taking images count as capable), true = accepts
+ * images, false = text only (routing skips it for requests with images).
+ */
+export const Vision = z.boolean({ message: "Say whether it accepts images (true, false or null for not declared)" }).nullable();
+
+export const VISION_CHOICES = [
+  { value: "unset", vision: null, label: "Not declared (forward; the upstream decides)" },
+  { value: "yes", vision: true, label: "Accepts images" },
+  { value: "no", vision: false, label: "Text only" },
+] as const;
+
 const Timeout = (max: number) => z.number().int("Use whole milliseconds").min(100, "At least 100 ms").max(max, `At most ${max} ms`);
 
 export const CreateBackendInput = z.object({
@@ -38,6 +51,7 @@ export const CreateBackendInput = z.object({
   totalTimeoutMs: Timeout(3_600_000).default(600_000),
   /** every tenant may route to it; otherwise grant tenants with backends.setAccess (its cost is the platform's) */
   public: z.boolean().default(false),
+  vision: Vision.default(null),
 });
 export type CreateBackendInput = z.input<typeof CreateBackendInput>;
 
@@ -51,6 +65,8 @@ export const UpdateBackendInput = z.object({
   connectTimeoutMs: Timeout(60_000).optional(),
   firstTokenTimeoutMs: Timeout(600_000).optional(),
   totalTimeoutMs: Timeout(3_600_000).optional(),
+  /** true / false declares it, null clears the declaration, absent keeps it */
+  vision: Vision.optional(),
 });
 export type UpdateBackendInput = z.input<typeof UpdateBackendInput>;
 

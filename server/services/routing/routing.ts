@@ -10,7 +10,7 @@
 import type { Principal } from "../../auth/principal";
 import type { Db, Tx } from "../../db/client";
 import { AppError, Conflict, Invalid, NotFound, isUniqueViolation } from "../../errors";
-import { type GenerateRequest, contentText } from "../../inference/types";
+import { type GenerateRequest, contentText, hasImages } from "../../inference/types";
 import { newId } from "../../lib/ids";
 import { engineFor } from "../../inference/engine";
 import { difficultyScore, featuresOf } from "../../routing/difficulty";
@@ -18,7 +18,7 @@ import { EASY_EXEMPLARS, HARD_EXEMPLARS, centroid, hardness } from "../../routin
 import { type Decision, type LiveState, calibrate, decide, defaultThresholds, scoreFromReason } from "../../routing/router";
 import { inFlight } from "../../routing/in-flight";
 import { type Actor, recordAudit } from "../audit/audit";
-import { backendsById } from "../backends/backends";
+import { backendVision, backendsById } from "../backends/backends";
 import { isHfUri, modelSelect, resolveModelFor } from "../models/models";
 import {
   CreatePolicyInput,
@@ -403,11 +403,62 @@ function expand(p: Policy, r: Resolved, score: number, rng: () => number, depth:
   return { decision, candidates };
 }
 
+// ───────────────────────── image input ─────────────────────────
+
+/** Why a candidate left the plan of a request with images. */
+export const TEXT_ONLY = "text-only (no image input)";
+
+/**
+ * Whether a candidate may get a request with images: local GGUF models never
+ * (node-llama-cpp 3.x is text-only), a backend's model unless it is known to be
+ * text-only (declared false). Unknown (null) is forwarded: the upstream decides.
+ */
+function takesImages(c: Candidate): boolean {
+  return c.kind === "backend" && backendVision(c.backend, c.model) !== false;
+}
+
+/**
+ * Whether any target of the policy, followed through aliases, could take images
+ * if it were available — health aside (a capable backend that is down makes the
+ * request a 503 to retry, not a 400), but a backend this tenant may no longer use
+ * or that is disabled cannot.
+ */
+function policyTakesImages(p: Policy, r: Resolved, depth: number): boolean {
+  return p.targets.some((t) => {
+    if (t.type === "model") return false;
+    if (t.type === "backend") {
+      const b = r.backends.get(t.backendId);
+      return !!b && b.enabled && backendVision(b, t.model) !== false;
+    }
+    const inner = r.policies.get(t.alias);
+    return depth < MAX_ALIAS_DEPTH && !!inner && policyTakesImages(inner, r, depth + 1);
+  });
+}
+
+/** The targets of a policy (through aliases) and why each cannot take images, for the 400's message. */
+function targetLabels(p: Policy, r: Resolved, depth = 0): string[] {
+  return p.targets.flatMap((t) => {
+    if (t.type === "model") return [`${t.model} (local model, text only)`];
+    if (t.type === "backend") {
+      const b = r.backends.get(t.backendId);
+      return [b ? `${b.name}/${t.model} (${b.enabled ? "text only" : "disabled"})` : `${t.backendId}/${t.model} (not available)`];
+    }
+    const inner = r.policies.get(t.alias);
+    return depth < MAX_ALIAS_DEPTH && inner ? targetLabels(inner, r, depth + 1) : [];
+  });
+}
+
+function noImageInput(name: string, detail: string): AppError {
+  return new AppError("invalid", `The model '${name}' does not accept image input (${detail})`, { code: "model_not_supported", param: "messages" });
+}
+
 /**
  * What serves `name` for this caller: the tenant's alias of that name if there is
  * one (routing policy), else the model of that name as before. Throws the same
- * errors as resolveModelFor (404, 403 outside the key's allowlist) and 503 when
- * no target of the policy is healthy.
+ * errors as resolveModelFor (404, 403 outside the key's allowlist), a 400
+ * (model_not_supported) for images sent to a name none of whose targets takes them
+ * (a local model, text-only backends), and returns no candidates (a 503 for the
+ * caller) when no target of the policy is healthy.
  */
 export async function planRoute(
   db: Db,
@@ -419,6 +470,7 @@ export async function planRoute(
   const row = await db.routingPolicy.findFirst({ where: { tenantId: principal.tenantId, alias: name, enabled: true }, select: policySelect });
   if (!row) {
     const model = await resolveModelFor(db, principal, name);
+    if (hasImages(req.messages)) throw noImageInput(name, "a local model: text only");
     return { policyId: null, alias: null, reason: null, score: null, thresholds: null, candidates: [{ key: `model:${model.name}`, kind: "model", model }], skipped: [] };
   }
   if (principal.models && !principal.models.includes(name)) {
@@ -440,15 +492,28 @@ async function planFor(db: Db, tenantId: string, policy: Policy, req: Pick<Gener
     }
     score = difficultyScore(featuresOf(req), embedding);
   }
-  const { decision, candidates } = expand(policy, r, score, rng, 0);
+  const expanded = expand(policy, r, score, rng, 0);
+  const { decision } = expanded;
+  let candidates = expanded.candidates;
+  const skipped = [...decision.skipped];
+  let imageNote = "";
+  if (hasImages(req.messages)) {
+    const textOnly = candidates.filter((c) => !takesImages(c));
+    if (textOnly.length) {
+      candidates = candidates.filter(takesImages);
+      skipped.push(...textOnly.map((c) => ({ key: c.key, why: TEXT_ONLY })));
+      imageNote = `; skipped ${TEXT_ONLY} ${textOnly.map((c) => c.key).join(", ")}`;
+    }
+    if (candidates.length === 0 && !policyTakesImages(policy, r, 0)) throw noImageInput(policy.alias, `its targets: ${[...new Set(targetLabels(policy, r))].join(", ")}`);
+  }
   const plan: RoutePlan = {
     policyId: policy.id,
     alias: policy.alias,
-    reason: decision.reason + embeddingNote,
+    reason: decision.reason + embeddingNote + imageNote,
     score: decision.score ?? null,
     thresholds: policy.strategy === "difficulty" ? thresholdsOf(policy) : null,
     candidates,
-    skipped: decision.skipped,
+    skipped,
   };
   return plan;
 }
@@ -472,10 +537,20 @@ export async function dryRun(db: Db, tenantId: string, raw: DryRunInput) {
     calibration: policy.calibration,
     chosen: plan.candidates[0] ? describe(plan.candidates[0]) : null,
     fallbacks: plan.candidates.slice(1).map(describe),
+    /** targets left out, and why: unhealthy, or text-only for a conversation with images */
+    skipped: plan.skipped,
     targets: policy.targets.map((t) => {
       const key = targetKey(t);
       const backend = t.type === "backend" ? r.backends.get(t.backendId) : undefined;
-      return { key, healthy: liveStateOf(r).healthy(key), inFlight: inFlight.get(key), ...(backend ? { lastError: backend.lastError } : {}) };
+      // image input: false for local models, the backend's declaration or discovery, null = unknown (forwarded)
+      const images = t.type === "model" ? false : t.type === "backend" ? (backend ? backendVision(backend, t.model) : null) : undefined;
+      return {
+        key,
+        healthy: liveStateOf(r).healthy(key),
+        inFlight: inFlight.get(key),
+        ...(images !== undefined ? { images } : {}),
+        ...(backend ? { lastError: backend.lastError } : {}),
+      };
     }),
   };
 }

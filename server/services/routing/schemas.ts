@@ -71,10 +71,16 @@ export const RestorePolicyInput = z.object({
   version: z.number().int("A version is a whole number").min(1, "Versions start at 1"),
 });
 
+/** A dry run's message parts: text, and images (only whether there are any matters to routing). */
+const DryRunPart = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text"), text: z.string().max(200_000) }),
+  z.object({ type: z.literal("image"), url: z.string().min(1, "Give the image's URL").max(2_000_000) }),
+]);
+
 export const DryRunInput = z.object({
   alias: Alias,
   messages: z
-    .array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string().max(200_000) }))
+    .array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.union([z.string().max(200_000), z.array(DryRunPart).max(100)]) }))
     .min(1, "Paste at least one message")
     .max(500),
 });

@@ -31,7 +31,7 @@ function rec(over: Partial<UsageRecord> = {}): UsageRecord {
 const rows = (...rs: UsageRecord[]): RequestLogRow[] => rs.map((r) => toRow(r));
 
 describe("toRow", () => {
-  it("copies every field, defaults requestId to id and the optional routing fields to null/false", () => {
+  it("copies every field, defaults requestId to id, the optional routing fields to null/false and tool counts to 0", () => {
     const r = rec({ errorCode: "x", errorMessage: "boom" });
     expect(toRow(r)).toEqual({
       ...r,
@@ -40,11 +40,15 @@ describe("toRow", () => {
       routeReason: null,
       attempts: null,
       cached: false,
+      toolsOffered: 0,
+      toolCalls: 0,
     });
-    expect(toRow({ ...r, requestId: "client-id", attempts: [{ model: "a" }], cached: true })).toMatchObject({
+    expect(toRow({ ...r, requestId: "client-id", attempts: [{ model: "a" }], cached: true, toolsOffered: 2, toolCalls: 1 })).toMatchObject({
       requestId: "client-id",
       attempts: '[{"model":"a"}]',
       cached: true,
+      toolsOffered: 2,
+      toolCalls: 1,
     });
   });
 
@@ -60,6 +64,8 @@ describe("toRow", () => {
         id: "",
         promptTokens: Number.NaN,
         completionTokens: -5,
+        toolsOffered: Number.NaN,
+        toolCalls: -1,
         latencyMs: 1e12,
         ttftMs: 12.6,
         httpStatus: 99999,
@@ -74,6 +80,8 @@ describe("toRow", () => {
     expect(bad).toMatchObject({
       promptTokens: 0,
       completionTokens: 0,
+      toolsOffered: 0,
+      toolCalls: 0,
       latencyMs: INT4_MAX,
       ttftMs: 13,
       httpStatus: 999,

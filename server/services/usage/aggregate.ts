@@ -34,6 +34,8 @@ export interface RequestLogRow {
   cached: boolean;
   promptTokens: number;
   completionTokens: number;
+  toolsOffered: number;
+  toolCalls: number;
   ttftMs: number | null;
   latencyMs: number;
   createdAt: Date;
@@ -103,6 +105,8 @@ export function toRow(r: UsageRecord, now: () => Date = () => new Date()): Reque
     cached: r.cached === true,
     promptTokens: int(r.promptTokens),
     completionTokens: int(r.completionTokens),
+    toolsOffered: int(r.toolsOffered ?? 0),
+    toolCalls: int(r.toolCalls ?? 0),
     ttftMs: r.ttftMs == null ? null : int(r.ttftMs),
     latencyMs: int(r.latencyMs),
     createdAt,

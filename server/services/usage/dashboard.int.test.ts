@@ -165,4 +165,17 @@ describe("the usage log", () => {
     expect(other).toContain('"quote""d,id"');
     expect(other).toContain("'=cmd()");
   });
+
+  it("shows tool use in the list, the detail and the CSV", async () => {
+    const t = await makeTenant();
+    const r = rec(t.id, { modelRequested: "tools", toolsOffered: 5, toolCalls: 2 });
+    await write([r]);
+    expect((await listUsage(db(), t.id, { filter: { model: "tools" }, limit: 10 })).items[0]).toMatchObject({ toolsOffered: 5, toolCalls: 2 });
+    expect(await getUsageRow(db(), t.id, r.id)).toMatchObject({ toolsOffered: 5, toolCalls: 2 });
+    let csv = "";
+    for await (const part of usageCsv(db(), t.id, { model: "tools" })) csv += part;
+    const [head, line] = csv.trim().split("\n").map((l) => l.split(","));
+    expect(line![head!.indexOf("toolsOffered")]).toBe("5");
+    expect(line![head!.indexOf("toolCalls")]).toBe("2");
+  });
 });

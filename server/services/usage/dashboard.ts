@@ -142,6 +142,8 @@ const logSelect = {
   stream: true,
   promptTokens: true,
   completionTokens: true,
+  toolsOffered: true,
+  toolCalls: true,
   ttftMs: true,
   latencyMs: true,
   createdAt: true,
@@ -214,6 +216,8 @@ const CSV_COLUMNS = [
   "stream",
   "promptTokens",
   "completionTokens",
+  "toolsOffered",
+  "toolCalls",
   "ttftMs",
   "latencyMs",
 ] as const;

@@ -42,6 +42,8 @@ export const LOG_COLUMNS = [
   "cached",
   "promptTokens",
   "completionTokens",
+  "toolsOffered",
+  "toolCalls",
   "ttftMs",
   "latencyMs",
   "createdAt",

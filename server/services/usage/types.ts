@@ -46,9 +46,9 @@ export interface UsageRecord {
   /** the attempts made (fallbacks); stored as JSON, null when there was one */
   attempts?: readonly unknown[] | null;
   cached?: boolean;
-  /** tools the request offered */
+  /** tools the request offered (its `tools`, or legacy `functions`); 0 when absent */
   toolsOffered?: number;
-  /** tool calls in the answer */
+  /** tool calls in the answer (all choices); 0 when absent */
   toolCalls?: number;
 }
 

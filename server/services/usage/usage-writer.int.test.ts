@@ -115,6 +115,8 @@ describe("UsageWriter", () => {
       routeReason: "fallback",
       attempts: [{ model: "a", error: "timeout" }, { model: "tiny-chat" }],
       cached: true,
+      toolsOffered: 3,
+      toolCalls: 2,
     });
     w.record(r);
     await w.flush();
@@ -128,6 +130,24 @@ describe("UsageWriter", () => {
       },
     ]);
     expect(w.stats()).toMatchObject({ buffered: 0, written: 1, dropped: 0, failedFlushes: 0, lastError: null });
+    await w.close();
+  });
+
+  it("records tool use: offered tools and calls in the answer, 0 when the caller leaves them out", async () => {
+    const t = await makeTenant();
+    const w = writer();
+    const withTools = rec(t.id, { createdAt: at(H10, 2), toolsOffered: 4, toolCalls: 1 });
+    const parallel = rec(t.id, { createdAt: at(H10, 3), toolsOffered: 2, toolCalls: 3 });
+    const plain = rec(t.id, { createdAt: at(H10, 4) });
+    const bad = rec(t.id, { createdAt: at(H10, 5), toolsOffered: Number.NaN, toolCalls: -2 });
+    for (const r of [withTools, parallel, plain, bad]) w.record(r);
+    await w.flush();
+    const rows = await db().requestLog.findMany({ where: { tenantId: t.id }, select: { id: true, toolsOffered: true, toolCalls: true } });
+    const byId = new Map(rows.map((r) => [r.id, [r.toolsOffered, r.toolCalls]]));
+    expect(byId.get(withTools.id)).toEqual([4, 1]);
+    expect(byId.get(parallel.id)).toEqual([2, 3]);
+    expect(byId.get(plain.id)).toEqual([0, 0]);
+    expect(byId.get(bad.id)).toEqual([0, 0]);
     await w.close();
   });
 

@@ -423,11 +423,20 @@ function parseConversation(text: string) {
   return out;
 }
 
+type DryRunMessage = { role: "system" | "user" | "assistant"; content: string | ({ type: "text"; text: string } | { type: "image"; url: string })[] };
+
+/** The conversation with an image attached to its last user message (routing only looks at whether there is one). */
+function withImage(messages: ReturnType<typeof parseConversation>): DryRunMessage[] {
+  const last = messages.map((m) => m.role).lastIndexOf("user");
+  return messages.map((m, i) => (i === last ? { ...m, content: [{ type: "text", text: m.content }, { type: "image", url: "https://example.invalid/dry-run.png" }] } : m));
+}
+
 function DryRun({ tenantId, aliases }: { tenantId: string; aliases: string[] }) {
   const trpc = useTRPC();
   const [alias, setAlias] = useState(aliases[0] ?? "");
   const [text, setText] = useState("user: Hi!");
-  const [input, setInput] = useState<{ alias: string; messages: ReturnType<typeof parseConversation> } | null>(null);
+  const [image, setImage] = useState(false);
+  const [input, setInput] = useState<{ alias: string; messages: DryRunMessage[] } | null>(null);
   const q = useQuery({ ...trpc.routing.dryRun.queryOptions({ tenantId, alias: input?.alias ?? "", messages: input?.messages ?? [] }), enabled: input !== null });
   const r = q.data;
   return (
@@ -443,7 +452,8 @@ function DryRun({ tenantId, aliases }: { tenantId: string; aliases: string[] }) 
           noValidate
           onSubmit={(e) => {
             e.preventDefault();
-            setInput({ alias, messages: parseConversation(text) });
+            const messages = parseConversation(text);
+            setInput({ alias, messages: image ? withImage(messages) : messages });
           }}
         >
           <Field label="Alias" id="dry-alias">
@@ -458,6 +468,10 @@ function DryRun({ tenantId, aliases }: { tenantId: string; aliases: string[] }) 
           <Field label="Conversation" id="dry-text" hint="One message per line, each starting with user:, assistant: or system:">
             <textarea id="dry-text" className="input mono" rows={5} value={text} onChange={(e) => setText(e.target.value)} />
           </Field>
+          <label className="check">
+            <input type="checkbox" checked={image} onChange={(e) => setImage(e.target.checked)} /> The last user message carries an image{" "}
+            <span className="sub">(text-only targets and local models are skipped)</span>
+          </label>
           <div className="form-actions">
             <button type="submit" className="btn btn-primary" disabled={q.isFetching}>
               {q.isFetching ? "Deciding…" : "Decide"}
@@ -487,12 +501,19 @@ function DryRun({ tenantId, aliases }: { tenantId: string; aliases: string[] }) 
               <dt>Then, if it fails</dt>
               <dd className="mono">{r.fallbacks.length ? r.fallbacks.map((f) => f.key).join(" → ") : "—"}</dd>
             </div>
+            {r.skipped.length > 0 && (
+              <div>
+                <dt>Skipped</dt>
+                <dd className="mono">{r.skipped.map((s) => `${s.key} (${s.why})`).join(", ")}</dd>
+              </div>
+            )}
             <div>
               <dt>Targets</dt>
               <dd>
                 {r.targets.map((t) => (
                   <div key={t.key} className="mono">
                     {t.key} <Badge tone={t.healthy ? "ok" : "danger"}>{t.healthy ? "healthy" : "unhealthy"}</Badge> {t.inFlight} in flight
+                    {t.images !== undefined && <span className="sub"> · images: {t.images === true ? "yes" : t.images === false ? "no" : "not declared"}</span>}
                   </div>
                 ))}
               </dd>
