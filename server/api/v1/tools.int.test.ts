@@ -95,10 +95,11 @@ async function fake() {
   return f;
 }
 
-async function aliasFor(f: Fake, ...more: Fake[]) {
+async function aliasFor(f: Fake | [Fake, { vision: boolean }], ...more: (Fake | [Fake, { vision: boolean }])[]) {
   const backends = [];
   for (const x of [f, ...more]) {
-    backends.push(await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: x.url, discover: false, models: ["up-model"], public: true }));
+    const [fk, extra] = Array.isArray(x) ? x : [x, {}];
+    backends.push(await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: fk.url, discover: false, models: ["up-model"], public: true, ...extra }));
   }
   const p = await createPolicy(db(), CLI_ACTOR, tenant.id, {
     alias: `tools-${uniq()}`,
@@ -168,7 +169,7 @@ describe("tool calls from a remote upstream", () => {
     expect(ours.some((c) => (c.choices as { delta: { content?: string } }[])[0]?.delta.content)).toBe(false);
 
     const row = await logRow(res.headers.get("x-request-id")!);
-    expect(row).toMatchObject({ status: "ok", stream: true, promptTokens: 91, completionTokens: 57 });
+    expect(row).toMatchObject({ status: "ok", stream: true, promptTokens: 91, completionTokens: 57, toolsOffered: 3, toolCalls: 3 });
   });
 
   it("non-stream: the message holds the calls as upstream sent them, content null, finish_reason tool_calls", async () => {
@@ -314,6 +315,49 @@ describe("tool calls from a remote upstream", () => {
       { role: "assistant", content: null, tool_calls: [{ id: "call_agent1", type: "function", function: { name: "get_weather", arguments: '{"location":"Rome"}' } }] },
       { role: "tool", tool_call_id: "call_agent1", content: '{"city":"Rome","temp":24}' },
     ]);
+  });
+});
+
+describe("image parts and backend capabilities", () => {
+  const withImage = (model: string) => ({
+    model,
+    messages: [{ role: "user", content: [{ type: "text", text: "What is this?" }, { type: "image_url", image_url: { url: "data:image/jpeg;base64,/9j/4AAQSkZJRg==" } }] }],
+  });
+  const post = (body: object) =>
+    fetch(`${server.url}/api/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+
+  it("routing skips a text-only target for an image request; the vision backend gets the part byte for byte", async () => {
+    const textOnly = await fake();
+    const vision = await fake();
+    vision.behave({ kind: "chunks", chunks: [delta({ role: "assistant", content: "A cat." }), delta({}, "stop")] });
+    const a = await aliasFor([textOnly, { vision: false }], [vision, { vision: true }]);
+    const res = await post(withImage(a));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe("A cat.");
+    expect(textOnly.requests).toHaveLength(0);
+    expect((vision.requests.at(-1)!.body.messages as unknown[])[0]).toEqual(withImage(a).messages[0]);
+    const row = await logRow(res.headers.get("x-request-id")!);
+    expect(row.routeReason).toMatch(/text-only/);
+
+    // without an image the text-only target serves as before
+    textOnly.behave({ kind: "reply" });
+    expect((await post({ model: a, messages: [{ role: "user", content: "Hi" }] })).status).toBe(200);
+    expect(textOnly.requests).toHaveLength(1);
+  });
+
+  it("an image for a text-only target: 400 model_not_supported naming the model", async () => {
+    const textOnly = await fake();
+    const a = await aliasFor([textOnly, { vision: false }]);
+    const res = await post(withImage(a));
+    expect(res.status).toBe(400);
+    const e = ((await res.json()) as { error: { code: string; param: string; message: string } }).error;
+    expect([e.code, e.param]).toEqual(["model_not_supported", "messages"]);
+    expect(e.message).toContain(`'${a}'`);
+    expect(textOnly.requests).toHaveLength(0);
   });
 });
 

@@ -290,9 +290,10 @@ describe("errors: OpenAI envelope and the right status", () => {
     await expectError(await post("chat/completions", "{not json"), 400, "invalid_json");
     await expectError(await post("chat/completions", { model: CHAT }), 400, "invalid_request", "messages");
     await expectError(await post("chat/completions", chatBody({ temperature: 5 })), 400, "invalid_request", "temperature");
-    const n = await expectError(await post("chat/completions", chatBody({ n: 2 })), 400, "invalid_request", "n");
-    expect(n.message).toMatch(/n must be 1/);
-    await expectError(await post("chat/completions", chatBody({ tools: [{ type: "function" }] })), 400, "invalid_request", "tools");
+    // n > 1 and tools are forwarded to remote backends now (tools.int.test.ts); a local model refuses n > 1 itself
+    const n = await expectError(await post("chat/completions", chatBody({ n: 2 })), 400, "unsupported_parameter", "n");
+    expect(n.message).toMatch(/n > 1 is not supported by local models/);
+    await expectError(await post("chat/completions", chatBody({ tools: [{ type: "function" }] })), 400, "invalid_request", "tools.0.function");
     await expectError(await post("embeddings", { model: EMBED, input: [] }), 400, "invalid_request", "input");
     await expectError(await post("completions", { model: CHAT, prompt: ["a", "b"] }), 400, "invalid_request", "prompt");
     await expectError(await post("embeddings", { model: CHAT, input: "x" }), 400, "model_not_supported", "model");
