@@ -48,3 +48,21 @@ test("X-API-Key works, models are listed, and errors use the OpenAI envelope", a
   expect(missing.status).toBe(404);
   expect((await missing.json()).error).toMatchObject({ code: "model_not_found", param: "model" });
 });
+
+test("a forced tool call on the local demo model under next start: a call whose arguments parse", async () => {
+  const res = await fetch(api("chat/completions"), {
+    method: "POST",
+    headers: { authorization: `Bearer ${key()}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "demo",
+      messages: [{ role: "user", content: "Weather in Oslo?" }],
+      tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }],
+      tool_choice: "required",
+    }),
+  });
+  expect(res.status).toBe(200);
+  const choice = (await res.json()).choices[0] as { finish_reason: string; message: { tool_calls: { id: string; function: { name: string; arguments: string } }[] } };
+  expect(choice.finish_reason).toBe("tool_calls");
+  expect(choice.message.tool_calls[0]!.function.name).toBe("get_weather");
+  expect(typeof (JSON.parse(choice.message.tool_calls[0]!.function.arguments) as { city: unknown }).city).toBe("string");
+});
