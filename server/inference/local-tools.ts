@@ -662,6 +662,14 @@ export function checkLocalRequest(model: string, req: GenerateRequest) {
   if (req.n != null && req.n > 1) {
     throw new AppError("invalid", "n > 1 is not supported by local models", { code: "unsupported_parameter", param: "n" });
   }
+  // pass-through fields are ignored locally (user, metadata, store, …) except what asks for another kind of answer
+  const modalities = req.passthrough?.modalities;
+  if (req.passthrough?.audio != null || (Array.isArray(modalities) && modalities.includes("audio"))) {
+    throw new AppError("invalid", "audio output is not supported by local models", {
+      code: "unsupported_parameter",
+      param: req.passthrough?.audio != null ? "audio" : "modalities",
+    });
+  }
   if (req.grammar && req.tools?.length && req.toolChoice !== "none") {
     throw new AppError("invalid", "response_format cannot be combined with tools on a local model (unless tool_choice is \"none\")", {
       code: "unsupported_parameter",

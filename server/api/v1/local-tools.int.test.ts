@@ -155,6 +155,7 @@ describe("tool calling on a local GGUF", () => {
     expect(await bad(image, "model_not_supported", "messages")).toContain(`'${MODEL}'`);
     await bad({ logprobs: true }, "unsupported_parameter", "logprobs");
     await bad({ n: 2 }, "unsupported_parameter", "n");
+    await bad({ modalities: ["text", "audio"], audio: { voice: "alloy", format: "wav" } }, "unsupported_parameter", "audio");
     await bad({ tools: [WEATHER], response_format: { type: "json_object" } }, "unsupported_parameter", "response_format");
     const schema = { ...WEATHER, function: { ...WEATHER.function, parameters: { type: "object", properties: { city: { type: "string", pattern: "^[A-Z]" } } } } };
     expect(await bad({ tools: [schema] }, "invalid_tool_schema", "tools")).toMatch(/pattern/);
