@@ -24,7 +24,9 @@ it("SIGTERM during active streams leaves a usage row for every request", async (
   await addModel(db(), CLI_ACTOR, { name: model, source: file, kind: "chat", contextSize: 512, parallel: 4, threads: 1 });
   const { key } = await createApiKey(db(), CLI_ACTOR, tenant.id, { name: "term" });
 
-  const child = spawn(path.resolve("node_modules/.bin/tsx"), ["server/test/v1-server-child.ts"], {
+  const child = // node itself, not the tsx CLI: under load the CLI's signal relay gives the child 30 ms to
+  // acknowledge SIGTERM and then SIGKILLs it (exit 143), cutting the shutdown short
+  spawn(process.execPath, ["--import", "tsx", "server/test/v1-server-child.ts"], {
     env: { ...process.env },
     stdio: ["ignore", "pipe", "inherit"],
   });
