@@ -9,6 +9,10 @@
  *    only overhead is measured) and through the gateway's /api/v1 with an alias
  *    whose single target is that upstream — ms p50/p99 and the difference.
  *
+ * 3. Tool calls: a chat with tools whose upstream streams three parallel calls in
+ *    twelve fragments, direct (stream) and through the gateway (non-stream: assembled
+ *    by us; stream: fragments re-emitted one for one).
+ *
  *   npx tsx bench/routing.ts [--decisions 200000] [--requests 400]
  *
  * Uses a fresh SQLite database under .tmp/bench/.
@@ -133,6 +137,49 @@ async function main() {
     const v = summary(via);
     console.log(`| chat, ${stream ? "stream" : "non-stream"} | ${d.p50.toFixed(2)} | ${d.p99.toFixed(2)} | ${v.p50.toFixed(2)} | ${v.p99.toFixed(2)} | ${(v.p50 - d.p50).toFixed(2)} |`);
   }
+  // ── 3. tool calls (this core only): 3 parallel calls in 12 fragments + a usage chunk ──
+  const toolsUpstream = await startFakeUpstream({ models: ["up-model"] });
+  const frag = (index: number, f: object) => ({ choices: [{ index: 0, delta: { tool_calls: [{ index, ...f }] }, finish_reason: null }] });
+  toolsUpstream.behave({
+    kind: "chunks",
+    chunks: [
+      { choices: [{ index: 0, delta: { role: "assistant", content: null }, finish_reason: null }] },
+      ...[0, 1, 2].flatMap((i) => [
+        frag(i, { id: `call_${i}`, type: "function", function: { name: "lookup", arguments: "" } }),
+        frag(i, { function: { arguments: '{"q": "' } }),
+        frag(i, { function: { arguments: `item ${i}` } }),
+        frag(i, { function: { arguments: '"}' } }),
+      ]),
+      { choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] },
+      { choices: [], usage: { prompt_tokens: 40, completion_tokens: 30, total_tokens: 70 } },
+    ],
+  });
+  const toolsBackend = await createBackend(db(), CLI_ACTOR, { name: "bench-tools", baseUrl: toolsUpstream.url, discover: false, models: ["up-model"], public: true });
+  await createPolicy(db(), CLI_ACTOR, tenant.id, { alias: "bench-tools", strategy: "single", targets: [{ type: "backend", backendId: toolsBackend.id, model: "up-model" }] });
+  const tools = [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string" } } } } }];
+  const toolBody = (model: string, stream: boolean) => JSON.stringify({ model, messages: [{ role: "user", content: "Look up three items" }], tools, stream });
+  const callTools = async (url: string, model: string, stream: boolean, auth?: string) => {
+    const t0 = process.hrtime.bigint();
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...(auth ? { authorization: `Bearer ${auth}` } : {}) }, body: toolBody(model, stream) });
+    await res.text();
+    if (!res.ok) throw new Error(`${url}: ${res.status}`);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  for (const stream of [false, true]) {
+    const direct: number[] = [];
+    const via: number[] = [];
+    for (let i = 0; i < 30; i++) await callTools(`${gateway.url}/api/v1/chat/completions`, "bench-tools", stream, key);
+    for (let i = 0; i < REQUESTS; i++) {
+      // the fake answers non-stream requests for scripted chunks with a 400: direct is always the stream
+      direct.push(await callTools(`${toolsUpstream.url}/chat/completions`, "up-model", true));
+      via.push(await callTools(`${gateway.url}/api/v1/chat/completions`, "bench-tools", stream, key));
+    }
+    const d = summary(direct);
+    const v = summary(via);
+    console.log(`| chat + 3 tool calls, ${stream ? "stream" : "non-stream"} | ${d.p50.toFixed(2)} | ${d.p99.toFixed(2)} | ${v.p50.toFixed(2)} | ${v.p99.toFixed(2)} | ${(v.p50 - d.p50).toFixed(2)} |`);
+  }
+  await toolsUpstream.close();
+
   await usageWriter().flush();
   await gateway.close();
   await upstream.close();
