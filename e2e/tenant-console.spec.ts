@@ -146,7 +146,7 @@ test("CSV export downloads exactly the filtered rows", async ({ page }) => {
   const file = await (await download).path();
   const lines = readFileSync(file, "utf8").trim().split("\n");
   expect(lines[0]).toBe(
-    "createdAt,requestId,endpoint,modelRequested,modelUsed,apiKeyId,userId,status,httpStatus,errorCode,stream,promptTokens,completionTokens,ttftMs,latencyMs",
+    "createdAt,requestId,endpoint,modelRequested,modelUsed,apiKeyId,userId,status,httpStatus,errorCode,stream,promptTokens,completionTokens,toolsOffered,toolCalls,ttftMs,latencyMs",
   );
   const rows = lines.slice(1).map((l) => l.split(","));
   expect(rows.length).toBeGreaterThan(0);
