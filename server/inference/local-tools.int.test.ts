@@ -272,7 +272,7 @@ describe.each(MODELS)("tool calling on $model ($wrapper wrapper)", ({ model, wra
   });
 
   it("refuses a schema keyword it cannot enforce, naming keyword and tool", async () => {
-    const bad: ToolDefinition = { name: "lookup", parameters: { type: "object", properties: { q: { type: "string", pattern: "^a" } }, required: ["q"] } };
+    const bad: ToolDefinition = { name: "lookup", strict: true, parameters: { type: "object", properties: { q: { type: "string", pattern: "^a" } }, required: ["q"] } };
     await expectAppError(run(model, chat(ASK, { tools: [bad] })), { code: "invalid_tool_schema", param: "tools", message: /"pattern".*|lookup/ });
     await expectAppError(run(model, chat(ASK, { tools: [bad] })), { code: "invalid_tool_schema", message: /lookup/ });
   });

@@ -27,7 +27,7 @@ function appError(fn: () => unknown): { code: string; param?: string; message: s
   throw new Error("expected an AppError");
 }
 
-const tool = (parameters: Record<string, unknown> | undefined, name = "t"): ToolDefinition => ({ name, parameters });
+const tool = (parameters: Record<string, unknown> | undefined, name = "t", strict?: boolean): ToolDefinition => ({ name, parameters, ...(strict !== undefined ? { strict } : {}) });
 
 describe("sanitizeTool", () => {
   it("keeps what the grammar enforces and drops annotations", () => {
@@ -121,13 +121,41 @@ describe("sanitizeTool", () => {
     ["nullable", { type: "string", nullable: true }],
     ["$ref", { $ref: "https://example.com/schema" }],
     ["enum", { enum: [{ a: 1 }] }],
-  ])("refuses %s, naming keyword and tool", (keyword, schema) => {
-    const e = appError(() => sanitizeTool(tool({ type: "object", properties: { p: schema }, required: ["p"] }, "my_tool")));
+  ])("refuses %s on a strict tool, naming keyword and tool", (keyword, schema) => {
+    const e = appError(() => sanitizeTool(tool({ type: "object", properties: { p: schema }, required: ["p"] }, "my_tool", true)));
     expect(e.status).toBe(400);
     expect(e.code).toBe("invalid_tool_schema");
     expect(e.param).toBe("tools");
     expect(e.message).toContain("my_tool");
     expect(e.message).toContain(keyword === "enum" ? "enum" : `"${keyword}"`);
+  });
+
+  it.each([
+    ["not", { type: "string", not: { const: "x" } }],
+    ["patternProperties", { type: "object", patternProperties: { "^x": {} } }],
+    ["nullable", { type: "string", nullable: true }],
+  ])("refuses %s also on a tool that is not strict", (keyword, schema) => {
+    expect(appError(() => sanitizeTool(tool({ type: "object", properties: { p: schema }, required: ["p"] }, "my_tool"))).message).toContain(`"${keyword}"`);
+  });
+
+  it("a tool that is not strict gets unenforceable value constraints as guidance in the description", () => {
+    const t = sanitizeTool(
+      tool({
+        type: "object",
+        properties: {
+          url: { type: "string", format: "uri", description: "Page to fetch" },
+          n: { type: "integer", minimum: 1, maximum: 10 },
+          id: { type: "string", pattern: "^[A-Z]{3}$" },
+          when: { type: "string", format: "date" },
+        },
+        required: ["url", "n", "id", "when"],
+      }),
+    );
+    const props = (t.params as { properties: Record<string, unknown> }).properties;
+    expect(props.url).toEqual({ type: "string", description: "Page to fetch (format: uri)" });
+    expect(props.n).toEqual({ type: "integer", description: "(minimum: 1; maximum: 10)" });
+    expect(props.id).toEqual({ type: "string", description: "(pattern: ^[A-Z]{3}$)" });
+    expect(props.when).toEqual({ type: "string", format: "date" }); // enforced, not described
   });
 
   it("refuses a non-object root, required names not in properties, bad tool names", () => {
@@ -184,7 +212,7 @@ describe("toLocalFunctions", () => {
     expect(appError(() => toLocalFunctions({ toolChoice: "required" })).param).toBe("tool_choice");
   });
   it("checks schemas also with tool_choice none", () => {
-    expect(appError(() => toLocalFunctions({ tools: [tool({ type: "object", properties: { p: { type: "string", pattern: "x" } } })], toolChoice: "none" })).code).toBe(
+    expect(appError(() => toLocalFunctions({ tools: [tool({ type: "object", properties: { p: { type: "string", pattern: "x" } } }, "t", true)], toolChoice: "none" })).code).toBe(
       "invalid_tool_schema",
     );
   });

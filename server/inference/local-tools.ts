@@ -25,13 +25,17 @@
  * - Dropped because they only annotate: `title`, `examples`, `default`, `deprecated`,
  *   `readOnly`, `writeOnly`, `$schema`, `$id`, `$comment`, `$anchor`, `uniqueItems: false`,
  *   `additionalProperties: false`, `strict`. `description` is kept (the wrapper documents it).
- * - Refused (they constrain validity and GBNF here cannot): `pattern`, `minimum`, `maximum`,
- *   `exclusiveMinimum`, `exclusiveMaximum`, `multipleOf`, `uniqueItems: true`, `not`,
- *   `if`/`then`/`else`, multi-branch `allOf`, `patternProperties`, `propertyNames`,
- *   `dependentRequired`, `dependentSchemas`, `dependencies`, `unevaluated*`, `contains`,
- *   `minContains`, `maxContains`, `content*`, other `format`s (OpenAI treats them as
- *   constraints, so dropping them would loosen what a client expects), `enum`/`const`
- *   with object or array values, `$ref` elsewhere, and any keyword we do not know.
+ * - Value constraints GBNF here cannot enforce — `pattern`, `minimum`, `maximum`,
+ *   `exclusiveMinimum`, `exclusiveMaximum`, `multipleOf`, `uniqueItems: true`, `format`
+ *   other than date-time/date/time: on a tool that is not `strict` (OpenAI's default: the
+ *   schema guides the model, nothing is guaranteed) they are written into the property's
+ *   description, so the model reads them as it would at OpenAI; on a `strict: true` tool
+ *   (which promises schema-valid arguments) they are refused.
+ * - Refused always (they change the shape of valid arguments): `not`, `if`/`then`/`else`,
+ *   multi-branch `allOf`, `patternProperties`, `propertyNames`, `dependentRequired`,
+ *   `dependentSchemas`, `dependencies`, `unevaluated*`, `contains`, `minContains`,
+ *   `maxContains`, `content*`, `enum`/`const` with object or array values, `$ref`
+ *   elsewhere, and any keyword we do not know.
  *
  * Optional properties: node-llama-cpp's object grammar makes EVERY listed property
  * required. A property not in `required` therefore becomes "its schema or null", and
@@ -99,6 +103,15 @@ const ANNOTATIONS = new Set([
   "strict",
 ]);
 const SUPPORTED_FORMATS = new Set(["date-time", "date", "time"]);
+/**
+ * Value constraints the grammar cannot enforce. For a tool that is not `strict` (OpenAI's
+ * default, where the schema guides the model and nothing is guaranteed) they become part of
+ * the property's description — the model reads them, as it would at OpenAI — instead of a
+ * 400 that would make every agent whose tools use them (`format: "uri"`, `minimum: 1`)
+ * unusable on local models. A `strict: true` tool promises schema-valid arguments: there they
+ * are refused.
+ */
+const GUIDANCE_ONLY = new Set(["pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "format", "uniqueItems"]);
 const PRIMITIVE_TYPES = new Set(["string", "number", "integer", "boolean", "null"]);
 const ALL_TYPES = [...PRIMITIVE_TYPES, "object", "array"];
 
@@ -137,6 +150,8 @@ export interface SanitizedTool {
 
 interface Ctx {
   tool: string;
+  /** the tool is not strict: GUIDANCE_ONLY keywords are described instead of refused */
+  lenient: boolean;
   nullsAdded: boolean;
   /** the original, normalised $defs (for stripAddedNulls) */
   defs: Record<string, Schema>;
@@ -178,10 +193,25 @@ function acceptsNull(s: unknown, defs: Record<string, Schema>, depth = 0): boole
   return false;
 }
 
-function convert(ctx: Ctx, s: unknown, where: string): Schema {
-  if (s === true) return anyValue();
-  if (s === false) throw schemaError(ctx.tool, `a "false" schema (at ${where}) is not supported`);
-  if (!isObj(s)) throw schemaError(ctx.tool, `the schema at ${where} is not an object`);
+/** A non-strict tool's unenforceable value constraints, moved into the description (see GUIDANCE_ONLY). */
+function describeGuidance(s: Schema): Schema {
+  const notes: string[] = [];
+  const rest: Schema = {};
+  for (const [k, v] of Object.entries(s)) {
+    const enforceable = (k === "format" && typeof v === "string" && SUPPORTED_FORMATS.has(v)) || (k === "uniqueItems" && v !== true);
+    if (GUIDANCE_ONLY.has(k) && !enforceable && v !== undefined) notes.push(`${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
+    else rest[k] = v;
+  }
+  if (!notes.length) return s;
+  const said = typeof s.description === "string" && s.description ? `${s.description} ` : "";
+  return { ...rest, description: `${said}(${notes.join("; ")})` };
+}
+
+function convert(ctx: Ctx, raw: unknown, where: string): Schema {
+  if (raw === true) return anyValue();
+  if (raw === false) throw schemaError(ctx.tool, `a "false" schema (at ${where}) is not supported`);
+  if (!isObj(raw)) throw schemaError(ctx.tool, `the schema at ${where} is not an object`);
+  const s = ctx.lenient ? describeGuidance(raw) : raw;
   const keys = Object.keys(s).filter((k) => s[k] !== undefined && k !== "description" && !ANNOTATIONS.has(k));
   if (keys.length === 0) return withDescription(anyValue(), s);
 
@@ -392,7 +422,7 @@ export function sanitizeTool(tool: ToolDefinition): SanitizedTool {
     if (!isObj(v) && v !== true) throw schemaError(tool.name, `the definition "${k}" is not a schema`);
     defs[k] = v === true ? {} : v;
   }
-  const ctx: Ctx = { tool: tool.name, nullsAdded: false, defs };
+  const ctx: Ctx = { tool: tool.name, lenient: tool.strict !== true, nullsAdded: false, defs };
   const root = convert(ctx, { ...p, $defs: undefined, definitions: undefined }, "parameters");
   delete root.$defs;
   const convertedDefs: Record<string, Schema> = {};

@@ -157,8 +157,11 @@ describe("tool calling on a local GGUF", () => {
     await bad({ n: 2 }, "unsupported_parameter", "n");
     await bad({ modalities: ["text", "audio"], audio: { voice: "alloy", format: "wav" } }, "unsupported_parameter", "audio");
     await bad({ tools: [WEATHER], response_format: { type: "json_object" } }, "unsupported_parameter", "response_format");
-    const schema = { ...WEATHER, function: { ...WEATHER.function, parameters: { type: "object", properties: { city: { type: "string", pattern: "^[A-Z]" } } } } };
-    expect(await bad({ tools: [schema] }, "invalid_tool_schema", "tools")).toMatch(/pattern/);
+    const withPattern = (strict: boolean) => ({ ...WEATHER, function: { ...WEATHER.function, strict, parameters: { type: "object", properties: { city: { type: "string", pattern: "^[A-Z]" } }, required: ["city"] } } });
+    expect(await bad({ tools: [withPattern(true)] }, "invalid_tool_schema", "tools")).toMatch(/pattern/);
+    // not strict (OpenAI's default): the pattern guides the model instead, as at OpenAI
+    const ok = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Hi" }], tools: [withPattern(false)], tool_choice: "required" });
+    expect(ok.choices[0]!.finish_reason).toBe("tool_calls");
     await bad({ messages: [{ role: "user", content: "x" }, { role: "tool", tool_call_id: "call_nope", content: "1" }], tools: [WEATHER] }, "invalid_tool_message", "messages");
   });
 });
