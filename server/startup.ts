@@ -8,6 +8,7 @@
 import { db } from "./db/client";
 import { migrate } from "./db/migrate";
 import { env } from "./env";
+import { installPeerStamp } from "./http/client-address";
 import { localPool } from "./inference/engine";
 import { flushLastUsed } from "./services/api-keys/api-keys";
 import { existingLimiter, limiter } from "./ratelimit/limiter";
@@ -16,6 +17,8 @@ import { listModels } from "./services/models/models";
 import { SHUTDOWN_PRIORITY, installShutdownHooks, onShutdown } from "./services/usage/shutdown";
 
 export async function startServer(): Promise<void> {
+  // before any request: IP allowlists need the socket address (server/http/client-address.ts)
+  installPeerStamp();
   try {
     const e = env();
     installShutdownHooks();

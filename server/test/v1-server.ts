@@ -7,6 +7,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
+import { installPeerStamp } from "../http/client-address";
 
 type Handler = (req: Request) => Response | Promise<Response>;
 
@@ -29,10 +30,23 @@ async function routes(): Promise<Record<string, Partial<Record<string, Handler>>
   };
 }
 
-export async function startV1Server(): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * `basePath` imitates Next under BASE_PATH: requests must start with it, and the route
+ * handler sees the URL without it (NOTES pitfall 4). The server stamps each request's
+ * socket address like `next start` does once server/startup.ts has run.
+ */
+export async function startV1Server(opts: { basePath?: string } = {}): Promise<{ url: string; close: () => Promise<void> }> {
+  installPeerStamp();
   const table = await routes();
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
+    if (opts.basePath) {
+      if (!url.pathname.startsWith(`${opts.basePath}/`)) {
+        res.writeHead(404).end();
+        return;
+      }
+      url.pathname = url.pathname.slice(opts.basePath.length);
+    }
     const entry =
       table[url.pathname] ?? (url.pathname.startsWith("/api/v1/models/") ? table["/api/v1/models/*"] : table["*"]);
     const handler = entry?.[req.method ?? "GET"];

@@ -13,7 +13,7 @@
  * lastUsedAt is written off the request path: ids are batched and flushed with one
  * updateMany every LAST_USED_FLUSH_MS (call flushLastUsed() on shutdown).
  */
-import type { ApiScope, Principal } from "../../auth/principal";
+import type { ApiScope, KeySecurity, Principal } from "../../auth/principal";
 import { API_SCOPES, limitColumns, limitSetOf } from "../../auth/principal";
 import { serverKey } from "../../auth/derived-keys";
 import { type Db, type Prisma, db as defaultDb } from "../../db/client";
@@ -299,8 +299,12 @@ async function lookup(database: Db, hash: string): Promise<CachedKey | null> {
       models: true,
       expiresAt: true,
       revokedAt: true,
+      ipAllowlist: true,
+      signingSecretEnc: true,
+      signingPrevEnc: true,
+      signingPrevUntil: true,
       ...limitColumns,
-      tenant: { select: { slug: true, status: true, budgetWarnPercent: true, ...limitColumns } },
+      tenant: { select: { slug: true, status: true, budgetWarnPercent: true, ipAllowlist: true, ...limitColumns } },
     },
   });
   const now = Date.now();
@@ -323,13 +327,38 @@ async function lookup(database: Db, hash: string): Promise<CachedKey | null> {
 
 type LimitRow = Parameters<typeof limitSetOf>[0];
 
+/** The key's allowlists and sealed signing secrets; null when none of them is set. */
+function securityOf(row: {
+  ipAllowlist: string | null;
+  signingSecretEnc: string | null;
+  signingPrevEnc: string | null;
+  signingPrevUntil: Date | null;
+  tenant: { ipAllowlist: string | null };
+}): KeySecurity | null {
+  const tenantAllowlist = parseJsonList(row.tenant.ipAllowlist);
+  const keyAllowlist = parseJsonList(row.ipAllowlist);
+  const signing = row.signingSecretEnc
+    ? {
+        current: row.signingSecretEnc,
+        previous: row.signingPrevEnc,
+        previousUntil: row.signingPrevUntil ? row.signingPrevUntil.getTime() : null,
+      }
+    : null;
+  if (!tenantAllowlist && !keyAllowlist && !signing) return null;
+  return { tenantAllowlist, keyAllowlist, signing };
+}
+
 function toCached(
   row: {
     id: string;
     tenantId: string;
     scopes: string;
     models: string | null;
-    tenant: { slug: string; status: "active" | "suspended"; budgetWarnPercent: number | null } & LimitRow;
+    ipAllowlist: string | null;
+    signingSecretEnc: string | null;
+    signingPrevEnc: string | null;
+    signingPrevUntil: Date | null;
+    tenant: { slug: string; status: "active" | "suspended"; budgetWarnPercent: number | null; ipAllowlist: string | null } & LimitRow;
   } & LimitRow,
   expiresAt: number | null,
 ): CachedKey {
@@ -347,6 +376,8 @@ function toCached(
       key: limitSetOf(row),
     },
   };
+  const security = securityOf(row);
+  if (security) principal.security = security;
   return { principal, expiresAt };
 }
 
@@ -378,6 +409,7 @@ export async function verifyApiKey(rawKey: string, opts: { db?: Db } = {}): Prom
     scopes: [...p.scopes],
     models: p.models ? [...p.models] : null,
     limits: { tenant: { ...p.limits.tenant }, key: p.limits.key ? { ...p.limits.key } : null },
+    ...(p.security ? { security: structuredClone(p.security) } : {}),
   };
 }
 
