@@ -6,6 +6,6 @@ import { startV1Server } from "./v1-server";
 
 installShutdownHooks({ timeoutMs: 15_000 });
 onShutdown(() => localPool().abortAll(), { name: "inference", priority: SHUTDOWN_PRIORITY.abortWork });
-const server = await startV1Server();
+const server = await startV1Server({ basePath: process.env.BASE_PATH || undefined });
 onShutdown(() => server.close(), { name: "http", priority: SHUTDOWN_PRIORITY.abortWork + 1 });
 console.log(`LISTENING ${server.url}`);

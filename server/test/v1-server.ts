@@ -35,7 +35,9 @@ async function routes(): Promise<Record<string, Partial<Record<string, Handler>>
  * handler sees the URL without it (NOTES pitfall 4). The server stamps each request's
  * socket address like `next start` does once server/startup.ts has run.
  */
-export async function startV1Server(opts: { basePath?: string } = {}): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startV1Server(
+  opts: { basePath?: string; host?: string } = {},
+): Promise<{ url: string; close: () => Promise<void> }> {
   installPeerStamp();
   const table = await routes();
   const server = http.createServer(async (req, res) => {
@@ -85,10 +87,11 @@ export async function startV1Server(opts: { basePath?: string } = {}): Promise<{
       res.destroy();
     }
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const host = opts.host ?? "127.0.0.1";
+  await new Promise<void>((r) => server.listen(0, host, r));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     close: () =>
       new Promise((r) => {
         server.close(() => r());
