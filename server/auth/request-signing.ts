@@ -108,3 +108,13 @@ export function verifySignature(input: VerifyInput): VerifyResult {
   if (Math.abs(input.now - parsed.t) > input.windowSeconds) return { ok: false, code: "signature_expired" };
   return { ok: true, t: parsed.t, signature: matched };
 }
+
+/**
+ * The path the client called and signed: route handlers under Next's basePath see
+ * req.url without it (NOTES pitfall 4), so it is put back from BASE_PATH.
+ */
+export function signedPath(reqUrl: string, basePath: string): string {
+  const url = new URL(reqUrl);
+  const prefixed = basePath && url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`);
+  return (prefixed ? basePath + url.pathname : url.pathname) + url.search;
+}

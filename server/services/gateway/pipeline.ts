@@ -19,7 +19,7 @@ import type { ApiScope, Principal } from "../../auth/principal";
 import { bearerToken, verifyBearer } from "../../auth/bearer";
 import { ipAllowed } from "../../auth/ip-allowlist";
 import { replayCache } from "../../auth/replay-cache";
-import { SIGNATURE_HEADER, type SignatureFailure, verifySignature } from "../../auth/request-signing";
+import { SIGNATURE_HEADER, type SignatureFailure, signedPath, verifySignature } from "../../auth/request-signing";
 import { openSigningSecret } from "../../auth/secret-box";
 import { clientAddress } from "../../http/client-address";
 import { env } from "../../env";
@@ -125,16 +125,6 @@ function checkAllowlists(principal: Principal, req: Request, trustProxy: number)
   if (!ipAllowed(ip, sec.tenantAllowlist) || !ipAllowed(ip, sec.keyAllowlist)) {
     throw new AppError("forbidden", `This API key may not be used from ${ip ?? "an unknown address"}`, { code: "ip_not_allowed" });
   }
-}
-
-/**
- * The path the client called and signed: route handlers under Next's basePath see
- * req.url without it (NOTES pitfall 4), so it is put back from BASE_PATH.
- */
-export function signedPath(reqUrl: string, basePath: string): string {
-  const url = new URL(reqUrl);
-  const prefixed = basePath && url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`);
-  return (prefixed ? basePath + url.pathname : url.pathname) + url.search;
 }
 
 /** Keys with signing on: the signature over exactly `raw`, then the replay cache. */
