@@ -231,7 +231,8 @@ describe("IP allowlists (TRUST_PROXY unset: the socket address)", () => {
 
   it("a forged X-Forwarded-For (or our own peer header) changes nothing without a trusted proxy", async () => {
     const key = await keyWithAllowlist(["203.0.113.0/24"]);
-    for (const h of [{ "x-forwarded-for": "203.0.113.9" }, { "x-switchyard-peer": "203.0.113.9" }, { "x-real-ip": "203.0.113.9" }]) {
+    const forged: Record<string, string>[] = [{ "x-forwarded-for": "203.0.113.9" }, { "x-switchyard-peer": "203.0.113.9" }, { "x-real-ip": "203.0.113.9" }];
+    for (const h of forged) {
       expect((await get(key, server.url, h)).code, JSON.stringify(h)).toBe("ip_not_allowed");
     }
     const local = await keyWithAllowlist(["127.0.0.1"]);
