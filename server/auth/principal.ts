@@ -3,6 +3,18 @@
  * access token (playground). Both are scoped the same way.
  */
 export const API_SCOPES = ["chat", "completions", "embeddings", "models"] as const;
+
+/** Error codes of /api/v1 requests refused before any work ("denials": the usage log shows the reason). */
+export const DENIAL_CODES: readonly string[] = [
+  "invalid_api_key",
+  "tenant_suspended",
+  "insufficient_scope",
+  "ip_not_allowed",
+  "signature_required",
+  "signature_invalid",
+  "signature_expired",
+  "signature_replayed",
+];
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export interface Principal {

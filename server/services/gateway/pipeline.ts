@@ -15,7 +15,7 @@
  * Edit this file to change what every public API request goes through.
  */
 import type { z } from "zod";
-import type { ApiScope, Principal } from "../../auth/principal";
+import { type ApiScope, DENIAL_CODES, type Principal } from "../../auth/principal";
 import { bearerToken, verifyBearer } from "../../auth/bearer";
 import { ipAllowed } from "../../auth/ip-allowlist";
 import { replayCache } from "../../auth/replay-cache";
@@ -98,17 +98,8 @@ function parseJsonBody(raw: Buffer): unknown {
   }
 }
 
-/** Error codes of requests refused before any work (counted in switchyard_auth_denials_total). */
-const DENIALS = new Set([
-  "invalid_api_key",
-  "tenant_suspended",
-  "insufficient_scope",
-  "ip_not_allowed",
-  "signature_required",
-  "signature_invalid",
-  "signature_expired",
-  "signature_replayed",
-]);
+/** counted in switchyard_auth_denials_total */
+const DENIALS = new Set(DENIAL_CODES);
 
 const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
   signature_required: "This API key requires signed requests: send an X-Switchyard-Signature header (see the docs on signed requests).",
