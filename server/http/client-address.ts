@@ -15,17 +15,18 @@
  * every allowlist refuses an unknown address: failing closed.
  */
 import http from "node:http";
+import https from "node:https";
 import { clientIp } from "./forwarded";
 
 export const PEER_HEADER = "x-switchyard-peer";
 const FLAG = Symbol.for("switchyard.peerStamp");
 const slot = globalThis as unknown as Record<symbol, boolean | undefined>;
 
-/** Idempotent, once per process. */
-export function installPeerStamp(): void {
-  if (slot[FLAG]) return;
-  const emit = http.Server.prototype.emit;
-  http.Server.prototype.emit = function (this: http.Server, event: string | symbol, ...args: unknown[]) {
+type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
+
+function stamp(proto: { emit: Emit }) {
+  const emit = proto.emit;
+  proto.emit = function (this: unknown, event: string | symbol, ...args: unknown[]) {
     if (event === "request") {
       const req = args[0] as http.IncomingMessage;
       // drop any copy the client sent (also from rawHeaders, which some code reads), then stamp
@@ -37,8 +38,15 @@ export function installPeerStamp(): void {
       req.headers[PEER_HEADER] = peer;
       if (peer) raw.push(PEER_HEADER, peer);
     }
-    return (emit as (this: http.Server, event: string | symbol, ...a: unknown[]) => boolean).call(this, event, ...args);
-  } as typeof emit;
+    return emit.call(this, event, ...args);
+  };
+}
+
+/** Idempotent, once per process: http and https servers (`next dev --experimental-https`). */
+export function installPeerStamp(): void {
+  if (slot[FLAG]) return;
+  stamp(http.Server.prototype as unknown as { emit: Emit });
+  stamp(https.Server.prototype as unknown as { emit: Emit });
   slot[FLAG] = true;
 }
 
