@@ -65,4 +65,40 @@ test("a forced tool call on the local demo model under next start: a call whose 
   expect(choice.finish_reason).toBe("tool_calls");
   expect(choice.message.tool_calls[0]!.function.name).toBe("get_weather");
   expect(typeof (JSON.parse(choice.message.tool_calls[0]!.function.arguments) as { city: unknown }).city).toBe("string");
+
+// Key security under a real `next start` (and nginx): the base path is signed as the client
+// sent it, and allowlists see the socket address (or nginx's), never a forged X-Forwarded-For.
+test("signed requests and IP allowlists under the base path", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { signatureHeader } = await import("../server/auth/request-signing");
+  const cli = (...args: string[]) =>
+    JSON.parse(
+      execFileSync(path.join(E2E.root, "node_modules/.bin/tsx"), ["server/cli/main.ts", ...args, "--json"], {
+        cwd: E2E.root,
+        env: { ...process.env, ...E2E.serverEnv },
+        encoding: "utf8",
+      }),
+    ) as Record<string, unknown>;
+  const created = cli("key", "create", "--tenant", "default", "--name", `e2e signed ${Date.now()}`);
+  const signed = created.key as string;
+  const { secret } = cli("key", "signing", "--tenant", "default", "--id", created.id as string, "--on") as { secret: string };
+  const pathname = `${E2E.basePath}/api/v1/models`;
+  const t = Math.floor(Date.now() / 1000);
+  const header = signatureHeader(secret, t, "GET", pathname, "");
+  const get = (headers: Record<string, string>) => fetch(`${E2E.origin}${pathname}`, { headers: { authorization: `Bearer ${signed}`, ...headers } });
+  expect((await get({ "x-switchyard-signature": header })).status).toBe(200);
+  const replayed = await get({ "x-switchyard-signature": header });
+  expect([replayed.status, (await replayed.json()).error.code]).toEqual([401, "signature_replayed"]);
+  const unsigned = await get({});
+  expect((await unsigned.json()).error.code).toBe("signature_required");
+
+  const limited = cli("key", "create", "--tenant", "default", "--name", `e2e ip ${Date.now()}`);
+  const limitedKey = limited.key as string;
+  const call = (headers: Record<string, string> = {}) =>
+    fetch(api("models"), { headers: { authorization: `Bearer ${limitedKey}`, ...headers } });
+  cli("key", "allowlist", "--tenant", "default", "--id", limited.id as string, "--set", "10.0.0.0/8");
+  const denied = await call({ "x-forwarded-for": "10.1.2.3" });
+  expect([denied.status, (await denied.json()).error.code]).toEqual([403, "ip_not_allowed"]);
+  cli("key", "allowlist", "--tenant", "default", "--id", limited.id as string, "--set", "127.0.0.1,::1");
+  await expect.poll(async () => (await call({ "x-forwarded-for": "10.1.2.3" })).status, { timeout: 5000 }).toBe(200);
 });

@@ -121,6 +121,45 @@ test("rotating a key issues a new one and both work during the grace period", as
   await screenshot(page, "activity");
 });
 
+test("key security: signing shows its secret once, unsigned calls are refused and the usage log says why; an allowlist is saved", async ({ page }) => {
+  const { signatureHeader } = await import("../server/auth/request-signing");
+  await signIn(page, E2E.admin, "/tenants/default?tab=keys");
+  const key = await createKey(page, "secured");
+  await page.getByRole("button", { name: "I have saved it" }).click();
+  await page.getByTestId("key-secured").getByRole("button", { name: "Security", exact: true }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Require signed requests" }).click();
+  const secret = (await page.getByTestId("new-api-key").textContent())!.trim();
+  expect(secret).toMatch(/^sy-sig-[0-9A-Za-z]{43}$/);
+  await page.getByRole("button", { name: "I have saved it" }).click();
+  await expect(page.getByText(secret)).toHaveCount(0);
+  await expect(page.getByTestId("key-secured").getByTestId("key-security")).toContainText("signed");
+
+  const unsigned = await chat(key);
+  expect(unsigned.status).toBe(401);
+  const body = JSON.stringify({ model: "demo", messages: [{ role: "user", content: "Hi" }] });
+  const p = `${B}/api/v1/chat/completions`;
+  const signed = await fetch(`${E2E.origin}${p}`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${key}`,
+      "content-type": "application/json",
+      "x-switchyard-signature": signatureHeader(secret, Math.floor(Date.now() / 1000), "POST", p, body),
+    },
+    body,
+  });
+  expect(signed.status).toBe(200);
+
+  await page.getByTestId("key-secured").getByRole("button", { name: "Security", exact: true }).click();
+  await page.getByRole("dialog").getByLabel("IP allowlist").fill("10.0.0.0/8\n2001:DB8::/32");
+  await page.getByRole("dialog").getByRole("button", { name: "Save allowlist" }).click();
+  await expect(page.getByTestId("key-secured").getByTestId("key-security")).toContainText("IP: 10.0.0.0/8, 2001:db8::/32");
+
+  await page.getByRole("tab", { name: "Usage log" }).click();
+  const row = await usageRow(page, unsigned.headers.get("x-request-id")!);
+  await expect(row.getByTestId("error-code")).toHaveText("denied: signature_required");
+  await screenshot(page, "usage-denied");
+});
+
 test("the playground streams a reply through /api/v1 and the request is logged", async ({ page }) => {
   await signIn(page, E2E.admin, "/tenants/default?tab=playground");
   await expect(page.getByLabel("Model")).toHaveValue("demo");

@@ -8,14 +8,18 @@
 import { db } from "./db/client";
 import { migrate } from "./db/migrate";
 import { env } from "./env";
+import { installPeerStamp } from "./http/client-address";
 import { localPool } from "./inference/engine";
 import { flushLastUsed } from "./services/api-keys/api-keys";
 import { existingLimiter, limiter } from "./ratelimit/limiter";
+import { resetReplayCache } from "./auth/replay-cache";
 import { startHealthChecks } from "./services/backends/backends";
 import { listModels } from "./services/models/models";
 import { SHUTDOWN_PRIORITY, installShutdownHooks, onShutdown } from "./services/usage/shutdown";
 
 export async function startServer(): Promise<void> {
+  // before any request: IP allowlists need the socket address (server/http/client-address.ts)
+  installPeerStamp();
   try {
     const e = env();
     installShutdownHooks();
@@ -23,6 +27,7 @@ export async function startServer(): Promise<void> {
     onShutdown(() => flushLastUsed(), { name: "api-key last-used", priority: SHUTDOWN_PRIORITY.flushUsage });
     // settlements in flight reach Redis before the connection closes
     onShutdown(async () => existingLimiter()?.close(), { name: "ratelimit", priority: SHUTDOWN_PRIORITY.flushUsage });
+    onShutdown(() => resetReplayCache(), { name: "replay cache", priority: SHUTDOWN_PRIORITY.flushUsage });
     if (process.env.SWITCHYARD_SKIP_MIGRATE !== "1") {
       const result = await migrate(e.DATABASE_URL);
       if (result.applied.length) console.log(`[db] applied migrations: ${result.applied.join(", ")}`);

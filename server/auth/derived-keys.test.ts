@@ -33,6 +33,7 @@ describe("deriveKey", () => {
       accessToken: "switchyard/access-token/v1",
       usageExport: "switchyard/usage-export/v1",
       backendCredential: "switchyard/backend-credential/v1",
+      signingSecret: "switchyard/signing-secret/v1",
     });
   });
 });

@@ -13,6 +13,7 @@ export const KEY_INFO = {
   accessToken: "switchyard/access-token/v1",
   usageExport: "switchyard/usage-export/v1",
   backendCredential: "switchyard/backend-credential/v1",
+  signingSecret: "switchyard/signing-secret/v1",
 } as const;
 export type KeyPurpose = keyof typeof KEY_INFO;
 

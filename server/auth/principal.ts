@@ -3,6 +3,18 @@
  * access token (playground). Both are scoped the same way.
  */
 export const API_SCOPES = ["chat", "completions", "embeddings", "models"] as const;
+
+/** Error codes of /api/v1 requests refused before any work ("denials": the usage log shows the reason). */
+export const DENIAL_CODES: readonly string[] = [
+  "invalid_api_key",
+  "tenant_suspended",
+  "insufficient_scope",
+  "ip_not_allowed",
+  "signature_required",
+  "signature_invalid",
+  "signature_expired",
+  "signature_replayed",
+];
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export interface Principal {
@@ -19,6 +31,17 @@ export interface Principal {
   models: string[] | null;
   /** what the limiter enforces (server/ratelimit); read with the credential, so changes apply within a second */
   limits: PrincipalLimits;
+  /** IP allowlists and signed requests of an API key (absent: none apply) */
+  security?: KeySecurity;
+}
+
+/** What the pipeline checks beyond the key itself (server/services/gateway/pipeline.ts). */
+export interface KeySecurity {
+  /** the caller's address must be in each list that is set: the tenant's and the key's (null = not set) */
+  tenantAllowlist: string[] | null;
+  keyAllowlist: string[] | null;
+  /** signed requests: the sealed secrets that may sign (secret-box); null = signing off */
+  signing: { current: string; previous: string | null; previousUntil: number | null } | null;
 }
 
 /** One scope's limits; null = no limit of that kind. */

@@ -33,3 +33,10 @@ export function openWith(key: Buffer, sealed: string, aad: string): string | nul
 /** `aad` binds the ciphertext to its row (the backend id): a value copied onto another row does not open. */
 export const sealCredential = (plaintext: string, aad: string) => sealWith(serverKey("backendCredential"), plaintext, aad);
 export const openCredential = (sealed: string, aad: string) => openWith(serverKey("backendCredential"), sealed, aad);
+
+/** An API key's request-signing secret; `aad` binds it to the key (signingSecretAad). */
+export const signingSecretAad = (apiKeyId: string) => `api_key_signing:${apiKeyId}`;
+export const sealSigningSecret = (plaintext: string, apiKeyId: string) =>
+  sealWith(serverKey("signingSecret"), plaintext, signingSecretAad(apiKeyId));
+export const openSigningSecret = (sealed: string, apiKeyId: string) =>
+  openWith(serverKey("signingSecret"), sealed, signingSecretAad(apiKeyId));

@@ -25,6 +25,7 @@ import type { CommandSpec, FlagSpec, Flags } from "./args";
 import { CliError, shortDate, table } from "./format";
 import { engineCommands } from "./engine-commands";
 import { limitCommands } from "./limit-commands";
+import { securityCommands } from "./security-commands";
 import { modelCommands } from "./model-commands";
 import { routingCommands } from "./routing-commands";
 
@@ -414,6 +415,7 @@ export const commands: readonly Command[] = [
     },
   },
   ...limitCommands,
+  ...securityCommands,
   ...modelCommands,
   ...routingCommands,
   ...engineCommands,

@@ -188,9 +188,17 @@ function create() {
     },
   });
 
+  const authDenials = new Counter({
+    name: "switchyard_auth_denials_total",
+    help: "/api/v1 requests refused before any work, by reason (the error code: invalid_api_key, ip_not_allowed, signature_invalid, …) and tenant (slug; empty when no key was identified)",
+    labelNames: ["reason", "tenant"] as const,
+    registers: [registry],
+  });
+
   return {
     registry,
     requests,
+    authDenials,
     duration,
     ttft,
     tokens,

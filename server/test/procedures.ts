@@ -17,6 +17,7 @@ import { newId } from "../lib/ids";
 import { addModel } from "../services/models/models";
 import type { Role } from "../db/client";
 import { createApiKey } from "../services/api-keys/api-keys";
+import { enableSigning } from "../services/api-keys/security";
 import { createBackend } from "../services/backends/backends";
 import { createPolicy } from "../services/routing/routing";
 import { startFakeUpstream } from "./fake-upstream";
@@ -49,6 +50,13 @@ export interface ProcedureCase {
 const memberIn = async (t: TestTenant, role: Role = "member") => (await addMemberTo(t.id, role)).membershipId;
 /** A new API key in `t` (made by the CLI actor, so the caller's audit trail stays empty). */
 const keyIn = async (t: TestTenant) => (await createApiKey(db(), CLI_ACTOR, t.id, { name: `key ${uniq()}` })).apiKey.id;
+
+/** A key of `t` with signed requests on. */
+const signedKeyIn = async (t: TestTenant) => {
+  const keyId = await keyIn(t);
+  await enableSigning(db(), CLI_ACTOR, t.id, { keyId });
+  return keyId;
+};
 
 /** One request-log row of `t`, as the usage writer would have written it. */
 const logIn = async (t: TestTenant) => {
@@ -105,6 +113,13 @@ export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
     access: { kind: "tenant", minRole: "admin" },
     input: async (t) => ({ tenantId: t.id, name: `Renamed ${uniq()}` }),
     audit: { action: "tenant.update", tenant: "input" },
+  },
+  "tenants.security": { type: "query", access: { kind: "tenant", minRole: "viewer" }, input: async (t) => ({ tenantId: t.id }) },
+  "tenants.setIpAllowlist": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({ tenantId: t.id, ipAllowlist: ["10.0.0.0/8", "2001:db8::/32"] }),
+    audit: { action: "tenant.ip_allowlist", tenant: "input" },
   },
   "tenants.setStatus": {
     type: "mutation",
@@ -168,6 +183,34 @@ export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
     input: async (t) => ({ tenantId: t.id, keyId: await keyIn(t) }),
     audit: { action: "api_key.revoke", tenant: "input" },
     crossTenant: async (own, other) => ({ tenantId: own.id, keyId: await keyIn(other) }),
+  },
+  "apiKeys.enableSigning": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({ tenantId: t.id, keyId: await keyIn(t) }),
+    audit: { action: "api_key.signing_enable", tenant: "input" },
+    crossTenant: async (own, other) => ({ tenantId: own.id, keyId: await keyIn(other) }),
+  },
+  "apiKeys.disableSigning": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({ tenantId: t.id, keyId: await signedKeyIn(t) }),
+    audit: { action: "api_key.signing_disable", tenant: "input" },
+    crossTenant: async (own, other) => ({ tenantId: own.id, keyId: await signedKeyIn(other) }),
+  },
+  "apiKeys.rotateSigningSecret": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({ tenantId: t.id, keyId: await signedKeyIn(t), graceSeconds: 300 }),
+    audit: { action: "api_key.signing_rotate", tenant: "input" },
+    crossTenant: async (own, other) => ({ tenantId: own.id, keyId: await signedKeyIn(other), graceSeconds: 300 }),
+  },
+  "apiKeys.setIpAllowlist": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({ tenantId: t.id, keyId: await keyIn(t), ipAllowlist: ["203.0.113.0/24"] }),
+    audit: { action: "api_key.ip_allowlist", tenant: "input" },
+    crossTenant: async (own, other) => ({ tenantId: own.id, keyId: await keyIn(other), ipAllowlist: ["203.0.113.0/24"] }),
   },
   "limits.get": { type: "query", access: { kind: "tenant", minRole: "viewer" }, input: async (t) => ({ tenantId: t.id }) },
   "limits.setTenant": {

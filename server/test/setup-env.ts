@@ -1,7 +1,11 @@
 // Runs in every integration test worker before the test file: points the env module at the run's database.
 import { inject } from "vitest";
+import { LOG_DIR_ENV, TEST_AUTH_SECRET, captureOutput } from "./secret-scan";
 
 process.env.DATABASE_URL = inject("databaseUrl");
-process.env.AUTH_SECRET ??= "integration-test-secret-0123456789abcdef";
+process.env.AUTH_SECRET ??= TEST_AUTH_SECRET;
+// the leak scan reads this output at the end of the run; replicas spawned by tests inherit the variable
+process.env[LOG_DIR_ENV] = inject("logDir");
+captureOutput(inject("logDir"));
 process.env.PASSWORD_HASH_COST ??= "4";
 (process.env as Record<string, string>).NODE_ENV = "test";

@@ -7,6 +7,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
+import { installPeerStamp } from "../http/client-address";
 
 type Handler = (req: Request) => Response | Promise<Response>;
 
@@ -29,10 +30,25 @@ async function routes(): Promise<Record<string, Partial<Record<string, Handler>>
   };
 }
 
-export async function startV1Server(): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * `basePath` imitates Next under BASE_PATH: requests must start with it, and the route
+ * handler sees the URL without it (NOTES pitfall 4). The server stamps each request's
+ * socket address like `next start` does once server/startup.ts has run.
+ */
+export async function startV1Server(
+  opts: { basePath?: string; host?: string } = {},
+): Promise<{ url: string; close: () => Promise<void> }> {
+  installPeerStamp();
   const table = await routes();
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
+    if (opts.basePath) {
+      if (!url.pathname.startsWith(`${opts.basePath}/`)) {
+        res.writeHead(404).end();
+        return;
+      }
+      url.pathname = url.pathname.slice(opts.basePath.length);
+    }
     const entry =
       table[url.pathname] ?? (url.pathname.startsWith("/api/v1/models/") ? table["/api/v1/models/*"] : table["*"]);
     const handler = entry?.[req.method ?? "GET"];
@@ -71,10 +87,11 @@ export async function startV1Server(): Promise<{ url: string; close: () => Promi
       res.destroy();
     }
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const host = opts.host ?? "127.0.0.1";
+  await new Promise<void>((r) => server.listen(0, host, r));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     close: () =>
       new Promise((r) => {
         server.close(() => r());

@@ -80,8 +80,12 @@ const crossCases = procedureCases().filter(([, c]) => c.crossTenant);
 describe("tenant isolation: A's tenantId with an id of a row in B is NOT_FOUND, and nothing changes", () => {
   it("covers the membership, API key, limits, usage and routing procedures", () => {
     expect(crossCases.map(([p]) => p).sort()).toEqual([
+      "apiKeys.disableSigning",
+      "apiKeys.enableSigning",
       "apiKeys.revoke",
       "apiKeys.rotate",
+      "apiKeys.rotateSigningSecret",
+      "apiKeys.setIpAllowlist",
       "limits.setKey",
       "members.changeRole",
       "members.remove",

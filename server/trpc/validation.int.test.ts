@@ -117,6 +117,21 @@ const BAD_INPUTS: Partial<Record<ProcedurePath, BadInput[]>> = {
     { why: "grace missing", field: "graceSeconds", input: (t) => ({ tenantId: t.id, keyId: "key_x" }) },
     { why: "empty keyId", field: "keyId", input: (t) => ({ tenantId: t.id, keyId: "", graceSeconds: 60 }) },
   ],
+  "apiKeys.enableSigning": [{ why: "keyId missing", field: "keyId", input: (t) => ({ tenantId: t.id }) }],
+  "apiKeys.disableSigning": [{ why: "empty keyId", field: "keyId", input: (t) => ({ tenantId: t.id, keyId: "" }) }],
+  "apiKeys.rotateSigningSecret": [
+    { why: "negative grace", field: "graceSeconds", input: (t) => ({ tenantId: t.id, keyId: "key_x", graceSeconds: -1 }) },
+    { why: "grace over 30 days", field: "graceSeconds", input: (t) => ({ tenantId: t.id, keyId: "key_x", graceSeconds: 31 * 86400 }) },
+  ],
+  "apiKeys.setIpAllowlist": [
+    { why: "not a CIDR", field: "ipAllowlist", input: (t) => ({ tenantId: t.id, keyId: "key_x", ipAllowlist: ["10.0.0.300"] }) },
+    { why: "host bits set", field: "ipAllowlist", input: (t) => ({ tenantId: t.id, keyId: "key_x", ipAllowlist: ["10.0.0.1/8"] }) },
+    { why: "too many ranges", field: "ipAllowlist", input: (t) => ({ tenantId: t.id, keyId: "key_x", ipAllowlist: Array.from({ length: 101 }, (_, i) => `10.0.${i}.0/24`) }) },
+  ],
+  "tenants.setIpAllowlist": [
+    { why: "bad IPv6", field: "ipAllowlist", input: (t) => ({ tenantId: t.id, ipAllowlist: ["2001:db8:::1"] }) },
+    { why: "not a list", field: "ipAllowlist", input: (t) => ({ tenantId: t.id, ipAllowlist: "10.0.0.0/8" }) },
+  ],
   "usage.exportCsv": [
     { why: "unknown status", field: "filter.status", input: (t) => ({ tenantId: t.id, filter: { status: "weird" } }) },
     { why: "start after end", field: "filter.to", input: (t) => ({ tenantId: t.id, filter: { from: "2026-02-01", to: "2026-01-01" } }) },

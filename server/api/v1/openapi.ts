@@ -134,8 +134,8 @@ const ERRORS: Record<string, string> = {
     "Malformed JSON or a parameter that fails validation (param names it); a parameter or content the target " +
     "cannot honour (`model_not_supported`: e.g. an image for a text-only model; `unsupported_parameter`); or the " +
     "remote backend refused the request (`backend_rejected_request`, with its message)",
-  "401": "Missing, unknown, expired or revoked API key",
-  "403": "Key lacks the scope or the model, or the tenant is suspended",
+  "401": "Missing, unknown, expired or revoked API key; or, for a key that requires signed requests, signature_required / signature_invalid / signature_expired / signature_replayed",
+  "403": "Key lacks the scope or the model, the tenant is suspended, or the caller's address is outside an IP allowlist (ip_not_allowed)",
   "404": "Unknown model",
   "413": "Request body larger than the limit",
   "429":
@@ -208,6 +208,7 @@ export function buildOpenApi(serverUrl: string) {
       version: "1.0.0",
       description:
         "OpenAI-compatible API of a Switchyard gateway. Authenticate with `Authorization: Bearer sk-…` or `X-API-Key: sk-…`. " +
+        "Keys with signed requests on also need `X-Switchyard-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<METHOD>.<path with base path>.<hex SHA-256 of the body>\")>` (see the README). " +
         "Errors always use the envelope `{\"error\":{\"message\",\"type\",\"param\",\"code\"}}`.",
     },
     servers: [{ url: serverUrl }],

@@ -154,7 +154,7 @@ describe("listing keys", () => {
       ["first", "active"],
     ]);
     expect(Object.keys(list[0]!).sort()).toEqual(
-      ["createdAt", "createdById", "expiresAt", "id", "lastUsedAt", "models", "name", "prefix", "revokedAt", "rotatedFromId", "scopes", "status", "tenantId"].sort(),
+      ["createdAt", "createdById", "expiresAt", "id", "ipAllowlist", "lastUsedAt", "models", "name", "prefix", "revokedAt", "rotatedFromId", "scopes", "signingPreviousUntil", "signingRequired", "status", "tenantId"].sort(),
     );
     expect(list[2]!.prefix).toBe(a.key.slice(0, 12));
     const text = json(list);

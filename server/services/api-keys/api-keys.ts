@@ -13,7 +13,7 @@
  * lastUsedAt is written off the request path: ids are batched and flushed with one
  * updateMany every LAST_USED_FLUSH_MS (call flushLastUsed() on shutdown).
  */
-import type { ApiScope, Principal } from "../../auth/principal";
+import type { ApiScope, KeySecurity, Principal } from "../../auth/principal";
 import { API_SCOPES, limitColumns, limitSetOf } from "../../auth/principal";
 import { serverKey } from "../../auth/derived-keys";
 import { type Db, type Prisma, db as defaultDb } from "../../db/client";
@@ -22,6 +22,7 @@ import { IdBatcher } from "../../lib/id-batcher";
 import { newId } from "../../lib/ids";
 import { TtlCache } from "../../lib/ttl-cache";
 import { type Actor, recordAudit } from "../audit/audit";
+import { openSigningSecret, sealSigningSecret } from "../../auth/secret-box";
 import { generateApiKey, hashApiKey, isApiKeyFormat, keyDisplayPrefix } from "./key-format";
 import { CreateApiKeyInput, RevokeApiKeyInput, RotateApiKeyInput, apiKeyStatus } from "./schemas";
 
@@ -37,6 +38,10 @@ export const apiKeySelect = {
   revokedAt: true,
   lastUsedAt: true,
   rotatedFromId: true,
+  ipAllowlist: true,
+  // read only to say whether signing is on: toApiKeyView drops it
+  signingSecretEnc: true,
+  signingPrevUntil: true,
   createdById: true,
   createdAt: true,
 } as const satisfies Prisma.ApiKeySelect;
@@ -58,11 +63,18 @@ const parseScopes = (text: string): ApiScope[] =>
 
 /** The shape lists and the console see: lists decoded, status computed. */
 export function toApiKeyView(row: ApiKeyRow, now: number = Date.now()) {
+  const { signingSecretEnc, signingPrevUntil, ipAllowlist, ...rest } = row;
   return {
-    ...row,
+    ...rest,
     scopes: parseScopes(row.scopes),
     models: parseJsonList(row.models),
     status: apiKeyStatus(row, now),
+    /** CIDRs this key may be used from; null = any */
+    ipAllowlist: parseJsonList(ipAllowlist),
+    /** signed requests required (the secret itself never leaves the server after it was shown once) */
+    signingRequired: signingSecretEnc !== null,
+    /** after a secret rotation: until when the previous secret still signs */
+    signingPreviousUntil: signingPrevUntil && signingPrevUntil.getTime() > now ? signingPrevUntil : null,
   };
 }
 export type ApiKeyView = ReturnType<typeof toApiKeyView>;
@@ -203,6 +215,13 @@ export async function rotateApiKey(
   const key = generateApiKey();
   const graceEnd = new Date(now.getTime() + graceSeconds * 1000);
   const oldEnd = before.expiresAt && before.expiresAt < graceEnd ? before.expiresAt : graceEnd;
+  const freshId = newId("key");
+  // the replacement keeps the key's security settings; its signing secret is re-sealed to the new row
+  const secret = before.signingSecretEnc ? openSigningSecret(before.signingSecretEnc, before.id) : null;
+  if (before.signingSecretEnc && !secret) {
+    // never hand out a replacement that silently drops the signing requirement
+    throw Conflict("This key's signing secret cannot be read (AUTH_SECRET changed?); rotate the signing secret first", "signing_secret_unreadable");
+  }
   const { created, previous, hash } = await db.$transaction(async (tx) => {
     const { count } = await tx.apiKey.updateMany({
       where: { id: keyId, tenantId, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
@@ -211,9 +230,11 @@ export async function rotateApiKey(
     if (count !== 1) throw Conflict("This key was revoked or expired meanwhile", "key_not_active");
     const fresh = await tx.apiKey.create({
       data: {
-        id: newId("key"),
+        id: freshId,
         tenantId,
         name: before.name,
+        ipAllowlist: before.ipAllowlist,
+        signingSecretEnc: secret ? sealSigningSecret(secret, freshId) : null,
         prefix: keyDisplayPrefix(key),
         hash: hmac(key),
         scopes: before.scopes,
@@ -273,10 +294,16 @@ function invalidateApiKeyHash(hash: string): void {
   negative.set(hash, true);
 }
 
-/** Drops this process's cached verification of a key that changed but still works (e.g. a new expiry). */
-function forgetApiKeyHash(hash: string): void {
+/** Drops this process's cached verification of a key that changed but still works (e.g. a new expiry, new security settings). */
+export function forgetApiKeyHash(hash: string): void {
   invalidations++;
   positive.delete(hash);
+}
+
+/** Drops every positive entry of this process (a tenant-wide setting changed); other processes follow within POSITIVE_TTL_MS. */
+export function forgetVerifiedKeys(): void {
+  invalidations++;
+  positive.clear();
 }
 
 /** Empties this process's verification cache (tests; an operator's "forget everything"). */
@@ -299,8 +326,12 @@ async function lookup(database: Db, hash: string): Promise<CachedKey | null> {
       models: true,
       expiresAt: true,
       revokedAt: true,
+      ipAllowlist: true,
+      signingSecretEnc: true,
+      signingPrevEnc: true,
+      signingPrevUntil: true,
       ...limitColumns,
-      tenant: { select: { slug: true, status: true, budgetWarnPercent: true, ...limitColumns } },
+      tenant: { select: { slug: true, status: true, budgetWarnPercent: true, ipAllowlist: true, ...limitColumns } },
     },
   });
   const now = Date.now();
@@ -323,13 +354,38 @@ async function lookup(database: Db, hash: string): Promise<CachedKey | null> {
 
 type LimitRow = Parameters<typeof limitSetOf>[0];
 
+/** The key's allowlists and sealed signing secrets; null when none of them is set. */
+function securityOf(row: {
+  ipAllowlist: string | null;
+  signingSecretEnc: string | null;
+  signingPrevEnc: string | null;
+  signingPrevUntil: Date | null;
+  tenant: { ipAllowlist: string | null };
+}): KeySecurity | null {
+  const tenantAllowlist = parseJsonList(row.tenant.ipAllowlist);
+  const keyAllowlist = parseJsonList(row.ipAllowlist);
+  const signing = row.signingSecretEnc
+    ? {
+        current: row.signingSecretEnc,
+        previous: row.signingPrevEnc,
+        previousUntil: row.signingPrevUntil ? row.signingPrevUntil.getTime() : null,
+      }
+    : null;
+  if (!tenantAllowlist && !keyAllowlist && !signing) return null;
+  return { tenantAllowlist, keyAllowlist, signing };
+}
+
 function toCached(
   row: {
     id: string;
     tenantId: string;
     scopes: string;
     models: string | null;
-    tenant: { slug: string; status: "active" | "suspended"; budgetWarnPercent: number | null } & LimitRow;
+    ipAllowlist: string | null;
+    signingSecretEnc: string | null;
+    signingPrevEnc: string | null;
+    signingPrevUntil: Date | null;
+    tenant: { slug: string; status: "active" | "suspended"; budgetWarnPercent: number | null; ipAllowlist: string | null } & LimitRow;
   } & LimitRow,
   expiresAt: number | null,
 ): CachedKey {
@@ -347,6 +403,8 @@ function toCached(
       key: limitSetOf(row),
     },
   };
+  const security = securityOf(row);
+  if (security) principal.security = security;
   return { principal, expiresAt };
 }
 
@@ -378,6 +436,7 @@ export async function verifyApiKey(rawKey: string, opts: { db?: Db } = {}): Prom
     scopes: [...p.scopes],
     models: p.models ? [...p.models] : null,
     limits: { tenant: { ...p.limits.tenant }, key: p.limits.key ? { ...p.limits.key } : null },
+    ...(p.security ? { security: structuredClone(p.security) } : {}),
   };
 }
 

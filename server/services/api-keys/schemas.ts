@@ -1,5 +1,6 @@
 /** Input shapes for API keys — shared by tRPC, the CLI and the console forms (client-safe: zod only). */
 import { z } from "zod";
+import { normalizeCidr } from "../../auth/ip-allowlist";
 import { API_SCOPES, type ApiScope } from "../../auth/principal";
 
 export const ApiKeyName = z.string().trim().min(1, "Enter a name").max(100, "Use at most 100 characters");
@@ -101,3 +102,52 @@ export const RotateApiKeyInput = z.object({
     .max(MAX_ROTATION_GRACE_SECONDS, "The grace period can be at most 30 days"),
 });
 export type RotateApiKeyInput = z.infer<typeof RotateApiKeyInput>;
+
+// ---- key security: IP allowlists and signed requests --------------------------------
+
+export const MAX_ALLOWLIST_ENTRIES = 100;
+
+/**
+ * CIDRs (IPv4 or IPv6; a bare address is one host), canonicalised and deduplicated.
+ * null or an empty list = no allowlist (any address).
+ */
+export const IpAllowlist = z
+  .array(z.string().trim(), { message: "Give a list of addresses or CIDR ranges" })
+  .max(MAX_ALLOWLIST_ENTRIES, `List at most ${MAX_ALLOWLIST_ENTRIES} ranges`)
+  .transform((entries, ctx) => {
+    const out: string[] = [];
+    for (const entry of entries.filter(Boolean)) {
+      const c = normalizeCidr(entry);
+      if (!c) {
+        ctx.addIssue({
+          code: "custom",
+          message: `"${entry.slice(0, 60)}" is not an IP address or CIDR range (e.g. 203.0.113.0/24, 2001:db8::/32; host bits must be zero)`,
+        });
+        return z.NEVER;
+      }
+      if (!out.includes(c)) out.push(c);
+    }
+    return out.length ? out : null;
+  })
+  .nullable()
+  .transform((v) => v ?? null);
+
+/** Text from a form field or the CLI ("10.0.0.0/8, 2001:db8::/32" or one per line) → list entries. */
+export function splitAllowlist(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export const SetKeyIpAllowlistInput = z.object({ keyId: z.string().min(1, "keyId is required"), ipAllowlist: IpAllowlist });
+export type SetKeyIpAllowlistInput = z.input<typeof SetKeyIpAllowlistInput>;
+
+export const SetTenantIpAllowlistInput = z.object({ ipAllowlist: IpAllowlist });
+export type SetTenantIpAllowlistInput = z.input<typeof SetTenantIpAllowlistInput>;
+
+export const KeySigningInput = z.object({ keyId: z.string().min(1, "keyId is required") });
+export type KeySigningInput = z.infer<typeof KeySigningInput>;
+
+export const RotateSigningSecretInput = RotateApiKeyInput;
+export type RotateSigningSecretInput = z.infer<typeof RotateSigningSecretInput>;

@@ -1,8 +1,8 @@
 /**
  * The request pipeline wrapped around every public API route, whatever its dialect:
  *
- *   request id → auth (API key or console access token) → tenant + scope checks
- *   → body (size limit, JSON, zod) → limits (RPM/TPM/concurrency/budget, x-ratelimit-*)
+ *   request id → auth (API key or console access token) → tenant, IP allowlist + scope checks
+ *   → raw body (size limit) → request signature (keys with signing on) → JSON, zod → limits (RPM/TPM/concurrency/budget, x-ratelimit-*)
  *   → handler → error in the dialect's shape → usage log + limiter settlement + metrics
  *
  * A dialect binds it once (server/api/v1/handler.ts: `v1Route`), and route files are
@@ -15,8 +15,13 @@
  * Edit this file to change what every public API request goes through.
  */
 import type { z } from "zod";
-import type { ApiScope, Principal } from "../../auth/principal";
+import { type ApiScope, DENIAL_CODES, type Principal } from "../../auth/principal";
 import { bearerToken, verifyBearer } from "../../auth/bearer";
+import { ipAllowed } from "../../auth/ip-allowlist";
+import { replayCache } from "../../auth/replay-cache";
+import { SIGNATURE_HEADER, type SignatureFailure, signedPath, verifySignature } from "../../auth/request-signing";
+import { openSigningSecret } from "../../auth/secret-box";
+import { clientAddress } from "../../http/client-address";
 import { env } from "../../env";
 import { AppError } from "../../errors";
 import { newId } from "../../lib/ids";
@@ -60,12 +65,13 @@ async function authenticate(req: Request): Promise<Principal> {
   return principal;
 }
 
-async function readBody(req: Request, limit: number): Promise<unknown> {
+/** The body's exact bytes (empty when there is none): what a request signature covers. */
+async function readRawBody(req: Request, limit: number): Promise<Buffer> {
   const declared = Number(req.headers.get("content-length") ?? NaN);
   const tooLarge = () =>
     new AppError("payload_too_large", `Request body is larger than the limit of ${limit} bytes`, { code: "request_too_large" });
   if (Number.isFinite(declared) && declared > limit) throw tooLarge();
-  if (!req.body) throw new AppError("invalid", "The request needs a JSON body", { code: "invalid_json" });
+  if (!req.body) return Buffer.alloc(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -79,12 +85,63 @@ async function readBody(req: Request, limit: number): Promise<unknown> {
     }
     chunks.push(value);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
+}
+
+function parseJsonBody(raw: Buffer): unknown {
+  const text = raw.toString("utf8");
   if (!text.trim()) throw new AppError("invalid", "The request needs a JSON body", { code: "invalid_json" });
   try {
     return JSON.parse(text);
   } catch (e) {
     throw new AppError("invalid", `The body is not valid JSON: ${(e as Error).message}`, { code: "invalid_json" });
+  }
+}
+
+/** counted in switchyard_auth_denials_total */
+const DENIALS = new Set(DENIAL_CODES);
+
+const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
+  signature_required: "This API key requires signed requests: send an X-Switchyard-Signature header (see the docs on signed requests).",
+  signature_invalid: "The X-Switchyard-Signature header is malformed or does not match this request.",
+  signature_expired: "The request signature's timestamp is outside the allowed window; sign each request when you send it and check the clock.",
+  signature_replayed: "This request signature was already used; sign every request anew.",
+};
+
+/** The tenant's and the key's IP allowlists (API keys only; console tokens are bound to a session instead). */
+function checkAllowlists(principal: Principal, req: Request, trustProxy: number): void {
+  const sec = principal.security;
+  if (!sec || (!sec.tenantAllowlist && !sec.keyAllowlist)) return;
+  const ip = clientAddress(req.headers, trustProxy);
+  if (!ipAllowed(ip, sec.tenantAllowlist) || !ipAllowed(ip, sec.keyAllowlist)) {
+    throw new AppError("forbidden", `This API key may not be used from ${ip ?? "an unknown address"}`, { code: "ip_not_allowed" });
+  }
+}
+
+/** Keys with signing on: the signature over exactly `raw`, then the replay cache. */
+async function checkSignature(principal: Principal, req: Request, raw: Buffer): Promise<void> {
+  const signing = principal.security?.signing;
+  if (!signing || !principal.apiKeyId) return;
+  const e = env();
+  const now = Date.now();
+  const sealed = [signing.current];
+  if (signing.previous && signing.previousUntil !== null && signing.previousUntil > now) sealed.push(signing.previous);
+  const secrets = sealed.map((s) => openSigningSecret(s, principal.apiKeyId!)).filter((s): s is string => s !== null);
+  const fail = (code: SignatureFailure) => new AppError("unauthorized", SIGNATURE_MESSAGES[code], { code });
+  const result = verifySignature({
+    header: req.headers.get(SIGNATURE_HEADER),
+    secrets,
+    method: req.method,
+    path: signedPath(req.url, e.BASE_PATH),
+    body: raw,
+    now: Math.floor(now / 1000),
+    windowSeconds: e.SIGNATURE_WINDOW_SECONDS,
+  });
+  if (!result.ok) throw fail(result.code);
+  // remembered until the timestamp leaves the window (+1 s for rounding): after that it is expired anyway
+  const ttlMs = (result.t + e.SIGNATURE_WINDOW_SECONDS + 1) * 1000 - now;
+  if (await replayCache().seen(principal.tenantId, `${principal.apiKeyId}:${result.signature}`, ttlMs)) {
+    throw fail("signature_replayed");
   }
 }
 
@@ -161,6 +218,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
       Object.assign(headers, headersOf(e));
       if (isDbError(e)) metrics().dbErrors.inc({ source: "api" });
       const ge = toGatewayError(e, requestId);
+      if (DENIALS.has(ge.code)) metrics().authDenials.inc({ reason: ge.code, tenant: principal?.tenantSlug ?? "" });
       finish({ status: controller.signal.aborted ? "cancelled" : "error", httpStatus: ge.status, error: ge });
       return errorResponse(dialect.errorBody(ge), ge, headers);
     };
@@ -170,12 +228,17 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
       if (principal.tenantStatus !== "active") {
         throw new AppError("forbidden", "This tenant is suspended. Contact your administrator.", { code: "tenant_suspended" });
       }
+      checkAllowlists(principal, req, env().TRUST_PROXY);
       if (!principal.scopes.includes(opts.scope)) {
         throw new AppError("forbidden", `This API key does not have the '${opts.scope}' scope`, { code: "insufficient_scope" });
       }
+      // the signature covers the exact bytes received, so it is checked before they are parsed
+      const rawBody =
+        opts.schema || principal.security?.signing ? await readRawBody(req, env().API_MAX_BODY_BYTES) : Buffer.alloc(0);
+      await checkSignature(principal, req, rawBody);
       let body: unknown = undefined;
       if (opts.schema) {
-        const raw = await readBody(req, env().API_MAX_BODY_BYTES);
+        const raw = parseJsonBody(rawBody);
         if (raw && typeof raw === "object" && typeof (raw as { model?: unknown }).model === "string") {
           usage.modelRequested = (raw as { model: string }).model;
         }

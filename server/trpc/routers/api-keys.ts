@@ -1,4 +1,12 @@
-import { CreateApiKeyInput, RevokeApiKeyInput, RotateApiKeyInput } from "../../services/api-keys/schemas";
+import {
+  CreateApiKeyInput,
+  KeySigningInput,
+  RevokeApiKeyInput,
+  RotateApiKeyInput,
+  RotateSigningSecretInput,
+  SetKeyIpAllowlistInput,
+} from "../../services/api-keys/schemas";
+import { disableSigning, enableSigning, rotateSigningSecret, setKeyIpAllowlist } from "../../services/api-keys/security";
 import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey } from "../../services/api-keys/api-keys";
 import { router, tenantProcedure } from "../init";
 
@@ -23,4 +31,20 @@ export const apiKeysRouter = router({
   rotate: tenantProcedure("admin")
     .input(RotateApiKeyInput)
     .mutation(({ ctx, input }) => rotateApiKey(ctx.db, ctx.actor, ctx.tenant.id, { keyId: input.keyId, graceSeconds: input.graceSeconds })),
+  /** Signed requests on: returns the signing secret once, in `secret`. */
+  enableSigning: tenantProcedure("admin")
+    .input(KeySigningInput)
+    .mutation(({ ctx, input }) => enableSigning(ctx.db, ctx.actor, ctx.tenant.id, { keyId: input.keyId })),
+  disableSigning: tenantProcedure("admin")
+    .input(KeySigningInput)
+    .mutation(({ ctx, input }) => disableSigning(ctx.db, ctx.actor, ctx.tenant.id, { keyId: input.keyId })),
+  /** A new signing secret (returned once, in `secret`); the old one keeps signing for `graceSeconds`. */
+  rotateSigningSecret: tenantProcedure("admin")
+    .input(RotateSigningSecretInput)
+    .mutation(({ ctx, input }) =>
+      rotateSigningSecret(ctx.db, ctx.actor, ctx.tenant.id, { keyId: input.keyId, graceSeconds: input.graceSeconds }),
+    ),
+  setIpAllowlist: tenantProcedure("admin")
+    .input(SetKeyIpAllowlistInput)
+    .mutation(({ ctx, input }) => setKeyIpAllowlist(ctx.db, ctx.actor, ctx.tenant.id, { keyId: input.keyId, ipAllowlist: input.ipAllowlist })),
 });

@@ -9,6 +9,8 @@ import {
   updateTenant,
 } from "../../services/tenants/tenants";
 import { membershipRole } from "../../services/members/members";
+import { SetTenantIpAllowlistInput } from "../../services/api-keys/schemas";
+import { getTenantSecurity, setTenantIpAllowlist } from "../../services/api-keys/security";
 import { NotFound } from "../../errors";
 import { authedProcedure, platformAdminProcedure, router, tenantProcedure } from "../init";
 
@@ -30,6 +32,13 @@ export const tenantsRouter = router({
   update: tenantProcedure("admin")
     .input(UpdateTenantInput)
     .mutation(({ ctx, input }) => updateTenant(ctx.db, ctx.actor, ctx.tenant.id, { name: input.name })),
+
+  /** The tenant's IP allowlist (every key of the tenant is bound to it). */
+  security: tenantProcedure("viewer").query(({ ctx }) => getTenantSecurity(ctx.db, ctx.tenant.id)),
+
+  setIpAllowlist: tenantProcedure("admin")
+    .input(SetTenantIpAllowlistInput)
+    .mutation(({ ctx, input }) => setTenantIpAllowlist(ctx.db, ctx.actor, ctx.tenant.id, { ipAllowlist: input.ipAllowlist })),
 
   setStatus: platformAdminProcedure
     .input(z.object({ tenantId: z.string().min(1), status: TenantStatusInput }))

@@ -9,6 +9,7 @@ import { useZodForm } from "../../../_components/use-zod-form";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
 import { type Role, can } from "./roles";
+import { type KeyRef, KeySecurityDialog } from "./security";
 
 const EXPIRY = { never: null, "7d": 7, "30d": 30, "90d": 90, "365d": 365 } as const;
 const GRACE = { "0": "End it now", "900": "15 minutes", "3600": "1 hour", "86400": "24 hours", "604800": "7 days" } as const;
@@ -23,6 +24,8 @@ interface Shown {
   key: string;
   name: string;
   note: string;
+  /** what is shown: a new key (default) or a new signing secret */
+  kind?: "key" | "secret";
 }
 
 export function ApiKeys({ tenantId, role }: { tenantId: string; role: Role }) {
@@ -35,6 +38,7 @@ export function ApiKeys({ tenantId, role }: { tenantId: string; role: Role }) {
   const [shown, setShown] = useState<Shown | null>(null);
   const [revoking, setRevoking] = useState<{ id: string; name: string } | null>(null);
   const [rotating, setRotating] = useState<{ id: string; name: string } | null>(null);
+  const [securing, setSecuring] = useState<KeyRef | null>(null);
   const refresh = () => qc.invalidateQueries({ queryKey: trpc.apiKeys.list.queryKey({ tenantId }) });
 
   const revoke = useMutation(
@@ -88,6 +92,11 @@ export function ApiKeys({ tenantId, role }: { tenantId: string; role: Role }) {
                     <strong>{k.name}</strong>
                     {k.models && <div className="sub">models: {k.models.join(", ")}</div>}
                     {k.rotatedFromId && <div className="sub">replaces an earlier key</div>}
+                    {(k.signingRequired || k.ipAllowlist) && (
+                      <div className="sub" data-testid="key-security">
+                        {k.signingRequired && <Badge tone="ok">signed</Badge>} {k.ipAllowlist && <Badge>IP: {k.ipAllowlist.join(", ")}</Badge>}
+                      </div>
+                    )}
                   </td>
                   <td className="mono">{k.prefix}…</td>
                   <td className="sub">{k.scopes.join(", ")}</td>
@@ -101,6 +110,9 @@ export function ApiKeys({ tenantId, role }: { tenantId: string; role: Role }) {
                     <td className="actions">
                       {k.status === "active" && (
                         <>
+                          <button type="button" className="btn btn-sm" onClick={() => setSecuring(k)}>
+                            Security
+                          </button>{" "}
                           <button type="button" className="btn btn-sm" onClick={() => setRotating({ id: k.id, name: k.name })}>
                             Rotate
                           </button>{" "}
@@ -151,6 +163,19 @@ export function ApiKeys({ tenantId, role }: { tenantId: string; role: Role }) {
           }}
         />
       )}
+      {manage && securing && (
+        <KeySecurityDialog
+          tenantId={tenantId}
+          keyRef={securing}
+          onClose={() => setSecuring(null)}
+          onChanged={refresh}
+          onSecret={(secret, note) => {
+            const name = securing.name;
+            setSecuring(null);
+            setShown({ key: secret, name, note, kind: "secret" });
+          }}
+        />
+      )}
       <ConfirmDialog
         open={revoking !== null}
         title={`Revoke "${revoking?.name ?? ""}"?`}
@@ -161,7 +186,7 @@ export function ApiKeys({ tenantId, role }: { tenantId: string; role: Role }) {
         onConfirm={() => revoking && revoke.mutate({ tenantId, keyId: revoking.id })}
         onClose={() => setRevoking(null)}
       />
-      <Dialog open={shown !== null} onClose={() => setShown(null)} title={`Your new key: ${shown?.name ?? ""}`} description={shown?.note}>
+      <Dialog open={shown !== null} onClose={() => setShown(null)} title={shown?.kind === "secret" ? `Signing secret of ${shown.name}` : `Your new key: ${shown?.name ?? ""}`} description={shown?.note}>
         {shown && <ShowOnce value={shown.key} onDone={() => setShown(null)} />}
       </Dialog>
     </div>

@@ -17,6 +17,7 @@ import { Limits } from "./limits";
 import { Overview } from "./overview";
 import { Playground } from "./playground";
 import { type Role, can } from "./roles";
+import { TenantIpAllowlist } from "./security";
 import { UsageLog } from "./usage";
 
 const TABS = [
@@ -102,6 +103,7 @@ export function TenantView({ slug }: { slug: string }) {
         {t && tab === "members" && <Members tenantId={t.id} role={t.role} />}
         {t && tab === "activity" && <Activity tenantId={t.id} />}
         {t && tab === "settings" && <Settings tenantId={t.id} name={t.name} slug={slug} role={t.role} />}
+        {t && tab === "settings" && <TenantIpAllowlist tenantId={t.id} editable={can(t.role, "admin")} />}
       </div>
     </>
   );

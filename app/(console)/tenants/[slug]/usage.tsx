@@ -1,4 +1,5 @@
 "use client";
+import { DENIAL_CODES } from "@/server/auth/principal";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { UsageFilter } from "@/server/services/usage/schemas";
@@ -173,6 +174,11 @@ export function UsageLog({ tenantId }: { tenantId: string }) {
                 <td className="sub">{r.apiKeyId ? (keyName.get(r.apiKeyId) ?? r.apiKeyId) : "console"}</td>
                 <td>
                   <Badge tone={statusTone(r.status)}>{r.status === "ok" ? r.httpStatus : `${r.status} · ${r.httpStatus}`}</Badge>
+                  {r.errorCode && (
+                    <div className="sub" data-testid="error-code">
+                      {DENIAL_CODES.includes(r.errorCode) ? `denied: ${r.errorCode}` : r.errorCode}
+                    </div>
+                  )}
                 </td>
                 <td className="num">
                   {r.promptTokens} / {r.completionTokens}
