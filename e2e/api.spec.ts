@@ -65,6 +65,7 @@ test("a forced tool call on the local demo model under next start: a call whose 
   expect(choice.finish_reason).toBe("tool_calls");
   expect(choice.message.tool_calls[0]!.function.name).toBe("get_weather");
   expect(typeof (JSON.parse(choice.message.tool_calls[0]!.function.arguments) as { city: unknown }).city).toBe("string");
+});
 
 // Key security under a real `next start` (and nginx): the base path is signed as the client
 // sent it, and allowlists see the socket address (or nginx's), never a forged X-Forwarded-For.
