@@ -22,7 +22,8 @@ FROM ${NODE_IMAGE} AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-ENV NEXT_TELEMETRY_DISABLED=1 NODE_LLAMA_CPP_SKIP_DOWNLOAD=true
+ENV NEXT_TELEMETRY_DISABLED=1
+ENV NODE_LLAMA_CPP_SKIP_DOWNLOAD=true
 COPY package.json package-lock.json ./
 COPY patches ./patches
 COPY prisma ./prisma
