@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { NextConfig } from "next";
 import { PHASE_PRODUCTION_SERVER } from "next/constants";
+import { STANDALONE_EXCLUDES } from "./scripts/deploy/standalone-prune";
 import { EnvError, parseBasePath } from "./server/env";
 
 /**
@@ -51,8 +52,9 @@ function tracingIncludes(): Record<string, string[]> {
           ...(llama === "cuda" ? ["./node_modules/@node-llama-cpp/linux-x64-cuda/**", "./node_modules/@node-llama-cpp/linux-x64-cuda-ext/**"] : []),
         ];
   return {
-    // keys are route globs (a key with "[file]" in it silently matches nothing)
-    "/**": [
+    // keys are globs over entry names ("app/…" routes and "instrumentation", which runs
+    // the migrations); "**" is every entry. A key with "[file]" in it matches nothing.
+    "**": [
       "./prisma/migrations/**/*.sql",
       "./node_modules/swagger-ui-dist/swagger-ui.css",
       "./node_modules/swagger-ui-dist/swagger-ui-bundle.js",
@@ -74,9 +76,8 @@ export default function config(phase: string): NextConfig {
     outputFileTracingIncludes: tracingIncludes(),
     // Some server modules resolve paths from process.cwd(), so the tracer takes in the
     // whole project; keep local state, secrets and dev-only files out of the image.
-    outputFileTracingExcludes: {
-      "/**": ["./data/**", "./.env*", "./.tmp/**", "./e2e/**", "./bench/**", "./scripts/**", "./docs/**", "./deploy/**", "./**/*.test.ts", "./*.md", "./package-lock.json"],
-    },
+    // (`npm run build` prunes the same list from instrumentation's trace afterwards.)
+    outputFileTracingExcludes: { "**": STANDALONE_EXCLUDES },
     reactStrictMode: true,
     poweredByHeader: false,
     // Native and driver modules must be required at run time, not bundled.

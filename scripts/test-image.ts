@@ -1,0 +1,240 @@
+/**
+ * The container image without a Docker engine: does what the Dockerfile's runtime
+ * stage says — its COPYs from the build stage (into an empty temp directory: no repo,
+ * no node_modules, no dev dependencies), its ENV, WORKDIR, USER, ENTRYPOINT + CMD and
+ * HEALTHCHECK, all read from the Dockerfile so this breaks when the file drifts — and
+ * checks the result works:
+ *   - starts as the image's unprivileged uid with the app directory read-only to it and
+ *     only the /data volume writable; applies the migrations itself (readiness ok);
+ *   - a local model registered with the CLI against the same database answers /api/v1;
+ *   - the console (sign-in page and its static assets), /docs and its assets, under the
+ *     build's base path; logs go to stdout;
+ *   - SIGTERM to the init process during a stream: exit 0 and the stream's usage row
+ *     is written.
+ * Needs a build for the base path in E2E_BASE_PATH (default /llm): the e2e matrix runs
+ * this right after its /llm cell, reusing that `next build`. Needs root (to switch to
+ * the image's uid, as CI runs) and `tini` and `setpriv` (Debian: tini, util-linux).
+ *   BASE_PATH=/llm npm run build && npx tsx scripts/test-image.ts
+ */
+import Database from "better-sqlite3";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import assert from "node:assert/strict";
+import { writeTinyModel, TINY_MODEL } from "./tiny-gguf/make-tiny-model";
+import { numericUser, parseDockerfile, startCommand } from "./deploy/dockerfile";
+
+const root = path.resolve(import.meta.dirname, "..");
+const basePath = process.env.E2E_BASE_PATH ?? "/llm";
+const port = Number(process.env.E2E_IMAGE_PORT ?? 3230);
+const origin = `http://localhost:${port}`;
+const B = basePath;
+
+function fail(msg: string): never {
+  console.error(`test-image: ${msg}`);
+  process.exit(1);
+}
+
+const manifest = path.join(root, ".next/routes-manifest.json");
+if (!existsSync(path.join(root, ".next/standalone/server.js"))) fail("no .next/standalone/server.js: build first (BASE_PATH=/llm npm run build)");
+const built = (JSON.parse(readFileSync(manifest, "utf8")) as { basePath?: string }).basePath ?? "";
+if (built !== basePath) fail(`the build is for BASE_PATH="${built}", this run wants "${basePath}"`);
+
+const stages = parseDockerfile(readFileSync(path.join(root, "Dockerfile"), "utf8"), { BASE_PATH: basePath });
+const runtime = stages.at(-1)!;
+const build = stages.find((s) => s.name === "build") ?? fail("the Dockerfile has no stage named build");
+const user = numericUser(runtime.user);
+const [volume] = runtime.volumes;
+if (!volume) fail("the runtime stage declares no VOLUME for its data");
+
+// --- the image's file system: / (ours: a temp dir), the app's WORKDIR and the volume
+const fsRoot = mkdtempSync(path.join(tmpdir(), "switchyard-image-"));
+chmodSync(fsRoot, 0o755);
+const inImage = (p: string) => path.join(fsRoot, p);
+const appDir = inImage(runtime.workdir);
+const dataDir = inImage(volume);
+mkdirSync(appDir, { recursive: true });
+let copied = 0;
+for (const c of runtime.copies) {
+  if (c.from !== build.name) continue;
+  for (const src of c.sources) {
+    if (!src.startsWith(`${build.workdir}/`)) continue; // e.g. the node binary: we run the machine's node
+    const from = path.join(root, src.slice(build.workdir.length + 1));
+    const to = c.dest.startsWith("/") ? inImage(c.dest) : path.join(appDir, c.dest);
+    if (!existsSync(from)) fail(`COPY source ${src} does not exist in the build (${from})`);
+    cpSync(from, to.endsWith("/") ? to : to, { recursive: true, verbatimSymlinks: true });
+    copied++;
+  }
+}
+assert.ok(copied >= 3, "the runtime stage copies the standalone server, static assets and public/");
+mkdirSync(dataDir, { recursive: true });
+const asRoot = process.getuid?.() === 0;
+if (asRoot) chownSync(dataDir, user.uid, user.gid);
+
+/** ENV values pointing into the volume point into ours. */
+const remap = (v: string) => v.replaceAll(`${volume}/`, `${dataDir}/`).replace(new RegExp(`^${volume}$`), dataDir);
+const imageEnv: Record<string, string> = Object.fromEntries(Object.entries(runtime.env).map(([k, v]) => [k, remap(v)]));
+const env: Record<string, string> = {
+  ...imageEnv,
+  PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`,
+  // what an operator passes with `docker run -e` / the compose env file
+  PORT: String(port),
+  AUTH_SECRET: "image-test-secret-0123456789abcdefghijklmnop",
+  PUBLIC_URL: origin,
+  LLAMA_THREADS: "1",
+  // tini is not PID 1 here; as a subreaper it still forwards signals and reaps
+  TINI_SUBREAPER: "1",
+};
+// (Next's types make NODE_ENV required in ProcessEnv; the image's ENV sets it)
+const procEnv = env as unknown as NodeJS.ProcessEnv;
+const asImageUser = (argv: string[]) =>
+  asRoot ? ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", ...argv] : argv;
+
+const argv = asImageUser(startCommand(runtime));
+if (!existsSync(startCommand(runtime)[0]!) && startCommand(runtime)[0]!.startsWith("/")) fail(`${startCommand(runtime)[0]} is missing (apt-get install tini)`);
+
+async function main() {
+  // the image user can write its volume but not the app
+  if (asRoot) {
+    const canWrite = (dir: string) => {
+      try {
+        execFileSync(asImageUser(["test", "-w", dir])[0]!, asImageUser(["test", "-w", dir]).slice(1));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.equal(canWrite(appDir), false, "the app directory must not be writable by the image's user");
+    assert.equal(canWrite(path.join(appDir, ".next")), false, "nor .next (read-only root file system)");
+    assert.equal(canWrite(dataDir), true, "the data volume is writable by the image's user");
+  } else console.warn("test-image: not root, so running as the current user (CI runs as root and switches uid)");
+  for (const devOnly of ["node_modules/vitest", "node_modules/typescript", "node_modules/@playwright", "e2e", ".env", "data"]) {
+    assert.ok(!existsSync(path.join(appDir, devOnly)), `${devOnly} must not be in the image`);
+  }
+
+  console.log(`test-image: ${argv.join(" ")} in ${appDir} (uid ${asRoot ? user.uid : process.getuid?.()})`);
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: appDir, env: procEnv, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => {
+    stderr += d;
+    process.stderr.write(d);
+  });
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  let ended = false;
+  void exited.then(() => (ended = true));
+  try {
+    // readiness: the database (created by the server on the volume) and every migration applied
+    let ready: { status: string; checks: Record<string, string> } | undefined;
+    for (let i = 0; i < 240 && !ended; i++) {
+      try {
+        const r = await fetch(`${origin}${B}/api/health?ready`);
+        if (r.status === 200) {
+          ready = (await r.json()) as typeof ready;
+          break;
+        }
+      } catch {
+        /* not listening yet */
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(ready, `the server never became ready:\n${stdout}\n${stderr}`);
+    assert.deepEqual(ready.checks, { database: "ok", migrations: "ok" });
+    assert.match(stdout, /\[db\] applied migrations: 0001_/, "the image applies the migrations at start and logs to stdout");
+    const dbFile = path.join(dataDir, "switchyard.db");
+    assert.ok(existsSync(dbFile), "the SQLite database lives on the volume");
+
+    // the HEALTHCHECK, run as the image would
+    const hc = runtime.healthcheck!.cmd;
+    execFileSync(asImageUser(hc)[0]!, asImageUser(hc).slice(1), { env: procEnv, cwd: appDir });
+
+    // a model, a tenant and a key, with the CLI against the same database
+    const modelFile = path.join(dataDir, "models/tiny.gguf");
+    writeTinyModel(modelFile);
+    if (asRoot) chownSync(path.dirname(modelFile), user.uid, user.gid);
+    const cliEnv = { ...process.env, DATABASE_URL: env.DATABASE_URL!, AUTH_SECRET: env.AUTH_SECRET!, BASE_PATH: basePath };
+    const cli = (...a: string[]) =>
+      execFileSync(path.join(root, "node_modules/.bin/tsx"), ["server/cli/main.ts", ...a], { cwd: root, env: cliEnv, encoding: "utf8" });
+    cli("model", "add", modelFile, "--name", "tiny", "--ctx", "1024", "--parallel", "2", "--threads", "1");
+    cli("tenant", "create", "--slug", "img", "--name", "Image test");
+    const key = /sk-sy-[A-Za-z0-9]+/.exec(cli("key", "create", "--tenant", "img", "--name", "image"))?.[0];
+    assert.ok(key, "key create printed a key");
+    const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+
+    // the console: sign-in page with assets from .next/static, under the base path
+    const signin = await fetch(`${origin}${B}/`, { redirect: "follow" });
+    assert.equal(signin.status, 200);
+    assert.equal(signin.url, `${origin}${B}/signin`);
+    const html = await signin.text();
+    const asset = new RegExp(`${B}/_next/static/[^"]+\\.js`).exec(html)?.[0];
+    assert.ok(asset, "the sign-in page references its scripts under the base path");
+    assert.equal((await fetch(`${origin}${asset}`)).status, 200, `static asset ${asset}`);
+    assert.equal((await fetch(`${origin}${B}/robots.txt`)).status, 200, "public/ is served");
+
+    // /docs and its own (traced-in) assets
+    const docs = await fetch(`${origin}${B}/docs`);
+    assert.equal(docs.status, 200);
+    assert.match(await docs.text(), /SwaggerUIBundle/);
+    const bundle = await fetch(`${origin}${B}/docs/assets/swagger-ui-bundle.js`);
+    assert.equal(bundle.status, 200, "swagger-ui assets are in the image");
+    assert.ok((await bundle.arrayBuffer()).byteLength > 100_000);
+    assert.equal((await fetch(`${origin}${B}/api/v1/openapi.json`)).status, 200);
+
+    // /api/v1 on the local model (llama.cpp's prebuilt binary from the image)
+    const chat = await fetch(`${origin}${B}/api/v1/chat/completions`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    const chatBody = await chat.text();
+    assert.equal(chat.status, 200, chatBody);
+    assert.equal((JSON.parse(chatBody) as { choices: { message: { content: string } }[] }).choices[0]!.message.content, TINY_MODEL.chatReply);
+
+    // SIGTERM while a stream runs: the usage row is still written
+    const stream = await fetch(`${origin}${B}/api/v1/completions`, {
+      method: "POST",
+      headers: { ...auth, "x-request-id": `image-term-${Date.now()}` },
+      body: JSON.stringify({ model: "tiny", prompt: "Once upon a time", max_tokens: 100_000, stream: true }),
+    });
+    assert.equal(stream.status, 200);
+    const requestId = stream.headers.get("x-request-id")!;
+    const reader = stream.body!.getReader();
+    const dec = new TextDecoder();
+    let seen = "";
+    while (!/"text":"[^"]/.test(seen)) {
+      const { value, done } = await reader.read();
+      assert.ok(!done, `stream ended before its first token: ${seen}`);
+      seen += dec.decode(value, { stream: true });
+    }
+    child.kill("SIGTERM"); // the init process (tini) forwards it to node
+    try {
+      for (;;) if ((await reader.read()).done) break;
+    } catch {
+      /* closed by the server */
+    }
+    // Next's own handler exits 143 (128 + SIGTERM) once our flush is done (shutdown.ts); tini passes it on
+    assert.ok([0, 143].includes((await exited) ?? -1), `exit status after SIGTERM\n${stderr}`);
+    assert.match(stderr, /\[shutdown\] usage log: \d+ rows written, 0 left, 0 dropped/);
+    const db = new Database(dbFile, { readonly: true });
+    const row = db
+      .prepare("SELECT status, errorCode, stream, completionTokens FROM RequestLog WHERE requestId = ?")
+      .get(requestId) as { status: string; errorCode: string; stream: number; completionTokens: number } | undefined;
+    db.close();
+    assert.ok(row, "the interrupted stream has its usage row");
+    assert.equal(row.status, "error");
+    assert.equal(row.errorCode, "shutting_down");
+    assert.equal(row.stream, 1);
+    assert.ok(row.completionTokens > 0, "with the tokens it produced");
+    console.log(`test-image: ok (${copied} COPYs, uid ${asRoot ? user.uid : "current"}, base path "${B}")`);
+  } finally {
+    if (!ended) child.kill("SIGKILL");
+    if (!process.env.KEEP_IMAGE_DIR) rmSync(fsRoot, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
