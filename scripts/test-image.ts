@@ -5,7 +5,8 @@
  * HEALTHCHECK, all read from the Dockerfile so this breaks when the file drifts — and
  * checks the result works:
  *   - starts as the image's unprivileged uid with the app directory read-only to it and
- *     only the /data volume writable; applies the migrations itself (readiness ok);
+ *     only the /data volume writable; the same command with SWITCHYARD_MIGRATE_ONLY=1
+ *     (the Helm migrations Job) migrates the empty volume and exits; readiness ok;
  *   - a local model registered with the CLI against the same database answers /api/v1;
  *   - the console (sign-in page and its static assets), /docs and its assets, under the
  *     build's base path; logs go to stdout;
@@ -113,6 +114,16 @@ async function main() {
     assert.ok(!existsSync(path.join(appDir, devOnly)), `${devOnly} must not be in the image`);
   }
 
+  // the migrations job (Helm hook): the same command with SWITCHYARD_MIGRATE_ONLY=1 migrates the empty volume and exits 0
+  const migrateOut = execFileSync(argv[0]!, argv.slice(1), {
+    cwd: appDir,
+    env: { ...procEnv, SWITCHYARD_MIGRATE_ONLY: "1" },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  assert.match(migrateOut, /\[db\] applied migrations: 0001_/, "the image applies the migrations and logs to stdout");
+  assert.match(migrateOut, /exiting \(SWITCHYARD_MIGRATE_ONLY=1\)/);
+
   console.log(`test-image: ${argv.join(" ")} in ${appDir} (uid ${asRoot ? user.uid : process.getuid?.()})`);
   const child = spawn(argv[0]!, argv.slice(1), { cwd: appDir, env: procEnv, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
@@ -142,7 +153,7 @@ async function main() {
     }
     assert.ok(ready, `the server never became ready:\n${stdout}\n${stderr}`);
     assert.deepEqual(ready.checks, { database: "ok", migrations: "ok" });
-    assert.match(stdout, /\[db\] applied migrations: 0001_/, "the image applies the migrations at start and logs to stdout");
+    assert.match(stdout, /\[ratelimit\] limits kept in this process/, "the server logs to stdout");
     const dbFile = path.join(dataDir, "switchyard.db");
     assert.ok(existsSync(dbFile), "the SQLite database lives on the volume");
 
