@@ -19,12 +19,11 @@
  */
 import Database from "better-sqlite3";
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chownSync, existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import assert from "node:assert/strict";
 import { writeTinyModel, TINY_MODEL } from "./tiny-gguf/make-tiny-model";
-import { numericUser, parseDockerfile, startCommand } from "./deploy/dockerfile";
+import { imagePath, installImage } from "./deploy/image";
 
 const root = path.resolve(import.meta.dirname, "..");
 const basePath = process.env.E2E_BASE_PATH ?? "/llm";
@@ -37,48 +36,18 @@ function fail(msg: string): never {
   process.exit(1);
 }
 
-const manifest = path.join(root, ".next/routes-manifest.json");
-if (!existsSync(path.join(root, ".next/standalone/server.js"))) fail("no .next/standalone/server.js: build first (BASE_PATH=/llm npm run build)");
-const built = (JSON.parse(readFileSync(manifest, "utf8")) as { basePath?: string }).basePath ?? "";
-if (built !== basePath) fail(`the build is for BASE_PATH="${built}", this run wants "${basePath}"`);
-
-const stages = parseDockerfile(readFileSync(path.join(root, "Dockerfile"), "utf8"), { BASE_PATH: basePath });
-const runtime = stages.at(-1)!;
-const build = stages.find((s) => s.name === "build") ?? fail("the Dockerfile has no stage named build");
-const user = numericUser(runtime.user);
-const [volume] = runtime.volumes;
-if (!volume) fail("the runtime stage declares no VOLUME for its data");
-
-// --- the image's file system: / (ours: a temp dir), the app's WORKDIR and the volume
-const fsRoot = mkdtempSync(path.join(tmpdir(), "switchyard-image-"));
-chmodSync(fsRoot, 0o755);
-const inImage = (p: string) => path.join(fsRoot, p);
-const appDir = inImage(runtime.workdir);
-const dataDir = inImage(volume);
-mkdirSync(appDir, { recursive: true });
-let copied = 0;
-for (const c of runtime.copies) {
-  if (c.from !== build.name) continue;
-  for (const src of c.sources) {
-    if (!src.startsWith(`${build.workdir}/`)) continue; // e.g. the node binary: we run the machine's node
-    const from = path.join(root, src.slice(build.workdir.length + 1));
-    const to = c.dest.startsWith("/") ? inImage(c.dest) : path.join(appDir, c.dest);
-    if (!existsSync(from)) fail(`COPY source ${src} does not exist in the build (${from})`);
-    cpSync(from, to.endsWith("/") ? to : to, { recursive: true, verbatimSymlinks: true });
-    copied++;
+const img = (() => {
+  try {
+    return installImage(basePath);
+  } catch (e) {
+    fail((e as Error).message);
   }
-}
+})();
+const { appDir, dataDir, runtime, user, asRoot, copied, asImageUser, argv, fsRoot } = img;
 assert.ok(copied >= 3, "the runtime stage copies the standalone server, static assets and public/");
-mkdirSync(dataDir, { recursive: true });
-const asRoot = process.getuid?.() === 0;
-if (asRoot) chownSync(dataDir, user.uid, user.gid);
-
-/** ENV values pointing into the volume point into ours. */
-const remap = (v: string) => v.replaceAll(`${volume}/`, `${dataDir}/`).replace(new RegExp(`^${volume}$`), dataDir);
-const imageEnv: Record<string, string> = Object.fromEntries(Object.entries(runtime.env).map(([k, v]) => [k, remap(v)]));
 const env: Record<string, string> = {
-  ...imageEnv,
-  PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`,
+  ...img.imageEnv,
+  PATH: imagePath(),
   // what an operator passes with `docker run -e` / the compose env file
   PORT: String(port),
   AUTH_SECRET: "image-test-secret-0123456789abcdefghijklmnop",
@@ -89,11 +58,6 @@ const env: Record<string, string> = {
 };
 // (Next's types make NODE_ENV required in ProcessEnv; the image's ENV sets it)
 const procEnv = env as unknown as NodeJS.ProcessEnv;
-const asImageUser = (argv: string[]) =>
-  asRoot ? ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", ...argv] : argv;
-
-const argv = asImageUser(startCommand(runtime));
-if (!existsSync(startCommand(runtime)[0]!) && startCommand(runtime)[0]!.startsWith("/")) fail(`${startCommand(runtime)[0]} is missing (apt-get install tini)`);
 
 async function main() {
   // the image user can write its volume but not the app
