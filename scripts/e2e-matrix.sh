@@ -20,5 +20,9 @@ for cell in ${E2E_MATRIX:-/llm /ai/gateway root}; do
     # the same build as the container image runs it: standalone folder alone, image's uid/ENV/CMD
     printf '\n\033[1m== image · BASE_PATH="%s" · standalone as the Dockerfile runs it\033[0m\n' "$bp"
     E2E_BASE_PATH=$bp t 300 npx tsx scripts/test-image.ts
+    # the compose topology as processes: 2 replicas + PostgreSQL + Redis + nginx
+    printf '\n\033[1m== topology · 2 replicas, PostgreSQL, Redis, nginx (deploy/compose as processes)\033[0m\n'
+    bash scripts/ensure-postgres.sh
+    E2E_BASE_PATH=$bp t 300 npx tsx scripts/test-topology.ts
   fi
 done

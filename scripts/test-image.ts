@@ -23,7 +23,7 @@ import { chownSync, existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import assert from "node:assert/strict";
 import { writeTinyModel, TINY_MODEL } from "./tiny-gguf/make-tiny-model";
-import { imagePath, installImage } from "./deploy/image";
+import { assertPortFree, imagePath, installImage, killTree } from "./deploy/image";
 
 const root = path.resolve(import.meta.dirname, "..");
 const basePath = process.env.E2E_BASE_PATH ?? "/llm";
@@ -60,6 +60,7 @@ const env: Record<string, string> = {
 const procEnv = env as unknown as NodeJS.ProcessEnv;
 
 async function main() {
+  await assertPortFree(port);
   // the image user can write its volume but not the app
   if (asRoot) {
     const canWrite = (dir: string) => {
@@ -204,7 +205,8 @@ async function main() {
     assert.ok(row.completionTokens > 0, "with the tokens it produced");
     console.log(`test-image: ok (${copied} COPYs, uid ${asRoot ? user.uid : "current"}, base path "${B}")`);
   } finally {
-    if (!ended) child.kill("SIGKILL");
+    // tini puts node in a process group of its own: kill the tree
+    if (!ended && child.pid) killTree(child.pid);
     if (!process.env.KEEP_IMAGE_DIR) rmSync(fsRoot, { recursive: true, force: true });
   }
 }

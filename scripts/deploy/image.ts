@@ -4,7 +4,7 @@
  * directory standing for the image's file system. Used by scripts/test-image.ts and
  * scripts/test-topology.ts. Needs a build for `basePath`.
  */
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { numericUser, parseDockerfile, startCommand, type Stage } from "./dockerfile";
@@ -75,3 +75,37 @@ export function installImage(basePath: string, prefix = "switchyard-image-"): In
 
 /** PATH for the image's processes: this machine's node stands in for the image's. */
 export const imagePath = () => `${path.dirname(process.execPath)}:/usr/bin:/bin`;
+
+/** SIGKILLs a process and all its descendants (tini puts node in a process group of its own). */
+export function killTree(pid: number): void {
+  const parents = new Map<number, number>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      parents.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  const doomed = [pid];
+  for (let i = 0; i < doomed.length; i++) for (const [p, pp] of parents) if (pp === doomed[i]) doomed.push(p);
+  // parents first: an nginx master would respawn a killed worker
+  for (const p of doomed) {
+    try {
+      process.kill(p, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** Fails when something already listens on the port (a stale server would answer for ours). */
+export async function assertPortFree(port: number): Promise<void> {
+  const { createServer } = await import("node:net");
+  await new Promise<void>((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", () => reject(new Error(`port ${port} is already in use (a stale server would answer for ours)`)));
+    srv.listen(port, "0.0.0.0", () => srv.close(() => resolve()));
+  });
+}
