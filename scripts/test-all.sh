@@ -2,7 +2,8 @@
 # The one test command (npm test): static checks, unit, integration on SQLite, the
 # inference tests again on a native engine build (scripts/test-native-engine.sh),
 # integration on PostgreSQL, and browser e2e at /llm, /ai/gateway and the root, each served by
-# `next start` directly and behind nginx.
+# `next start` directly and behind nginx (and, on the /llm build, the container-image test:
+# scripts/test-image.ts runs the standalone output as the Dockerfile says).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1

@@ -32,6 +32,11 @@ export async function startServer(): Promise<void> {
       const result = await migrate(e.DATABASE_URL);
       if (result.applied.length) console.log(`[db] applied migrations: ${result.applied.join(", ")}`);
     }
+    // a migrations job (Helm hook, compose one-off): the image's own start-up migration, then exit
+    if (process.env.SWITCHYARD_MIGRATE_ONLY === "1") {
+      console.log("[db] migrations up to date; exiting (SWITCHYARD_MIGRATE_ONLY=1)");
+      process.exit(0);
+    }
     // connect to Redis now rather than on the first request; the URL may hold a password, so it isn't logged
     const l = limiter();
     console.log(`[ratelimit] limits kept in ${l.store.backend === "redis" ? "Redis (REDIS_URL)" : "this process"}; fail mode ${l.failMode}`);
