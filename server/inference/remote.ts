@@ -198,6 +198,8 @@ interface UpstreamChoice {
   delta?: {
     content?: string | null;
     refusal?: string | null;
+    reasoning_content?: string | null;
+    reasoning?: string | null;
     tool_calls?: UpstreamToolCallDelta[] | null;
     function_call?: { name?: string | null; arguments?: string | null } | null;
   } | null;
@@ -205,6 +207,8 @@ interface UpstreamChoice {
   message?: {
     content?: string | null;
     refusal?: string | null;
+    reasoning_content?: string | null;
+    reasoning?: string | null;
     tool_calls?: (UpstreamToolCallDelta & { function?: { name?: string; arguments?: string } })[] | null;
     function_call?: { name?: string | null; arguments?: string | null } | null;
   } | null;
@@ -361,6 +365,12 @@ export class RemoteEngine implements InferenceEngine {
             const choice = typeof c.index === "number" ? c.index : 0;
             const at = choice ? { choice } : {};
             const part = c.delta ?? c.message ?? null;
+            const reasoning = part?.reasoning_content ?? part?.reasoning;
+            if (typeof reasoning === "string" && reasoning) {
+              d.firstToken();
+              completionTokens++;
+              yield { type: "reasoning", text: reasoning, ...at };
+            }
             const text = part?.content ?? c.text ?? "";
             if (text) {
               d.firstToken();
@@ -369,6 +379,7 @@ export class RemoteEngine implements InferenceEngine {
             }
             if (part?.refusal) {
               d.firstToken();
+              completionTokens++;
               yield { type: "refusal", text: part.refusal, ...at };
             }
             if (c.logprobs && (c.logprobs.content?.length || c.logprobs.refusal?.length)) yield { type: "logprobs", logprobs: c.logprobs, ...at };

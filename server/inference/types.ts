@@ -98,6 +98,8 @@ export type GenerateEvent =
   | { type: "delta"; text: string; /** tokens this delta covers */ tokens: number; choice?: number }
   /** a model's refusal text (OpenAI `refusal`), streamed like content */
   | { type: "refusal"; text: string; choice?: number }
+  /** reasoning text a reasoning model shows (`reasoning_content` of vLLM, DeepSeek, llama-server; `reasoning` of OpenRouter) */
+  | { type: "reasoning"; text: string; choice?: number }
   /**
    * A fragment of a tool call, as the model/upstream produced it: the same `index` for every
    * fragment of one call, `id` and `name` once (usually first), `arguments` pieces in order.

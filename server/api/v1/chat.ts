@@ -143,6 +143,7 @@ function messageJson(c: ChoiceResult, legacy: boolean) {
     role: "assistant" as const,
     content: c.text === "" && (calls.length || c.refusal) ? null : c.text,
     refusal: c.refusal,
+    ...(c.reasoning !== null ? { reasoning_content: c.reasoning } : {}),
     ...(calls.length && !legacy ? { tool_calls: calls.map((t) => ({ id: t.id, type: "function", function: { name: t.name, arguments: t.arguments } })) } : {}),
     ...(calls.length && legacy ? { function_call: { name: calls[0]!.name, arguments: calls[0]!.arguments } } : {}),
   };
@@ -198,6 +199,8 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
         if (ev.text) emit(chunk(choice, { content: ev.text }, null));
       } else if (ev.type === "refusal") {
         emit(chunk(choice, { refusal: ev.text }, null));
+      } else if (ev.type === "reasoning") {
+        emit(chunk(choice, { reasoning_content: ev.text }, null));
       } else if (ev.type === "tool_call") {
         const head = ev.id !== undefined || ev.name !== undefined;
         const fn = { ...(ev.name !== undefined ? { name: ev.name } : {}), ...(ev.arguments !== undefined || head ? { arguments: ev.arguments ?? "" } : {}) };

@@ -281,6 +281,29 @@ describe("tool calls from a remote upstream", () => {
     expect(up.requests.at(-1)!.body).toMatchObject({ n: 2, logprobs: true });
   });
 
+  it("reasoning_content (vLLM, DeepSeek, llama-server) and OpenRouter's reasoning come through, streamed and whole", async () => {
+    up.behave({
+      kind: "chunks",
+      chunks: [
+        delta({ role: "assistant", content: null }),
+        delta({ reasoning_content: "The user wants " }),
+        delta({ reasoning: "a short answer." }),
+        delta({ content: "Yes." }),
+        delta({}, "stop"),
+      ],
+    });
+    const req = { model: alias, messages: [{ role: "user" as const, content: "?" }] };
+    const res = await fetch(`${server.url}/api/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ ...req, stream: true }),
+    });
+    const deltas = (await events(res)).map((c) => (c.choices as { delta: Record<string, unknown> }[])[0]?.delta ?? {});
+    expect(deltas.flatMap((d) => (typeof d.reasoning_content === "string" ? [d.reasoning_content] : []))).toEqual(["The user wants ", "a short answer."]);
+    const whole = (await client.chat.completions.create(req)) as unknown as { choices: { message: { content: string; reasoning_content?: string } }[] };
+    expect(whole.choices[0]!.message).toMatchObject({ content: "Yes.", reasoning_content: "The user wants a short answer." });
+  });
+
   it("an agent loop with the openai SDK: ask → tool call → tool result → final answer", async () => {
     up.behave({
       kind: "chunks",

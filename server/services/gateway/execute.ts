@@ -6,7 +6,7 @@
  *
  * Fallback: the next candidate is tried only if the previous one failed in a
  * retryable way (connect error, timeout, 429, 5xx, a local model that cannot load
- * or is full) BEFORE any output (text, refusal or a tool-call fragment) reached
+ * or is full) BEFORE any output (text, reasoning, refusal or a tool-call fragment) reached
  * the caller. After that a failure ends the request — two models' output are
  * never spliced. A backend whose failure says it is unhealthy is circuit-broken
  * until a health check succeeds.
@@ -92,7 +92,7 @@ class Assembler {
   private choice(i: number) {
     let c = this.choices.get(i);
     if (!c) {
-      c = { index: i, text: "", refusal: null, toolCalls: [], finishReason: "stop", logprobs: null, calls: new Map(), finished: false };
+      c = { index: i, text: "", refusal: null, reasoning: null, toolCalls: [], finishReason: "stop", logprobs: null, calls: new Map(), finished: false };
       this.choices.set(i, c);
     }
     return c;
@@ -107,6 +107,7 @@ class Assembler {
     const c = this.choice(ev.choice ?? 0);
     if (ev.type === "delta") c.text += ev.text;
     else if (ev.type === "refusal") c.refusal = (c.refusal ?? "") + ev.text;
+    else if (ev.type === "reasoning") c.reasoning = (c.reasoning ?? "") + ev.text;
     else if (ev.type === "tool_call") {
       let call = c.calls.get(ev.index);
       if (!call) c.calls.set(ev.index, (call = { id: "", name: "", arguments: "" }));
@@ -168,9 +169,10 @@ export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest
           if (ctx.usage.ttftMs === null && ev.tokens > 0) ctx.usage.ttftMs = Date.now() - ctx.startedAt;
           ctx.usage.completionTokens += ev.tokens;
           if (ev.text) markStarted();
-        } else if (ev.type === "tool_call" || ev.type === "refusal") {
+        } else if (ev.type === "tool_call" || ev.type === "refusal" || ev.type === "reasoning") {
           ctx.usage.ttftMs ??= Date.now() - ctx.startedAt;
-          if (ev.type === "tool_call") ctx.usage.completionTokens += ev.tokens ?? 0;
+          // remote upstreams send about a token per refusal/reasoning delta; `done` corrects it
+          ctx.usage.completionTokens += ev.type === "tool_call" ? (ev.tokens ?? 0) : 1;
           markStarted();
         } else if (ev.type === "done") {
           ctx.usage.promptTokens = ev.usage.promptTokens;

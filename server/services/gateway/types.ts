@@ -19,6 +19,8 @@ export interface ChoiceResult {
   index: number;
   text: string;
   refusal: string | null;
+  /** what a reasoning model showed of its reasoning; null when nothing */
+  reasoning: string | null;
   /** finished calls, in index order */
   toolCalls: ToolCall[];
   finishReason: FinishReason;
