@@ -10,9 +10,9 @@ import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
 import { type Role, can } from "./roles";
 import { type KeyRef, KeySecurityDialog } from "./security";
+import { type Grace, GraceSelect } from "./grace-select";
 
 const EXPIRY = { never: null, "7d": 7, "30d": 30, "90d": 90, "365d": 365 } as const;
-const GRACE = { "0": "End it now", "900": "15 minutes", "3600": "1 hour", "86400": "24 hours", "604800": "7 days" } as const;
 
 const KeyForm = z.object({
   name: ApiKeyName,
@@ -343,7 +343,7 @@ function RotateDialog({
   onRotated: (key: string, name: string, oldEndsAt: Date | null) => void;
 }) {
   const trpc = useTRPC();
-  const [grace, setGrace] = useState<keyof typeof GRACE>("3600");
+  const [grace, setGrace] = useState<Grace>("3600");
   const [error, setError] = useState<string | null>(null);
   const rotate = useMutation(
     trpc.apiKeys.rotate.mutationOptions({
@@ -368,13 +368,7 @@ function RotateDialog({
       >
         <Alert>{error}</Alert>
         <Field label="Old key keeps working for" id="grace">
-          <select id="grace" className="select" value={grace} onChange={(e) => setGrace(e.target.value as keyof typeof GRACE)}>
-            {Object.entries(GRACE).map(([v, label]) => (
-              <option key={v} value={v}>
-                {label}
-              </option>
-            ))}
-          </select>
+          <GraceSelect id="grace" value={grace} onChange={setGrace} />
         </Field>
         <div className="form-actions">
           <button type="button" className="btn" onClick={onClose}>

@@ -10,8 +10,8 @@ import { IpAllowlist, RotateSigningSecretInput, splitAllowlist } from "@/server/
 import { Alert, Badge, Dialog, Field, formatDate, useToast } from "../../../_components/ui";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
+import { type Grace, GraceSelect } from "./grace-select";
 
-const GRACE = { "0": "End it now", "900": "15 minutes", "3600": "1 hour", "86400": "24 hours", "604800": "7 days" } as const;
 
 export interface KeyRef {
   id: string;
@@ -42,7 +42,7 @@ export function KeySecurityDialog({
 }) {
   const trpc = useTRPC();
   const toast = useToast();
-  const [grace, setGrace] = useState<keyof typeof GRACE>("3600");
+  const [grace, setGrace] = useState<Grace>("3600");
   const [list, setList] = useState((keyRef.ipAllowlist ?? []).join("\n"));
   const [listError, setListError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -115,13 +115,7 @@ export function KeySecurityDialog({
             }}
           >
             <Field label="Previous secret keeps signing for" id="signing-grace">
-              <select id="signing-grace" className="select" value={grace} onChange={(e) => setGrace(e.target.value as keyof typeof GRACE)}>
-                {Object.entries(GRACE).map(([v, label]) => (
-                  <option key={v} value={v}>
-                    {label}
-                  </option>
-                ))}
-              </select>
+              <GraceSelect id="signing-grace" value={grace} onChange={setGrace} />
             </Field>
             <div className="form-actions">
               <button type="button" className="btn btn-danger" disabled={disable.isPending} onClick={() => disable.mutate({ tenantId, keyId: keyRef.id })}>
