@@ -4,7 +4,6 @@
  * Redis and the run's database, and what happens when Redis is unreachable under
  * each fail mode.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "../db/client";
 import { metrics } from "../metrics/metrics";
@@ -13,7 +12,7 @@ import { CLI_ACTOR } from "../services/audit/audit";
 import { setKeyLimits } from "../services/limits/limits";
 import { makeTenant, uniq } from "../test/fixtures";
 import { type TestRedis, freePort, startRedis } from "../test/redis";
-import { startV1Server } from "../test/v1-server";
+import { startV1Server, startV1ServerChild, stopV1ServerChild } from "../test/v1-server";
 import { Limiter, setLimiter } from "./limiter";
 import { RedisStore } from "./redis-store";
 import type { Check } from "./store";
@@ -101,30 +100,6 @@ describe("the Lua scripts", () => {
   });
 });
 
-function startReplica(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = // node itself, not the tsx CLI: under load the CLI's signal relay gives the child 30 ms to
-  // acknowledge SIGTERM and then SIGKILLs it (exit 143), cutting the shutdown short
-  spawn(process.execPath, ["--import", "tsx", "server/test/v1-server-child.ts"], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /LISTENING (\S+)/.exec(out);
-      if (m) resolve({ url: m[1]!, child });
-    });
-    child.on("exit", (code) => reject(new Error(`replica exited early (${code}): ${out}`)));
-  });
-}
-
-async function stopReplica(child: ChildProcess) {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  await exited;
-}
 
 describe("two replicas sharing Redis and the database", () => {
   it("a burst of 1,000 across both admits at most the limit (+1 %)", async () => {
@@ -134,7 +109,7 @@ describe("two replicas sharing Redis and the database", () => {
     // fail closed, so a request that never reached Redis can't be admitted unlimited; a generous timeout,
     // because this test is about counting across replicas and a loaded CI box stalls event loops
     const env = { REDIS_URL: redis.url, RATE_LIMIT_FAIL_MODE: "closed", RATE_LIMIT_REDIS_TIMEOUT_MS: "5000" };
-    const replicas = await Promise.all([0, 1].map(() => startReplica(env)));
+    const replicas = await Promise.all([0, 1].map(() => startV1ServerChild(env)));
     try {
       let next = 0;
       const statuses: number[] = [];
@@ -155,7 +130,7 @@ describe("two replicas sharing Redis and the database", () => {
       expect(ok).toBeGreaterThanOrEqual(100);
       expect(ok).toBeLessThanOrEqual(101);
     } finally {
-      await Promise.all(replicas.map((r) => stopReplica(r.child)));
+      await Promise.all(replicas.map((r) => stopV1ServerChild(r.child)));
     }
   }, 120_000);
 });

@@ -4,6 +4,7 @@
  * tests talk real HTTP — SSE, disconnects, the official `openai` client — without
  * a Next build. e2e covers the same routes under `next start`.
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
@@ -98,4 +99,34 @@ export async function startV1Server(
         server.closeIdleConnections();
       }),
   };
+}
+
+/**
+ * The same server in a process of its own (server/test/v1-server-child.ts, with the production
+ * shutdown sequence) — another replica, or a process to send SIGTERM to.
+ */
+export function startV1ServerChild(env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
+  // node itself, not the tsx CLI: under load the CLI's signal relay gives the child 30 ms to
+  // acknowledge SIGTERM and then SIGKILLs it (exit 143), cutting the shutdown short
+  const child = spawn(process.execPath, ["--import", "tsx", "server/test/v1-server-child.ts"], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const m = /LISTENING (\S+)/.exec(out);
+      if (m) resolve({ url: m[1]!, child });
+    });
+    child.on("exit", (code) => reject(new Error(`server process exited early (${code}): ${out}`)));
+  });
+}
+
+/** SIGTERM, and wait until the process has exited. */
+export async function stopV1ServerChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await exited;
 }

@@ -4,7 +4,6 @@
  * and is logged as a shutting_down error with the tokens it produced — and the
  * buffered writer is flushed before the process exits).
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -15,6 +14,7 @@ import { CLI_ACTOR } from "../../services/audit/audit";
 import { createApiKey } from "../../services/api-keys/api-keys";
 import { addModel } from "../../services/models/models";
 import { makeTenant, uniq } from "../../test/fixtures";
+import { startV1ServerChild } from "../../test/v1-server";
 
 it("SIGTERM during active streams leaves a usage row for every request", async () => {
   const file = path.join(mkdtempSync(path.join(tmpdir(), "switchyard-sigterm-")), "tiny.gguf");
@@ -24,22 +24,8 @@ it("SIGTERM during active streams leaves a usage row for every request", async (
   await addModel(db(), CLI_ACTOR, { name: model, source: file, kind: "chat", contextSize: 512, parallel: 4, threads: 1 });
   const { key } = await createApiKey(db(), CLI_ACTOR, tenant.id, { name: "term" });
 
-  const child = // node itself, not the tsx CLI: under load the CLI's signal relay gives the child 30 ms to
-  // acknowledge SIGTERM and then SIGKILLs it (exit 143), cutting the shutdown short
-  spawn(process.execPath, ["--import", "tsx", "server/test/v1-server-child.ts"], {
-    env: { ...process.env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const { url, child } = await startV1ServerChild();
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /LISTENING (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.on("exit", () => reject(new Error(`server exited early: ${out}`)));
-  });
 
   const ids: string[] = [];
   const streams = await Promise.all(

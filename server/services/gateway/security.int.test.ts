@@ -6,8 +6,6 @@
  * ("/llm", stripped as Next does), the official openai SDK with the documented helper.
  * The exact window boundary is in server/auth/request-signing.test.ts (no clocks here).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import path from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
@@ -24,7 +22,7 @@ const { createPolicy } = await import("../../services/routing/routing");
 const { usageWriter } = await import("../../services/usage/usage-writer");
 const { metrics } = await import("../../metrics/metrics");
 const { makeTenant, uniq } = await import("../../test/fixtures");
-const { startV1Server } = await import("../../test/v1-server");
+const { startV1Server, startV1ServerChild, stopV1ServerChild } = await import("../../test/v1-server");
 const { startFakeUpstream } = await import("../../test/fake-upstream");
 const { startRedis } = await import("../../test/redis");
 const { signatureHeader } = await import("../../auth/request-signing");
@@ -257,32 +255,10 @@ describe("IP allowlists (TRUST_PROXY unset: the socket address)", () => {
 
 // ---- other replicas: trusted proxy, and the replay cache in Redis -----------------------
 
-function startReplica(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(path.resolve("node_modules/.bin/tsx"), ["server/test/v1-server-child.ts"], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /LISTENING (\S+)/.exec(out);
-      if (m) resolve({ url: m[1]!, child });
-    });
-    child.on("exit", (code) => reject(new Error(`replica exited early (${code}): ${out}`)));
-  });
-}
-
-async function stopReplica(child: ChildProcess) {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  await exited;
-}
 
 describe("replicas", () => {
   it("behind a trusted proxy (TRUST_PROXY=1) the proxy's X-Forwarded-For entry counts, IPv6 too; what the client wrote left of it does not", async () => {
-    const replica = await startReplica({ TRUST_PROXY: "1", BASE_PATH: BASE });
+    const replica = await startV1ServerChild({ TRUST_PROXY: "1", BASE_PATH: BASE });
     try {
       const key = await keyWithAllowlist(["203.0.113.0/24", "2001:db8::/32"]);
       expect((await get(key, replica.url, { "x-forwarded-for": "203.0.113.9" })).status).toBe(200);
@@ -292,14 +268,14 @@ describe("replicas", () => {
       // no X-Forwarded-For at all: the socket (127.0.0.1), not in the list
       expect((await get(key, replica.url)).code).toBe("ip_not_allowed");
     } finally {
-      await stopReplica(replica.child);
+      await stopV1ServerChild(replica.child);
     }
   });
 
   it("a request replayed on a second replica sharing Redis is signature_replayed", async () => {
     const redis = await startRedis();
     const env = { REDIS_URL: redis.url, BASE_PATH: BASE, RATE_LIMIT_FAIL_MODE: "closed", RATE_LIMIT_REDIS_TIMEOUT_MS: "5000" };
-    const replicas = await Promise.all([startReplica(env), startReplica(env)]);
+    const replicas = await Promise.all([startV1ServerChild(env), startV1ServerChild(env)]);
     try {
       const { key, secret } = await signedKey();
       const t = now();
@@ -310,7 +286,7 @@ describe("replicas", () => {
       expect([replay.status, replay.code]).toEqual([401, "signature_replayed"]);
       expect((await call(key, { body, sign, base: replicas[0]!.url })).code).toBe("signature_replayed");
     } finally {
-      await Promise.all(replicas.map((r) => stopReplica(r.child)));
+      await Promise.all(replicas.map((r) => stopV1ServerChild(r.child)));
       await redis.stop();
     }
   });
