@@ -113,9 +113,9 @@ async function main() {
   // ── 2. proxy overhead ──
   const gateway = await startV1Server();
   const body = (model: string, stream: boolean) => JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }], stream });
-  const call = async (url: string, model: string, stream: boolean, auth?: string) => {
+  const call = async (url: string, model: string, stream: boolean, auth?: string, makeBody = body) => {
     const t0 = process.hrtime.bigint();
-    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...(auth ? { authorization: `Bearer ${auth}` } : {}) }, body: body(model, stream) });
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...(auth ? { authorization: `Bearer ${auth}` } : {}) }, body: makeBody(model, stream) });
     await res.text();
     if (!res.ok) throw new Error(`${url}: ${res.status}`);
     return Number(process.hrtime.bigint() - t0) / 1e6;
@@ -158,13 +158,7 @@ async function main() {
   await createPolicy(db(), CLI_ACTOR, tenant.id, { alias: "bench-tools", strategy: "single", targets: [{ type: "backend", backendId: toolsBackend.id, model: "up-model" }] });
   const tools = [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string" } } } } }];
   const toolBody = (model: string, stream: boolean) => JSON.stringify({ model, messages: [{ role: "user", content: "Look up three items" }], tools, stream });
-  const callTools = async (url: string, model: string, stream: boolean, auth?: string) => {
-    const t0 = process.hrtime.bigint();
-    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...(auth ? { authorization: `Bearer ${auth}` } : {}) }, body: toolBody(model, stream) });
-    await res.text();
-    if (!res.ok) throw new Error(`${url}: ${res.status}`);
-    return Number(process.hrtime.bigint() - t0) / 1e6;
-  };
+  const callTools = (url: string, model: string, stream: boolean, auth?: string) => call(url, model, stream, auth, toolBody);
   for (const stream of [false, true]) {
     const direct: number[] = [];
     const via: number[] = [];
