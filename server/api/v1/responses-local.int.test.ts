@@ -164,6 +164,18 @@ describe("Responses API on a local GGUF", () => {
     expect(cut.usage!.output_tokens).toBe(2);
   });
 
+  it("what a local model cannot do is a 400 naming the Responses field", async () => {
+    const bad = async (body: object, code: string, param: string) => {
+      const r = await post(body);
+      expect(r.status).toBe(400);
+      const e = ((await r.json()) as { error: { type: string; code: string; param: string } }).error;
+      expect(e).toMatchObject({ type: "invalid_request_error", code, param });
+    };
+    const image = [{ role: "user", content: [{ type: "input_text", text: "What is this?" }, { type: "input_image", image_url: "data:image/png;base64,iVBORw0KGgo=" }] }];
+    await bad({ input: image }, "model_not_supported", "input");
+    await bad({ input: "Hi", tools: [WEATHER], text: { format: { type: "json_object" } } }, "unsupported_parameter", "text.format");
+  });
+
   it("a client that disconnects in the middle of a call cancels it: row cancelled with the streamed tokens, slot free", async () => {
     const ac = new AbortController();
     const res = await post({ input: "Paris?", tools: [WEATHER], tool_choice: "required", stream: true }, ac.signal);

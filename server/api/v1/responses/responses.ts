@@ -8,10 +8,10 @@
  * stored responses are services/responses.
  */
 import { db } from "../../../db/client";
-import { AppError } from "../../../errors";
+import { AppError, isAppError } from "../../../errors";
 import type { ChatMessage, ContentPart, FinishReason, GenerateEvent, ToolCall, Usage } from "../../../inference/types";
 import { newId } from "../../../lib/ids";
-import { estimateTokens } from "../../../ratelimit/estimate";
+import { DEFAULT_CHAT_COMPLETION_ESTIMATE } from "../../../ratelimit/estimate";
 import { prepareGeneration } from "../../../services/gateway/execute";
 import { type RouteOptions, gatewayRoute } from "../../../services/gateway/pipeline";
 import { sseResponse } from "../../../services/gateway/stream";
@@ -154,11 +154,49 @@ export function responsesRequest(body: ResponsesRequest, items: InputItem[]): Ga
   };
 }
 
-/** Reserved against TPM and budgets up front, like chat completions: ~4 characters a token plus what may be generated. */
+/** an image part, as the chat estimate counts it (a 1024×1024 high-detail image) */
+const IMAGE_TOKENS = 765;
+
+/**
+ * Reserved against TPM and budgets up front, like chat completions: ~4 characters a token,
+ * a few per item for the template's markers, an image at a flat rate (not its base64
+ * length), plus what may be generated. Settled with the real count afterwards.
+ */
 export function estimateResponse(body: ResponsesRequest): number {
-  const input = typeof body.input === "string" ? body.input : JSON.stringify(body.input);
-  const chars = input.length + (body.instructions?.length ?? 0) + (body.tools ? JSON.stringify(body.tools).length : 0);
-  return estimateTokens("chat.completions", { messages: [{ content: "x".repeat(chars) }], max_tokens: body.max_output_tokens ?? undefined });
+  let chars = (body.instructions?.length ?? 0) + (body.tools ? JSON.stringify(body.tools).length : 0);
+  let images = 0;
+  const items = typeof body.input === "string" ? [] : body.input;
+  if (typeof body.input === "string") chars += body.input.length;
+  const parts = (c: string | { type: string; text?: string; refusal?: string }[]) => {
+    if (typeof c === "string") return void (chars += c.length);
+    for (const p of c) {
+      if (p.type === "input_image") images++;
+      else chars += (p.text ?? p.refusal ?? "").length;
+    }
+  };
+  for (const it of items) {
+    if (it.type === "function_call") chars += it.name.length + it.arguments.length;
+    else if (it.type === "function_call_output") parts(it.output);
+    else if (it.type !== "reasoning") parts(it.content);
+  }
+  return Math.ceil(chars / 4) + 4 * (items.length + 1) + IMAGE_TOKENS * images + (body.max_output_tokens ?? DEFAULT_CHAT_COMPLETION_ESTIMATE);
+}
+
+/**
+ * The core names chat fields in the errors it raises where a request meets its target
+ * (a local model refusing images or a grammar with tools); a Responses caller sent others.
+ */
+const PARAM_NAMES: Record<string, string> = { messages: "input", response_format: "text.format", max_tokens: "max_output_tokens", tools: "tools" };
+
+async function inResponsesTerms<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (isAppError(e) && e.param && PARAM_NAMES[e.param] && PARAM_NAMES[e.param] !== e.param) {
+      throw new AppError(e.kind, e.message, { code: e.code, param: PARAM_NAMES[e.param], retryAfter: e.retryAfter, cause: e });
+    }
+    throw e;
+  }
 }
 
 // ---- result → response object ------------------------------------------------------------
@@ -408,7 +446,8 @@ class ResponseStreamWriter {
 
 // ---- handlers ----------------------------------------------------------------------------
 
-const FAILED_CODE = (e: GatewayError) => (e.kind === "rate_limited" ? "rate_limit_exceeded" : "server_error");
+/** OpenAI's codes for a failed response's `error`. */
+const FAILED_CODE = (e: GatewayError) => (e.kind === "rate_limited" ? "rate_limit_exceeded" : e.kind === "invalid" ? "invalid_prompt" : "server_error");
 
 /**
  * The error body is OpenAI's envelope. A stream that fails ends with `response.failed`
@@ -432,10 +471,10 @@ export async function createResponse(ctx: GatewayContext, body: ResponsesRequest
   const own = withIds(ownItems(body));
   const items = await resolveInput(ctx, body, own);
   const req = responsesRequest(body, items);
-  const gen = await prepareGeneration(ctx, req);
+  const gen = await inResponsesTerms(() => prepareGeneration(ctx, req));
 
   if (!req.stream) {
-    const result = await gen.complete();
+    const result = await inResponsesTerms(() => gen.complete());
     const { status, incomplete } = statusOf(result.choices[0]!.finishReason);
     const response = responseObject(env, { status, incomplete, output: outputOf(result, status === "incomplete" ? "incomplete" : "completed"), usage: result.usage });
     await store(ctx, env, items, response);
