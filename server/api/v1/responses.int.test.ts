@@ -416,6 +416,9 @@ describe("bad input to /api/v1/responses", () => {
     await bad({ previous_response_id: "resp_doesnotexist" }, 404, "previous_response_id", /Previous response with id 'resp_doesnotexist' not found/);
     await bad({ text: { format: { type: "grammar" } } }, 400, "text.format.type", /json_object or json_schema/);
     expect(up.requests.length).toBe(before); // nothing reached the model
+    const replay = await fetch(`${server.url}/api/v1/responses/resp_x?stream=true`, { headers: { authorization: `Bearer ${key}` } });
+    expect(replay.status).toBe(400);
+    expect(((await replay.json()) as { error: { param: string } }).error.param).toBe("stream");
     const unauth = await fetch(`${server.url}/api/v1/responses/resp_x`, {});
     expect(unauth.status).toBe(401);
     expect(((await unauth.json()) as { error: { type: string } }).error.type).toBe("authentication_error");

@@ -526,6 +526,10 @@ const notFound = (id: string) => new AppError("not_found", `Response with id '${
 
 export async function getResponse(ctx: GatewayContext, _body: unknown, req: Request): Promise<Response> {
   const id = idFrom(req);
+  // replaying a stored response as a stream is for background responses, which this gateway does not run
+  if (new URL(req.url).searchParams.get("stream") === "true") {
+    throw new AppError("invalid", "stream is not supported when retrieving a stored response", { code: "unsupported_parameter", param: "stream" });
+  }
   const r = await findResponse(db(), ctx.principal.tenantId, id);
   if (!r) throw notFound(id);
   ctx.usage.modelRequested = r.model;
