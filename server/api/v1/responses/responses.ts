@@ -411,7 +411,8 @@ class ResponseStreamWriter {
     let c = this.calls.get(ev.index);
     if (!c) this.calls.set(ev.index, (c = { pending: "", at: null }));
     if (ev.id) c.id ??= ev.id;
-    if (ev.name) c.name = (c.name ?? "") + ev.name;
+    // as the core assembles calls: an upstream that repeats the name does not make it longer
+    if (ev.name && c.at === null) c.name = ev.name;
     if (ev.arguments) c.pending += ev.arguments;
     if (c.at === null && c.name) this.openCall(c);
     else if (c.at !== null) this.flushCall(c);
