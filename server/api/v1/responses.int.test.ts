@@ -353,6 +353,31 @@ describe("Responses API on a remote backend", () => {
   });
 });
 
+describe("Responses through the core's fallback", () => {
+  it("a target that fails before its first output falls back: one clean stream from the next target", async () => {
+    const broken = await fake();
+    const good = await fake();
+    broken.behave({ kind: "status", status: 502 });
+    good.behave({ kind: "chunks", chunks: ONE_CALL });
+    const backends = [];
+    for (const f of [broken, good]) backends.push(await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: f.url, discover: false, models: ["up-model"], public: true }));
+    const p = await createPolicy(db(), CLI_ACTOR, tenant.id, {
+      alias: `resp-fb-${uniq()}`,
+      strategy: "fallback",
+      targets: backends.map((b) => ({ type: "backend", backendId: b.id, model: "up-model" })) as never,
+    });
+    const res = await post({ model: p.alias, input: "Weather?", tools: [WEATHER], stream: true });
+    const evs = await events(res);
+    checkConsistency(evs);
+    expect(evs.at(-1)!.type).toBe("response.completed");
+    expect(evs.filter((e) => e.type === "response.output_item.added")).toHaveLength(1);
+    expect(broken.requests).toHaveLength(1);
+    const row = await logRow(res.headers.get("x-request-id")!);
+    expect(row).toMatchObject({ endpoint: "responses", status: "ok", policyId: p.id, toolCalls: 1 });
+    expect(JSON.parse(row.attempts!)).toHaveLength(2);
+  });
+});
+
 describe("Responses streams that end early", () => {
   it("an upstream that dies mid-stream: response.failed last, with the output so far; the row bills the tokens streamed", async () => {
     const dying = await fake();
