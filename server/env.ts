@@ -86,6 +86,8 @@ const serverSchema = z
      */
     RESPONSE_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(0),
     RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+    /** Responses API `store`: seconds a stored response stays readable (GET, previous_response_id) before it is purged; OpenAI keeps them 30 days. */
+    RESPONSES_STORE_TTL_SECONDS: z.coerce.number().int().min(60).max(365 * 86_400).default(30 * 86_400),
     /** Signed requests: how far (seconds) a signature's timestamp may be from the server's clock, either way. */
     SIGNATURE_WINDOW_SECONDS: z.coerce.number().int().min(5).max(3600).default(300),
     /** When set, <base>/metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */

@@ -15,6 +15,7 @@ import { existingLimiter, limiter } from "./ratelimit/limiter";
 import { resetReplayCache } from "./auth/replay-cache";
 import { startHealthChecks } from "./services/backends/backends";
 import { listModels } from "./services/models/models";
+import { purgeExpiredResponses } from "./services/responses/responses";
 import { SHUTDOWN_PRIORITY, installShutdownHooks, onShutdown } from "./services/usage/shutdown";
 
 export async function startServer(): Promise<void> {
@@ -46,8 +47,9 @@ export async function startServer(): Promise<void> {
     process.exit(1);
   }
   void preload();
-  // Remote backends: a backend marked unhealthy by a failed request is retried by these checks.
-  startHealthChecks(db());
+  // Remote backends: a backend marked unhealthy by a failed request is retried by these checks;
+  // the same round purges expired stored responses (Responses API `store`).
+  startHealthChecks(db(), undefined, [purgeExpiredResponses]);
 }
 
 async function preload() {
