@@ -343,6 +343,14 @@ export class LocalPool implements InferenceEngine {
     await Promise.all([...this.models.values()].map((m) => m.unload()));
   }
 
+  /** A chat model, loaded, with its chat wrapper: what local-count.ts renders and tokenizes a prompt with. */
+  async chatModel(name: string): Promise<{ model: LlamaModel; chatWrapper: ChatWrapper }> {
+    const m = this.get(name);
+    if (m.spec.kind !== "chat") throw new AppError("invalid", `The model '${name}' is an embedding model`, { code: "model_not_supported", param: "model" });
+    const { model, chatWrapper } = await m.ensureLoaded();
+    return { model, chatWrapper: chatWrapper! };
+  }
+
   private get(name: string): LocalModel {
     const m = this.models.get(name);
     if (!m) throw new AppError("not_found", `The model '${name}' does not exist`, { code: "model_not_found", param: "model" });
@@ -405,6 +413,7 @@ export class LocalPool implements InferenceEngine {
         maxTokens: req.maxTokens,
         temperature: req.temperature ?? 0,
         topP: req.topP,
+        topK: req.topK,
         seed: req.seed,
         customStopTriggers: req.stop?.length ? req.stop : undefined,
         repeatPenalty:

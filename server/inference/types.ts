@@ -51,6 +51,8 @@ export interface GenerateRequest {
   maxTokens?: number;
   temperature?: number;
   topP?: number;
+  /** sample from the k most likely tokens (Anthropic `top_k`; remote upstreams get it as `top_k` pass-through) */
+  topK?: number;
   seed?: number;
   stop?: string[];
   /** OpenAI semantics: penalise tokens by how often (frequency) / whether (presence) they already appeared */

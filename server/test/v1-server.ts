@@ -18,12 +18,16 @@ async function routes(): Promise<Record<string, Partial<Record<string, Handler>>
   const embeddings = await import("../../app/api/v1/embeddings/route");
   const models = await import("../../app/api/v1/models/route");
   const model = await import("../../app/api/v1/models/[...model]/route");
+  const messages = await import("../../app/api/v1/messages/route");
+  const countTokens = await import("../../app/api/v1/messages/count_tokens/route");
   const fallback = await import("../../app/api/v1/[...path]/route");
   const metrics = await import("../../app/metrics/route");
   return {
     "/api/v1/chat/completions": { POST: chat.POST },
     "/api/v1/completions": { POST: completions.POST },
     "/api/v1/embeddings": { POST: embeddings.POST },
+    "/api/v1/messages": { POST: messages.POST },
+    "/api/v1/messages/count_tokens": { POST: countTokens.POST },
     "/api/v1/models": { GET: models.GET },
     "/api/v1/models/*": { GET: model.GET },
     "/metrics": { GET: metrics.GET },

@@ -48,7 +48,7 @@ export function sseResponse(ctx: GatewayContext, produce: (emit: Emit) => Promis
             ctx.finish({ status: "cancelled", httpStatus: 499 });
           } else {
             const ge = toGatewayError(e, ctx.requestId);
-            const ev = ctx.dialect.streamError(ge);
+            const ev = ctx.dialect.streamError(ge, ctx.requestId);
             emit(ev.data, ev.event);
             ctx.finish({ status: "error", httpStatus: ge.status, error: ge });
           }
