@@ -131,6 +131,7 @@ export function messagesRequest(body: MessagesRequest): GatewayRequest {
     topP: body.top_p,
     topK: body.top_k,
     stop: body.stop_sequences?.length ? body.stop_sequences : undefined,
+    grammar: body.output_config?.format ? { type: "json_schema", schema: body.output_config.format.schema, name: "output" } : undefined,
     passthrough: Object.keys(passthrough).length ? passthrough : undefined,
   };
 }

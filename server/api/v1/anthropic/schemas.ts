@@ -99,7 +99,7 @@ const ToolChoice = z.discriminatedUnion(
 );
 
 const Thinking = z
-  .looseObject({ type: z.enum(["enabled", "disabled", "adaptive"]), budget_tokens: z.number().int().optional() })
+  .looseObject({ type: z.string(), budget_tokens: z.number().int().optional() })
   .describe("Reasoning the target shows comes back as thinking blocks when enabled; a target without reasoning ignores it");
 
 const common = {
@@ -126,6 +126,15 @@ export const MessagesRequest = z
     top_k: z.number().int().min(1).optional(),
     metadata: z.looseObject({ user_id: z.string().nullish() }).optional(),
     stream: z.boolean().optional(),
+    output_config: z
+      .looseObject({
+        effort: z.string().nullish().describe("Accepted and ignored"),
+        format: z
+          .object({ type: z.literal("json_schema", { message: "output_config.format.type must be 'json_schema'" }), schema: z.record(z.string(), z.unknown()) })
+          .nullish()
+          .describe("Structured output: enforced by grammar on local models, sent as response_format json_schema to remote ones"),
+      })
+      .optional(),
   })
   .refine(choiceNamesATool, { message: "tool_choice names a tool that is not in tools", path: ["tool_choice", "name"] })
   .refine(choiceNeedsTools, { message: "tool_choice needs tools", path: ["tool_choice"] });
