@@ -4,6 +4,7 @@
  * shapes are described with zod too (below), next to the request ones.
  */
 import { z } from "zod";
+import { anthropicPaths, anthropicSchemas } from "./anthropic/openapi";
 import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from "./schemas";
 
 const Usage = z.object({
@@ -121,6 +122,7 @@ const schemas = {
   Model,
   ModelList,
   Error: ErrorEnvelope,
+  ...anthropicSchemas,
 };
 
 function jsonSchema(schema: z.ZodType) {
@@ -209,9 +211,9 @@ export function buildOpenApi(serverUrl: string) {
       title: "Switchyard API",
       version: "1.0.0",
       description:
-        "OpenAI-compatible API of a Switchyard gateway. Authenticate with `Authorization: Bearer sk-…` or `X-API-Key: sk-…`. " +
+        "OpenAI-compatible API of a Switchyard gateway, and Anthropic's Messages API (`/messages`). Authenticate with `Authorization: Bearer sk-…` or `X-API-Key: sk-…`. " +
         "Keys with signed requests on also need `X-Switchyard-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<METHOD>.<path with base path>.<hex SHA-256 of the body>\")>` (see the README). " +
-        "Errors always use the envelope `{\"error\":{\"message\",\"type\",\"param\",\"code\"}}`.",
+        "Errors use the envelope `{\"error\":{\"message\",\"type\",\"param\",\"code\"}}`, except on `/messages`, which answers in Anthropic's shape.",
     },
     servers: [{ url: serverUrl }],
     components: {
@@ -225,6 +227,7 @@ export function buildOpenApi(serverUrl: string) {
       "/chat/completions": { post: post("Create a chat completion", "ChatCompletionRequest", "ChatCompletion", "ChatCompletionChunk") },
       "/completions": { post: post("Create a text completion (legacy)", "CompletionRequest", "Completion", "Completion") },
       "/embeddings": { post: post("Create embeddings", "EmbeddingRequest", "Embeddings") },
+      ...anthropicPaths,
       "/models": {
         get: {
           summary: "List the models and the tenant's aliases this key may use (aliases have owned_by \"switchyard:alias\")",
