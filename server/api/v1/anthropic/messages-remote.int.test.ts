@@ -14,6 +14,8 @@ const { CLI_ACTOR } = await import("../../../services/audit/audit");
 const { createApiKey } = await import("../../../services/api-keys/api-keys");
 const { createBackend } = await import("../../../services/backends/backends");
 const { setKeyLimits } = await import("../../../services/limits/limits");
+const sec = await import("../../../services/api-keys/security");
+const { signatureHeader } = await import("../../../auth/request-signing");
 const { createPolicy } = await import("../../../services/routing/routing");
 const { usageWriter } = await import("../../../services/usage/usage-writer");
 const { makeTenant, uniq } = await import("../../../test/fixtures");
@@ -350,6 +352,29 @@ describe("Anthropic auth and errors", () => {
     });
     expect(res.status).toBe(200);
     expect((await res.json()) as object).toMatchObject({ type: "message" });
+  });
+
+  it("a key in x-api-key goes through the same IP allowlist and request-signing checks", async () => {
+    up.behave({ kind: "reply" });
+    const ok = { model: alias, max_tokens: 8, messages: [{ role: "user", content: "hi" }] };
+    const fenced = await createApiKey(db(), CLI_ACTOR, tenant.id, { name: `ip-${uniq()}` });
+    await sec.setKeyIpAllowlist(db(), CLI_ACTOR, tenant.id, { keyId: fenced.apiKey.id, ipAllowlist: ["10.0.0.0/8"] });
+    const outside = await post("messages", ok, { "x-api-key": fenced.key });
+    expect(outside.status).toBe(403);
+    expect(await outside.json()).toMatchObject({ type: "error", error: { type: "permission_error", message: expect.stringContaining("127.0.0.1") } });
+
+    const signed = await createApiKey(db(), CLI_ACTOR, tenant.id, { name: `sig-${uniq()}` });
+    const { secret } = await sec.enableSigning(db(), CLI_ACTOR, tenant.id, { keyId: signed.apiKey.id });
+    const unsigned = await post("messages", ok, { "x-api-key": signed.key });
+    expect(unsigned.status).toBe(401);
+    expect(await unsigned.json()).toMatchObject({ error: { type: "authentication_error", message: expect.stringContaining("signed requests") } });
+    const body = JSON.stringify(ok);
+    const res = await fetch(`${server.url}/api/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": signed.key, "x-switchyard-signature": signatureHeader(secret, Math.floor(Date.now() / 1000), "POST", "/api/v1/messages", body) },
+      body,
+    });
+    expect(res.status).toBe(200);
   });
 
   it("answers every refusal in Anthropic's error shape with the right status", async () => {
