@@ -305,6 +305,13 @@ function countSampledTokens(sequence: LlamaContextSequence): { readonly count: n
   return counter;
 }
 
+/** Which of the request's stop strings ended a generation (node-llama-cpp reports the trigger's pieces). */
+function stopSequenceOf(meta: { stopReason: string; customStopTrigger?: readonly unknown[] }, stop: readonly string[] | undefined): string | undefined {
+  if (meta.stopReason !== "customStopTrigger" || !meta.customStopTrigger) return undefined;
+  const text = meta.customStopTrigger.filter((p): p is string => typeof p === "string").join("");
+  return stop?.find((s) => s === text) ?? text;
+}
+
 export class LocalPool implements InferenceEngine {
   private readonly models = new Map<string, LocalModel>();
   /** every running or queued generation, so shutdown can end them all */
@@ -433,6 +440,7 @@ export class LocalPool implements InferenceEngine {
         },
       };
       let stopReason: string;
+      let stopSequence: string | undefined;
       let promptTokens: number;
       let calledTools = false;
       if (req.mode === "chat") {
@@ -450,6 +458,7 @@ export class LocalPool implements InferenceEngine {
         if (!functions) {
           const res = await chat.generateResponse(history!, common);
           stopReason = res.metadata.stopReason;
+          stopSequence = stopSequenceOf(res.metadata, req.stop);
         } else {
           const sampled = countSampledTokens(sequence);
           const calls = new ToolCallEvents(tooling!, out, () => {
@@ -474,6 +483,7 @@ export class LocalPool implements InferenceEngine {
               throw e;
             });
           stopReason = res?.metadata.stopReason ?? "abort";
+          if (res) stopSequence = stopSequenceOf(res.metadata, req.stop);
           calledTools = stopReason === "functionCalls" && calls.count > 0;
           // text tokens were counted by onToken; the rest (call syntax, end of turn) go on the last event
           const rest = Math.max(0, sampled.count - completionTokens);
@@ -486,12 +496,13 @@ export class LocalPool implements InferenceEngine {
         promptTokens = model.tokenize(req.prompt ?? "", false).length + (model.tokens.bos != null ? 1 : 0);
         const res = await completion.generateCompletionWithMeta(req.prompt ?? "", common);
         stopReason = res.metadata.stopReason;
+        stopSequence = stopSequenceOf(res.metadata, req.stop);
         completion.dispose({ disposeSequence: false });
       }
       if (signal.aborted || stopReason === "abort") return; // the caller counts what it saw
       if (pendingTokens > 0) out.push({ type: "delta", text: "", tokens: pendingTokens });
       const finishReason: FinishReason = calledTools ? "tool_calls" : stopReason === "maxTokens" ? "length" : "stop";
-      out.push({ type: "done", finishReason, usage: { promptTokens, completionTokens } });
+      out.push({ type: "done", finishReason, usage: { promptTokens, completionTokens }, ...(stopSequence !== undefined ? { stopSequence } : {}) });
     } finally {
       sequence?.dispose();
       release();

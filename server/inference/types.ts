@@ -111,7 +111,8 @@ export type GenerateEvent =
   | { type: "logprobs"; logprobs: { content?: unknown[] | null; refusal?: unknown[] | null }; choice?: number }
   /** one choice finished (before `done`; `done.finishReason` is choice 0's) */
   | { type: "finish"; finishReason: FinishReason; choice: number }
-  | { type: "done"; finishReason: FinishReason; usage: Usage };
+  /** `stopSequence`: which of the request's `stop` strings ended it, when the engine knows (local models) */
+  | { type: "done"; finishReason: FinishReason; usage: Usage; stopSequence?: string };
 
 export interface EmbedResult {
   vectors: number[][];

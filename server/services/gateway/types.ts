@@ -24,6 +24,8 @@ export interface ChoiceResult {
   /** finished calls, in index order */
   toolCalls: ToolCall[];
   finishReason: FinishReason;
+  /** the stop string that ended the choice, when the engine reports it (Anthropic's stop_sequence) */
+  stopSequence?: string;
   /** upstream token log probabilities, concatenated across chunks; null when none were sent */
   logprobs: { content: unknown[] | null; refusal: unknown[] | null } | null;
 }

@@ -87,6 +87,15 @@ describe("Anthropic Messages API on a local GGUF", () => {
     expect(msg.usage.output_tokens).toBe(2);
   });
 
+  it("a stop sequence ends the answer: stop_reason stop_sequence with the sequence, streamed or not", async () => {
+    const body = { model: CLAUDE, max_tokens: 32, stop_sequences: ["nothing", "gateway"], messages: [{ role: "user" as const, content: "Hello?" }] };
+    const msg = await client.messages.create(body);
+    const cut = TINY_MODEL.chatReply.slice(0, TINY_MODEL.chatReply.indexOf("gateway"));
+    expect(msg).toMatchObject({ content: [{ type: "text", text: cut }], stop_reason: "stop_sequence", stop_sequence: "gateway" });
+    const streamed = await client.messages.stream(body).finalMessage();
+    expect(streamed).toMatchObject({ content: [{ type: "text", text: cut }], stop_reason: "stop_sequence", stop_sequence: "gateway" });
+  });
+
   it("a Claude-Code-style tool loop: forced tool_use (streamed) → tool_result → the model's text", async () => {
     const messages: Anthropic.MessageParam[] = [{ role: "user", content: "Weather in Paris?" }];
     const stream = client.messages.stream({ model: CLAUDE, max_tokens: 128, tools: [WEATHER], tool_choice: { type: "any" }, messages });

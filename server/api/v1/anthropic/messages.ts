@@ -26,7 +26,8 @@ const messageId = (ctx: GatewayContext) => `msg_${ctx.requestId.replace(/^req_/,
 /** Anthropic tool-use ids are `toolu_…`; the id is the call's own, so the tool_result pairs with it on the next turn. */
 const toolUseId = (id: string, fallback: string) => (id.startsWith("toolu_") ? id : `toolu_${id.replace(/^call_/, "") || fallback}`);
 
-function stopReason(f: FinishReason): string {
+function stopReason(f: FinishReason, stopSequence?: string): string {
+  if (stopSequence !== undefined) return "stop_sequence";
   switch (f) {
     case "length":
       return "max_tokens";
@@ -78,8 +79,8 @@ function messageJson(ctx: GatewayContext, model: string, r: GenerationResult, th
     role: "assistant",
     model,
     content: contentOf(c, thinking, ctx),
-    stop_reason: stopReason(c.finishReason),
-    stop_sequence: null,
+    stop_reason: stopReason(c.finishReason, c.stopSequence),
+    stop_sequence: c.stopSequence ?? null,
     usage: usageJson(r.usage),
   };
 }
@@ -232,7 +233,7 @@ export async function messages(ctx: GatewayContext, body: MessagesRequest): Prom
       blocks.end(result);
       const c = result.choices[0]!;
       emit(
-        { type: "message_delta", delta: { stop_reason: stopReason(c.finishReason), stop_sequence: null }, usage: usageJson(result.usage) },
+        { type: "message_delta", delta: { stop_reason: stopReason(c.finishReason, c.stopSequence), stop_sequence: c.stopSequence ?? null }, usage: usageJson(result.usage) },
         "message_delta",
       );
       emit({ type: "message_stop" }, "message_stop");

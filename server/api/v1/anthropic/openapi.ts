@@ -30,8 +30,10 @@ const AnthropicMessage = z.object({
   role: z.literal("assistant"),
   model: z.string().describe("The model (or alias) requested"),
   content: z.array(ContentBlock),
-  stop_reason: z.enum(["end_turn", "max_tokens", "tool_use", "refusal"]).describe("A matched stop sequence is reported as end_turn (OpenAI-compatible upstreams do not say which one matched)"),
-  stop_sequence: z.null(),
+  stop_reason: z
+    .enum(["end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal"])
+    .describe("stop_sequence on local models; a remote target that stopped on a stop sequence reports end_turn (OpenAI-compatible upstreams do not say which one matched)"),
+  stop_sequence: z.string().nullable(),
   usage: AnthropicUsage,
 });
 
