@@ -140,17 +140,18 @@ async function logRow(requestId: string) {
 
 const lastRequest = () => up.requests[up.requests.length - 1]!.body;
 
+async function aliasOnto(f: typeof up, name: string) {
+  const backend = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: f.url, discover: false, models: ["up-model"], public: true });
+  await createPolicy(db(), CLI_ACTOR, tenant.id, { alias: name, strategy: "single", targets: [{ type: "backend", backendId: backend.id, model: "up-model" }] as never });
+  return name;
+}
+
 beforeAll(async () => {
   tenant = await makeTenant();
   key = (await createApiKey(db(), CLI_ACTOR, tenant.id, { name: "k" })).key;
   server = await startV1Server();
   up = await startFakeUpstream({ models: ["up-model"] });
   cut = await startFakeUpstream({ models: ["up-model"] });
-  const aliasOnto = async (f: typeof up, name: string) => {
-    const backend = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: f.url, discover: false, models: ["up-model"], public: true });
-    await createPolicy(db(), CLI_ACTOR, tenant.id, { alias: name, strategy: "single", targets: [{ type: "backend", backendId: backend.id, model: "up-model" }] as never });
-    return name;
-  };
   // what an admin does for Claude Code: its model names are aliases onto the tenant's targets
   alias = await aliasOnto(up, `claude-sonnet-4-5-${uniq()}`);
   cutAlias = await aliasOnto(cut, `claude-haiku-4-5-${uniq()}`);
@@ -326,6 +327,48 @@ describe("Anthropic Messages API to a remote backend", () => {
     // the SDK surfaces it as an APIError
     cut.behave({ kind: "chunks", chunks, dieAfter: 6 });
     await expect(client.messages.stream({ model: cutAlias, max_tokens: 64, messages: [{ role: "user", content: "count" }] }).finalMessage()).rejects.toBeInstanceOf(Anthropic.APIError);
+  });
+
+  it("thinking on: the upstream's reasoning comes back as thinking blocks (streamed as thinking_delta); off: not shown", async () => {
+    const chunks = [delta({ role: "assistant", content: "" }), delta({ reasoning_content: "Think" }), delta({ reasoning_content: "ing." }), delta({ content: "Answer" }), delta({}, "stop")];
+    const ask = { model: alias, max_tokens: 64, messages: [{ role: "user" as const, content: "Why?" }] };
+    up.behave({ kind: "chunks", chunks });
+    const res = await post("messages", { ...ask, stream: true, thinking: { type: "enabled", budget_tokens: 1024 } });
+    const blocks = checkGrammar(parseSse(await res.text()));
+    expect(blocks).toEqual([
+      { type: "thinking", deltas: [{ type: "thinking_delta", thinking: "Think" }, { type: "thinking_delta", thinking: "ing." }] },
+      { type: "text", deltas: [{ type: "text_delta", text: "Answer" }] },
+    ]);
+    up.behave({ kind: "chunks", chunks });
+    const whole = await client.messages.create({ ...ask, thinking: { type: "adaptive" } });
+    expect(whole.content).toEqual([{ type: "thinking", thinking: "Thinking.", signature: "" }, { type: "text", text: "Answer" }]);
+    up.behave({ kind: "chunks", chunks });
+    expect((await client.messages.create(ask)).content).toEqual([{ type: "text", text: "Answer" }]);
+  });
+
+  it("pings while the upstream is slow to start", async () => {
+    const slow = await startFakeUpstream({ models: ["up-model"] });
+    slow.behave({ kind: "hang-after-headers" });
+    const slowAlias = await aliasOnto(slow, `claude-slow-${uniq()}`);
+    const ac = new AbortController();
+    const res = await fetch(`${server.url}/api/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": key },
+      body: JSON.stringify({ model: slowAlias, max_tokens: 8, stream: true, messages: [{ role: "user", content: "hi" }] }),
+      signal: ac.signal,
+    });
+    const reader = res.body!.getReader();
+    let text = "";
+    // the one after message_start, then one for the silence (PING_INTERVAL_MS)
+    while ((text.match(/event: ping/g) ?? []).length < 2) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`stream ended: ${text}`);
+      text += new TextDecoder().decode(value);
+    }
+    expect(parseSse(text).map((e) => e.event)).toEqual(["message_start", "ping", "ping"]);
+    ac.abort();
+    await expect.poll(async () => (await logRow(res.headers.get("x-request-id")!).catch(() => null))?.status, { timeout: 10_000 }).toBe("cancelled");
+    await slow.close();
   });
 
   it("count_tokens for a remote target is the gateway's estimate, and bills nothing", async () => {
