@@ -10,6 +10,7 @@
  * before the name); Blocks turns them into that strict order. A failure after the
  * start is an `error` event (stream.ts, the dialect's streamError).
  */
+import { AppError } from "../../../errors";
 import { countPromptTokens, estimatePromptTokens } from "../../../services/gateway/count";
 import { prepareGeneration } from "../../../services/gateway/execute";
 import { type Emit, sseResponse } from "../../../services/gateway/stream";
@@ -95,7 +96,7 @@ type Open =
  * another call closes the open block. Every tool block carries at least one
  * input_json_delta, so a call whose arguments came whole (or empty) is still streamed.
  */
-class Blocks {
+export class Blocks {
   private next = 0;
   private open: Open | null = null;
   /** per call index: what is known before/while its block is open */
@@ -165,7 +166,11 @@ class Blocks {
       if (c.block === "closed") {
         // Anthropic blocks cannot be reopened: a call's fragments after another call started
         // would be lost, so the stream fails rather than hand the client different arguments.
-        if (ev.arguments) throw new Error(`upstream interleaved the fragments of tool call ${ev.index} with another call's`);
+        if (ev.arguments) {
+          throw new AppError("unavailable", `The backend interleaved the arguments of tool call ${ev.index} with another call's, which an Anthropic stream cannot carry; retry without streaming`, {
+            code: "interleaved_tool_calls",
+          });
+        }
         return;
       }
       const isOpen = this.open?.kind === "tool" && this.open.call === ev.index;
