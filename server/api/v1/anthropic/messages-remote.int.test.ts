@@ -443,6 +443,9 @@ describe("Anthropic auth and errors", () => {
     await expectError(await post("messages", ok, { "x-api-key": "sk-nope" }), 401, "authentication_error", /Incorrect API key/);
     await expectError(await post("messages", { ...ok, model: "claude-nonexistent" }), 404, "not_found_error", /claude-nonexistent/);
     await expectError(await post("messages/count_tokens", { messages: ok.messages }), 400, "invalid_request_error", /model is required/);
+    const batches = await post("messages/batches", { requests: [] });
+    expect(batches.status).toBe(404);
+    expect(await batches.json()).toMatchObject({ type: "error", error: { type: "not_found_error", message: expect.stringContaining("/api/v1/messages/batches") } });
     // the SDK maps them to its own error classes
     await expect(new Anthropic({ baseURL: `${server.url}/api`, apiKey: "sk-nope", maxRetries: 0 }).messages.create(ok as never)).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
     await expect(client.messages.create({ ...ok, model: "claude-nonexistent" } as never)).rejects.toBeInstanceOf(Anthropic.NotFoundError);
