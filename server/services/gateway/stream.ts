@@ -50,7 +50,7 @@ export function sseResponse(ctx: GatewayContext, produce: (emit: Emit) => Promis
             const ge = toGatewayError(e, ctx.requestId);
             const ev = ctx.dialect.streamError(ge, ctx.requestId);
             emit(ev.data, ev.event);
-            ctx.finish({ status: "error", httpStatus: ge.status, error: ge });
+            ctx.finish({ status: "error", httpStatus: ctx.dialect.status?.(ge) ?? ge.status, error: ge });
           }
         } finally {
           if (!closed) {
