@@ -23,7 +23,7 @@ import { AppError, Unavailable } from "../errors";
 import { AsyncQueue } from "./async-queue";
 import { FairSlots } from "./fair-queue";
 import { cpuInfo, defaultThreads, type EngineChoice, loadedLlamaLibraries, loadLlama } from "./llama-runtime";
-import { checkLocalRequest, endsWithToolResults, parseLogitBias, toChatHistory, ToolCallEvents, toLocalFunctions } from "./local-tools";
+import { checkLocalRequest, endsWithToolResults, parseLogitBias, stopSequenceOf, toChatHistory, ToolCallEvents, toLocalFunctions } from "./local-tools";
 import type { EmbedResult, FinishReason, GenerateEvent, GenerateRequest, InferenceEngine } from "./types";
 
 export interface LocalModelSpec {
@@ -303,13 +303,6 @@ function countSampledTokens(sequence: LlamaContextSequence): { readonly count: n
     return it;
   }) as typeof sequence.evaluate;
   return counter;
-}
-
-/** Which of the request's stop strings ended a generation (node-llama-cpp reports the trigger's pieces). */
-function stopSequenceOf(meta: { stopReason: string; customStopTrigger?: readonly unknown[] }, stop: readonly string[] | undefined): string | undefined {
-  if (meta.stopReason !== "customStopTrigger" || !meta.customStopTrigger) return undefined;
-  const text = meta.customStopTrigger.filter((p): p is string => typeof p === "string").join("");
-  return stop?.find((s) => s === text) ?? text;
 }
 
 export class LocalPool implements InferenceEngine {
