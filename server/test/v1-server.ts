@@ -21,12 +21,16 @@ async function routes(): Promise<Record<string, Partial<Record<string, Handler>>
   const responses = await import("../../app/api/v1/responses/route");
   const response = await import("../../app/api/v1/responses/[id]/route");
   const inputItems = await import("../../app/api/v1/responses/[id]/input_items/route");
+  const messages = await import("../../app/api/v1/messages/route");
+  const countTokens = await import("../../app/api/v1/messages/count_tokens/route");
   const fallback = await import("../../app/api/v1/[...path]/route");
   const metrics = await import("../../app/metrics/route");
   return {
     "/api/v1/chat/completions": { POST: chat.POST },
     "/api/v1/completions": { POST: completions.POST },
     "/api/v1/embeddings": { POST: embeddings.POST },
+    "/api/v1/messages": { POST: messages.POST },
+    "/api/v1/messages/count_tokens": { POST: countTokens.POST },
     "/api/v1/models": { GET: models.GET },
     "/api/v1/models/*": { GET: model.GET },
     "/api/v1/responses": { POST: responses.POST },

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { RESPONSES_SCHEMAS, RESPONSES_STREAM_NOTE } from "./responses/openapi";
+import { anthropicPaths, anthropicSchemas } from "./anthropic/openapi";
 import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from "./schemas";
 
 const Usage = z.object({
@@ -123,6 +124,7 @@ const schemas = {
   ModelList,
   Error: ErrorEnvelope,
   ...RESPONSES_SCHEMAS,
+  ...anthropicSchemas,
 };
 
 function jsonSchema(schema: z.ZodType) {
@@ -220,9 +222,9 @@ export function buildOpenApi(serverUrl: string) {
       title: "Switchyard API",
       version: "1.0.0",
       description:
-        "OpenAI-compatible API of a Switchyard gateway. Authenticate with `Authorization: Bearer sk-…` or `X-API-Key: sk-…`. " +
+        "OpenAI-compatible API of a Switchyard gateway, and Anthropic's Messages API (`/messages`). Authenticate with `Authorization: Bearer sk-…` or `X-API-Key: sk-…`. " +
         "Keys with signed requests on also need `X-Switchyard-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<METHOD>.<path with base path>.<hex SHA-256 of the body>\")>` (see the README). " +
-        "Errors always use the envelope `{\"error\":{\"message\",\"type\",\"param\",\"code\"}}`.",
+        "Errors use the envelope `{\"error\":{\"message\",\"type\",\"param\",\"code\"}}`, except on `/messages`, which answers in Anthropic's shape.",
     },
     servers: [{ url: serverUrl }],
     components: {
@@ -252,6 +254,7 @@ export function buildOpenApi(serverUrl: string) {
           ],
         },
       },
+      ...anthropicPaths,
       "/models": {
         get: {
           summary: "List the models and the tenant's aliases this key may use (aliases have owned_by \"switchyard:alias\")",

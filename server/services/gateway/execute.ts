@@ -88,6 +88,7 @@ class Assembler {
   private readonly choices = new Map<number, ChoiceResult & { calls: Map<number, { id: string; name: string; arguments: string }>; finished: boolean }>();
   usage: GenerationResult["usage"] | null = null;
   private lastFinish: FinishReason = "stop";
+  private stopSequence: string | undefined;
 
   private choice(i: number) {
     let c = this.choices.get(i);
@@ -102,6 +103,7 @@ class Assembler {
     if (ev.type === "done") {
       this.lastFinish = ev.finishReason;
       this.usage = ev.usage;
+      this.stopSequence = ev.stopSequence;
       return;
     }
     const c = this.choice(ev.choice ?? 0);
@@ -134,6 +136,7 @@ class Assembler {
         // an engine that reports only `done` (the local pool) finishes choice 0 there
         finishReason: finished ? c.finishReason : this.lastFinish,
         toolCalls: [...calls.entries()].sort(([a], [b]) => a - b).map(([, t]) => t),
+        ...(c.index === 0 && this.stopSequence !== undefined ? { stopSequence: this.stopSequence } : {}),
       }));
     return { choices, usage: this.usage ?? counted };
   }

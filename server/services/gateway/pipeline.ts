@@ -30,7 +30,7 @@ import { estimateTokens } from "../../ratelimit/estimate";
 import { type Admission, headersOf, limiter } from "../../ratelimit/limiter";
 import { usageWriter } from "../usage/usage-writer";
 import { errorResponse, toGatewayError, zodToGatewayError } from "./errors";
-import type { Dialect, GatewayContext, UsageDraft } from "./types";
+import type { Dialect, GatewayContext, GatewayError, UsageDraft } from "./types";
 
 export interface RouteOptions<S extends z.ZodType | undefined> {
   endpoint: string;
@@ -42,10 +42,15 @@ export interface RouteOptions<S extends z.ZodType | undefined> {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * `Authorization: Bearer <key>` (OpenAI clients) or `X-API-Key: <key>` (Anthropic clients):
+ * one credential, whichever header carries it; everything after (allowlists, signing,
+ * scopes, limits) is the same for both.
+ */
 function credentialOf(req: Request): string | null {
   const auth = req.headers.get("authorization");
-  if (auth) return bearerToken(auth);
-  return req.headers.get("x-api-key")?.trim() || null;
+  const bearer = auth ? bearerToken(auth) : null;
+  return bearer ?? (req.headers.get("x-api-key")?.trim() || null);
 }
 
 async function authenticate(req: Request): Promise<Principal> {
@@ -145,6 +150,12 @@ async function checkSignature(principal: Principal, req: Request, raw: Buffer): 
   }
 }
 
+/** The error with the status the dialect answers it with (what the usage row and metrics record, too). */
+function inDialect(dialect: Dialect, ge: GatewayError): GatewayError {
+  const status = dialect.status?.(ge) ?? ge.status;
+  return status === ge.status ? ge : { ...ge, status };
+}
+
 export function gatewayRoute<S extends z.ZodType | undefined>(
   dialect: Dialect,
   opts: RouteOptions<S>,
@@ -217,10 +228,10 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
     const fail = (e: unknown) => {
       Object.assign(headers, headersOf(e));
       if (isDbError(e)) metrics().dbErrors.inc({ source: "api" });
-      const ge = toGatewayError(e, requestId);
+      const ge = inDialect(dialect, toGatewayError(e, requestId));
       if (DENIALS.has(ge.code)) metrics().authDenials.inc({ reason: ge.code, tenant: principal?.tenantSlug ?? "" });
       finish({ status: controller.signal.aborted ? "cancelled" : "error", httpStatus: ge.status, error: ge });
-      return errorResponse(dialect.errorBody(ge), ge, headers);
+      return errorResponse(dialect.errorBody(ge, requestId), ge, headers);
     };
 
     try {
@@ -246,7 +257,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         if (!parsed.success) {
           const ge = zodToGatewayError(parsed.error);
           finish({ status: "error", httpStatus: 400, error: ge });
-          return errorResponse(dialect.errorBody(ge), ge, headers);
+          return errorResponse(dialect.errorBody(ge, requestId), ge, headers);
         }
         body = parsed.data;
       }

@@ -24,6 +24,8 @@ export interface ChoiceResult {
   /** finished calls, in index order */
   toolCalls: ToolCall[];
   finishReason: FinishReason;
+  /** the stop string that ended the choice, when the engine reports it (Anthropic's stop_sequence) */
+  stopSequence?: string;
   /** upstream token log probabilities, concatenated across chunks; null when none were sent */
   logprobs: { content: unknown[] | null; refusal: unknown[] | null } | null;
 }
@@ -87,9 +89,11 @@ export interface GatewayContext {
 /** What the pipeline and the stream writer need from a wire dialect. */
 export interface Dialect {
   /** the JSON body of an error answer */
-  errorBody(e: GatewayError): unknown;
+  errorBody(e: GatewayError, requestId: string): unknown;
+  /** the HTTP status to answer with, when the dialect's differs from the gateway's (Anthropic's 529 overload) */
+  status?(e: GatewayError): number;
   /** the SSE event that ends a stream that failed after it started */
-  streamError(e: GatewayError): { event?: string; data: unknown };
+  streamError(e: GatewayError, requestId: string): { event?: string; data: unknown };
   /** the data of the last event of a stream that completed (OpenAI's `[DONE]`); none when absent */
   streamEnd?: string;
 }
