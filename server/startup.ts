@@ -15,6 +15,7 @@ import { existingLimiter, limiter } from "./ratelimit/limiter";
 import { resetReplayCache } from "./auth/replay-cache";
 import { startHealthChecks } from "./services/backends/backends";
 import { listModels } from "./services/models/models";
+import { flushBodyWrites } from "./services/request-bodies/request-bodies";
 import { purgeExpiredResponses } from "./services/responses/responses";
 import { SHUTDOWN_PRIORITY, installShutdownHooks, onShutdown } from "./services/usage/shutdown";
 
@@ -29,6 +30,7 @@ export async function startServer(): Promise<void> {
     // settlements in flight reach Redis before the connection closes
     onShutdown(async () => existingLimiter()?.close(), { name: "ratelimit", priority: SHUTDOWN_PRIORITY.flushUsage });
     onShutdown(() => resetReplayCache(), { name: "replay cache", priority: SHUTDOWN_PRIORITY.flushUsage });
+    onShutdown(() => flushBodyWrites(), { name: "request bodies", priority: SHUTDOWN_PRIORITY.flushUsage });
     if (process.env.SWITCHYARD_SKIP_MIGRATE !== "1") {
       const result = await migrate(e.DATABASE_URL);
       if (result.applied.length) console.log(`[db] applied migrations: ${result.applied.join(", ")}`);

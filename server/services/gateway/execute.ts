@@ -158,10 +158,13 @@ export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest
   const { model: name, stream: _stream, ...rest } = req;
   const gen: GenerateRequest = { ...rest, tenantId: ctx.principal.tenantId };
   ctx.usage.toolsOffered = gen.tools?.length ?? 0;
+  let answer: () => GenerationResult | null = () => null;
+  ctx.exchange = { request: req, answer: () => answer() };
   const plan = await planRequest(ctx, name, gen);
 
   const run = async (onEvent?: (ev: GenerateEvent) => void): Promise<GenerationResult> => {
     let out = new Assembler();
+    answer = () => out.result({ promptTokens: ctx.usage.promptTokens, completionTokens: ctx.usage.completionTokens });
     await runOnCandidates(ctx, plan, async (engine, model, markStarted) => {
       out = new Assembler(); // a failed attempt before its first output leaves nothing behind
       for await (const ev of engine.generate(model, gen, ctx.signal)) {
@@ -199,6 +202,7 @@ export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest
           ctx.usage.modelUsed = hit.modelUsed;
           ctx.usage.cached = true;
           ctx.usage.toolCalls = countToolCalls(hit.result);
+          answer = () => hit.result;
           return hit.result;
         }
       }
@@ -211,6 +215,7 @@ export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest
 
 /** Embeddings through the plan for `name`. */
 export async function embed(ctx: GatewayContext, name: string, inputs: string[]): Promise<EmbedResult> {
+  ctx.exchange = { request: { model: name, input: inputs }, answer: () => null };
   const plan = await planRequest(ctx, name, { prompt: inputs.join("\n") });
   const result = await runOnCandidates(ctx, plan, (engine, model) => engine.embed(model, inputs, ctx.principal.tenantId, ctx.signal));
   ctx.usage.promptTokens = result.usage.promptTokens;

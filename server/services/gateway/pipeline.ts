@@ -28,6 +28,7 @@ import { newId } from "../../lib/ids";
 import { isDbError, metrics } from "../../metrics/metrics";
 import { estimateTokens } from "../../ratelimit/estimate";
 import { type Admission, headersOf, limiter } from "../../ratelimit/limiter";
+import { captureExchange } from "../request-bodies/request-bodies";
 import { usageWriter } from "../usage/usage-writer";
 import { errorResponse, toGatewayError, zodToGatewayError } from "./errors";
 import type { Dialect, GatewayContext, UsageDraft } from "./types";
@@ -176,6 +177,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
     };
 
     let admission: Admission | null = null;
+    let ctxRef: GatewayContext | undefined;
 
     const finish: GatewayContext["finish"] = ({ status, httpStatus, error }) => {
       if (finished) return;
@@ -211,6 +213,15 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         ttftMs: usage.ttftMs,
         latencyMs: Date.now() - startedAt,
         createdAt: new Date(startedAt),
+      });
+      captureExchange({
+        rowId,
+        tenantId: principal.tenantId,
+        apiKeyId: principal.apiKeyId,
+        endpoint: opts.endpoint,
+        createdAt: new Date(startedAt),
+        exchange: ctxRef?.exchange,
+        error: error ? { code: error.code, message: error.message } : null,
       });
     };
 
@@ -265,6 +276,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         deferFinish: () => (deferred = true),
         finish,
       };
+      ctxRef = ctx;
       const res = await handler(ctx, body as never, req);
       if (!deferred) finish({ status: "ok", httpStatus: res.status });
       return res;
