@@ -16,6 +16,7 @@ import { resetReplayCache } from "./auth/replay-cache";
 import { startHealthChecks } from "./services/backends/backends";
 import { listModels } from "./services/models/models";
 import { flushBodyWrites } from "./services/request-bodies/request-bodies";
+import { initTracingFromEnv, shutdownTracing } from "./telemetry/tracing";
 import { purgeExpiredResponses } from "./services/responses/responses";
 import { SHUTDOWN_PRIORITY, installShutdownHooks, onShutdown } from "./services/usage/shutdown";
 
@@ -31,6 +32,11 @@ export async function startServer(): Promise<void> {
     onShutdown(async () => existingLimiter()?.close(), { name: "ratelimit", priority: SHUTDOWN_PRIORITY.flushUsage });
     onShutdown(() => resetReplayCache(), { name: "replay cache", priority: SHUTDOWN_PRIORITY.flushUsage });
     onShutdown(() => flushBodyWrites(), { name: "request bodies", priority: SHUTDOWN_PRIORITY.flushUsage });
+    if (initTracingFromEnv(e)) {
+      console.log(`[otel] exporting traces (OTLP/HTTP) as ${e.OTEL_SERVICE_NAME}`);
+      // after the usage flush: spans of requests that ended during shutdown are exported too
+      onShutdown(() => shutdownTracing(), { name: "otel", priority: SHUTDOWN_PRIORITY.flushUsage + 1 });
+    }
     if (process.env.SWITCHYARD_SKIP_MIGRATE !== "1") {
       const result = await migrate(e.DATABASE_URL);
       if (result.applied.length) console.log(`[db] applied migrations: ${result.applied.join(", ")}`);

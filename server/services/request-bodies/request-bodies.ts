@@ -17,7 +17,7 @@ import { AppError, NotFound } from "../../errors";
 import { TtlCache } from "../../lib/ttl-cache";
 import { type Actor, recordAudit } from "../audit/audit";
 import { hasRole } from "../members/roles";
-import type { GatewayContext, GenerationResult } from "../gateway/types";
+import type { GenerationResult } from "../gateway/types";
 import { PatternTimeout } from "./custom-patterns";
 import { type CapturedRequest, type StoredDocument, prepareBody, toDocument } from "./document";
 import { type CustomPattern, CustomPatternsSchema, LogPolicyInput } from "./schemas";
@@ -149,6 +149,8 @@ export function bodyLogStats() {
 /**
  * Called by the pipeline when a request ends (its usage row already recorded). Never
  * throws and never waits: the work runs in the background (see `flushBodyWrites`).
+ * Resolves to the stored (redacted) document, or null when nothing was stored — the
+ * request span puts content on a trace only then.
  */
 export function captureExchange(input: {
   db?: Db;
@@ -159,8 +161,8 @@ export function captureExchange(input: {
   createdAt: Date;
   exchange: Exchange | undefined;
   error: { code: string; message: string } | null;
-}): void {
-  if (!input.exchange) return;
+}): Promise<string | null> | null {
+  if (!input.exchange) return null;
   // the answer is read now: a later attempt or a cache write must not change what is stored
   let answer: GenerationResult | null;
   try {
@@ -172,25 +174,23 @@ export function captureExchange(input: {
   const job = store(input.db ?? defaultDb(), input, doc).catch((e: unknown) => {
     stats.failed++;
     console.warn(`[request-bodies] could not store the body of ${input.rowId}: ${(e as Error).message}`);
+    return null;
   });
-  pending.add(job);
-  void job.finally(() => pending.delete(job));
-}
-
-/** Whether `ctx`'s request will have its body stored (for content on trace spans); resolves off the hot path. */
-export async function willCapture(db: Db, ctx: Pick<GatewayContext, "principal">): Promise<boolean> {
-  return selects(await cachedPolicy(db, ctx.principal.tenantId), ctx.principal.apiKeyId);
+  const tracked = job.then(() => {});
+  pending.add(tracked);
+  void tracked.finally(() => pending.delete(tracked));
+  return job;
 }
 
 async function store(
   db: Db,
   input: { rowId: string; tenantId: string; apiKeyId: string | null; createdAt: Date },
   doc: StoredDocument,
-): Promise<void> {
+): Promise<string | null> {
   const policy = await cachedPolicy(db, input.tenantId);
   if (!selects(policy, input.apiKeyId)) {
     stats.skipped++;
-    return;
+    return null;
   }
   let prepared;
   try {
@@ -199,7 +199,7 @@ async function store(
     if (e instanceof PatternTimeout) {
       stats.timedOut++;
       console.warn(`[request-bodies] not stored (${input.rowId}): ${e.message}`);
-      return;
+      return null;
     }
     throw e;
   }
@@ -207,6 +207,7 @@ async function store(
     data: { id: input.rowId, tenantId: input.tenantId, createdAt: input.createdAt, ...prepared },
   });
   stats.stored++;
+  return prepared.body;
 }
 
 /** Waits for the body writes in flight (tests, shutdown). */
