@@ -16,6 +16,7 @@ import { resetReplayCache } from "./auth/replay-cache";
 import { startHealthChecks } from "./services/backends/backends";
 import { listModels } from "./services/models/models";
 import { flushBodyWrites } from "./services/request-bodies/request-bodies";
+import { retentionHousekeeping } from "./services/request-bodies/retention";
 import { initTracingFromEnv, shutdownTracing } from "./telemetry/tracing";
 import { purgeExpiredResponses } from "./services/responses/responses";
 import { SHUTDOWN_PRIORITY, installShutdownHooks, onShutdown } from "./services/usage/shutdown";
@@ -56,8 +57,9 @@ export async function startServer(): Promise<void> {
   }
   void preload();
   // Remote backends: a backend marked unhealthy by a failed request is retried by these checks;
-  // the same round purges expired stored responses (Responses API `store`).
-  startHealthChecks(db(), undefined, [purgeExpiredResponses]);
+  // the same round purges expired stored responses (Responses API `store`) and, when due,
+  // usage rows and bodies past their retention.
+  startHealthChecks(db(), undefined, [purgeExpiredResponses, retentionHousekeeping]);
 }
 
 async function preload() {
