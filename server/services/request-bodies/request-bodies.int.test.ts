@@ -112,6 +112,33 @@ describe("body logging", () => {
     expect(row.bytes).toBe(Buffer.byteLength(row.body));
   });
 
+  it("a stream that fails midway is stored with what streamed and the error", async () => {
+    const { tenant, c1 } = await setup({});
+    // its own upstream: a backend that dies mid-stream is circuit-broken, and the other tests share `up`
+    const dying = await startFakeUpstream();
+    const b = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: dying.url, discover: false, models: ["up-model"], public: true });
+    const { alias } = await createPolicy(db(), CLI_ACTOR, tenant.id, {
+      alias: `dying-${uniq()}`,
+      strategy: "single",
+      targets: [{ type: "backend", backendId: b.id, model: "up-model" }] as never,
+    });
+    dying.behave({ kind: "chunks", chunks: [delta({ role: "assistant", content: "Half an " }), delta({ content: "answer" }), delta({ content: " never sent" })], dieAfter: 2 });
+    const stream = await c1.chat.completions.create({ model: alias, stream: true, messages: [{ role: "user", content: "go" }] });
+    await expect(
+      (async () => {
+        for await (const _ of stream) void _;
+      })(),
+    ).rejects.toThrow();
+    await settle();
+    const row = await db().requestBody.findFirstOrThrow({ where: { tenantId: tenant.id } });
+    const doc = JSON.parse(row.body);
+    expect(doc.response.choices[0].text).toBe("Half an answer");
+    expect(doc.error.code).toMatch(/backend/);
+    const log = await db().requestLog.findFirstOrThrow({ where: { tenantId: tenant.id } });
+    expect(log).toMatchObject({ id: row.id, status: "error" });
+    await dying.close();
+  });
+
   it("never lets a key or a bearer token reach the database", async () => {
     const { tenant, alias, k1, c1 } = await setup({});
     const other = await createApiKey(db(), CLI_ACTOR, tenant.id, { name: "leaked" });
