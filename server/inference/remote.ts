@@ -16,6 +16,7 @@
  * unhealthy (everything but 429 and the caller's own bad input).
  */
 import { AppError } from "../errors";
+import { traceHeaders } from "../telemetry/tracing";
 import {
   type ChatMessage,
   type Content,
@@ -143,6 +144,8 @@ function headersFor(spec: RemoteBackendSpec): Record<string, string> {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
     ...(spec.credential ? { authorization: `Bearer ${spec.credential}` } : {}),
+    // W3C traceparent of the attempt span ({} when tracing is off): the upstream's spans join the caller's trace
+    ...traceHeaders(),
   };
 }
 

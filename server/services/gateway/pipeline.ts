@@ -28,6 +28,9 @@ import { newId } from "../../lib/ids";
 import { isDbError, metrics } from "../../metrics/metrics";
 import { estimateTokens } from "../../ratelimit/estimate";
 import { type Admission, headersOf, limiter } from "../../ratelimit/limiter";
+import { endRequestSpan } from "../../telemetry/gen-ai";
+import { startRequestSpan, withRequestSpan } from "../../telemetry/tracing";
+import { captureExchange } from "../request-bodies/request-bodies";
 import { usageWriter } from "../usage/usage-writer";
 import { errorResponse, toGatewayError, zodToGatewayError } from "./errors";
 import type { Dialect, GatewayContext, GatewayError, UsageDraft } from "./types";
@@ -170,6 +173,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
     const onClientGone = () => controller.abort(new AppError("unavailable", "client closed the request", { code: "client_closed" }));
     req.signal?.addEventListener("abort", onClientGone, { once: true });
     const headers: Record<string, string> = { "x-request-id": requestId };
+    const rt = startRequestSpan(req, opts.endpoint);
 
     let principal: Principal | null = null;
     let deferred = false;
@@ -187,6 +191,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
     };
 
     let admission: Admission | null = null;
+    let ctxRef: GatewayContext | undefined;
 
     const finish: GatewayContext["finish"] = ({ status, httpStatus, error }) => {
       if (finished) return;
@@ -195,7 +200,8 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
       const tokens = usage.promptTokens + usage.completionTokens;
       admission?.settle(tokens);
       observe(opts.endpoint, httpStatus, usage, principal?.tenantSlug ?? "", startedAt);
-      if (!principal) return; // unauthenticated requests have no tenant to bill (they are in the metrics)
+      const span = { usage, exchange: ctxRef?.exchange, requestId, tenantSlug: principal?.tenantSlug ?? null };
+      if (!principal) return endRequestSpan(rt, opts.endpoint, span, { httpStatus, status, error }, null); // unauthenticated requests have no tenant to bill (they are in the metrics)
       usageWriter().record({
         id: rowId,
         requestId,
@@ -223,6 +229,16 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         latencyMs: Date.now() - startedAt,
         createdAt: new Date(startedAt),
       });
+      const stored = captureExchange({
+        rowId,
+        tenantId: principal.tenantId,
+        apiKeyId: principal.apiKeyId,
+        endpoint: opts.endpoint,
+        createdAt: new Date(startedAt),
+        exchange: ctxRef?.exchange,
+        error: error ? { code: error.code, message: error.message } : null,
+      });
+      endRequestSpan(rt, opts.endpoint, span, { httpStatus, status, error }, stored);
     };
 
     const fail = (e: unknown) => {
@@ -275,8 +291,10 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         headers,
         deferFinish: () => (deferred = true),
         finish,
+        trace: rt,
       };
-      const res = await handler(ctx, body as never, req);
+      ctxRef = ctx;
+      const res = await withRequestSpan(rt, () => handler(ctx, body as never, req));
       if (!deferred) finish({ status: "ok", httpStatus: res.status });
       return res;
     } catch (e) {

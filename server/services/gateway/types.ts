@@ -7,7 +7,9 @@
 import type { Principal } from "../../auth/principal";
 import type { AppErrorKind } from "../../errors";
 import type { FinishReason, GenerateRequest, ToolCall, Usage } from "../../inference/types";
+import type { Exchange } from "../request-bodies/request-bodies";
 import type { UsageRecord } from "../usage/types";
+import type { RequestTrace } from "../../telemetry/tracing";
 
 /** A dialect-neutral generation request: what to run (`model`, an alias or a model name) and how to deliver it. */
 export interface GatewayRequest extends Omit<GenerateRequest, "tenantId"> {
@@ -82,6 +84,10 @@ export interface GatewayContext {
   dialect: Dialect;
   /** a streaming handler calls this and then owns writing the usage record via `finish` */
   deferFinish: () => void;
+  /** the request's trace span (null: tracing off); see server/telemetry/tracing.ts */
+  trace?: RequestTrace | null;
+  /** what the request asked and the answer so far, for body logging (set by execute.ts; see services/request-bodies) */
+  exchange?: Exchange;
   /** writes the usage record once; later calls are ignored */
   finish: (outcome: { status: UsageRecord["status"]; httpStatus: number; error?: GatewayError | null }) => void;
 }
