@@ -66,6 +66,7 @@ async function runOnCandidates<T>(
     try {
       const { engine, model, label, backendId } = await engineOf(c);
       ctx.usage.modelUsed = label;
+      ctx.usage.served = { backendId, model };
       if (ctx.usage.route) ctx.usage.route.backendId = backendId;
       const out = await attempt(engine, model, () => (started = true));
       attempts.push({ target: c.key, ok: true });
@@ -177,6 +178,7 @@ export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest
         } else if (ev.type === "done") {
           ctx.usage.promptTokens = ev.usage.promptTokens;
           ctx.usage.completionTokens = ev.usage.completionTokens;
+          ctx.usage.cachedPromptTokens = ev.usage.cachedPromptTokens;
         }
         out.add(ev);
         onEvent?.(ev);
