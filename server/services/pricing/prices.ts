@@ -10,7 +10,7 @@ import { newId } from "../../lib/ids";
 import { type Actor, recordAudit } from "../audit/audit";
 import { formatAmount, parseAmount } from "./money";
 import { priceBook } from "./price-book";
-import { PriceHistoryInput, SeedPriceList, SetPriceInput } from "./schemas";
+import { ImportSeedInput, PriceHistoryInput, SeedPriceList, SetPriceInput } from "./schemas";
 import seedList from "./seed-prices.json";
 
 export interface PriceView {
@@ -137,27 +137,52 @@ export function seedPrices(): SeedPriceList {
 }
 
 /**
- * Imports a seed list: a model-wide price for each model that has none yet (a model
- * the admin priced keeps its price). Returns the models added and those skipped.
+ * Imports a seed list: a model-wide price, effective now, for each model that has none
+ * yet — or, with `overwrite`, a new version for every model in the list (older versions
+ * and the rows they costed stay as they were). One audit row for the import.
  */
-export async function importSeedPrices(db: Db, actor: Actor, list: SeedPriceList = seedPrices()) {
+export async function importSeedPrices(db: Db, actor: Actor, raw: ImportSeedInput = {}, list: SeedPriceList = seedPrices()) {
+  const { overwrite } = ImportSeedInput.parse(raw);
   const parsed = SeedPriceList.parse(list);
-  if (parsed.currency !== env().SPEND_CURRENCY) {
-    throw new AppError("invalid", `The seed list is in ${parsed.currency}, but this server's prices are in ${env().SPEND_CURRENCY} (SPEND_CURRENCY).`, {
+  const currency = env().SPEND_CURRENCY;
+  if (parsed.currency !== currency) {
+    throw new AppError("invalid", `The seed list is in ${parsed.currency}, but this server's prices are in ${currency} (SPEND_CURRENCY).`, {
       code: "currency_mismatch",
     });
   }
-  const existing = new Set((await db.price.findMany({ where: { backendId: "" }, select: { model: true }, distinct: ["model"] })).map((r) => r.model));
-  const added: string[] = [];
-  const skipped: string[] = [];
-  for (const p of parsed.prices) {
-    if (existing.has(p.model)) {
-      skipped.push(p.model);
-      continue;
+  const now = new Date();
+  const result = await db.$transaction(async (tx) => {
+    const latest = await tx.price.groupBy({ by: ["model"], where: { backendId: "" }, _max: { effectiveFrom: true } });
+    const latestOf = new Map(latest.map((l) => [l.model, l._max.effectiveFrom]));
+    const added: string[] = [];
+    const skipped: string[] = [];
+    for (const p of parsed.prices) {
+      const last = latestOf.get(p.model);
+      // never slip a version in before one that exists (a price scheduled ahead keeps its place)
+      if ((last && !overwrite) || (last && last.getTime() >= now.getTime())) {
+        skipped.push(p.model);
+        continue;
+      }
+      await tx.price.create({
+        data: {
+          id: newId("prc"),
+          backendId: "",
+          model: p.model,
+          currency,
+          inputNanoPerM: parseAmount(p.input)!,
+          cachedInputNanoPerM: p.cachedInput ? parseAmount(p.cachedInput)! : null,
+          outputNanoPerM: parseAmount(p.output)!,
+          requestNano: 0n,
+          effectiveFrom: now,
+          source: "seed",
+          createdById: actor.userId,
+        },
+      });
+      added.push(p.model);
     }
-    await setPrice(db, actor, { model: p.model, input: p.input, cachedInput: p.cachedInput ?? null, output: p.output }, "seed");
-    existing.add(p.model);
-    added.push(p.model);
-  }
-  return { added, skipped };
+    await recordAudit(tx, actor, { action: "price.import_seed", targetType: "price", data: { asOf: parsed.asOf, overwrite, added, skipped: skipped.length } });
+    return { added, skipped };
+  });
+  priceBook().invalidate();
+  return result;
 }

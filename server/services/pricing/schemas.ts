@@ -51,3 +51,9 @@ export const SeedPriceList = z.object({
   prices: z.array(SeedPrice),
 });
 export type SeedPriceList = z.infer<typeof SeedPriceList>;
+
+export const ImportSeedInput = z.object({
+  /** also add a new version for models that already have a price (default: only price the unpriced) */
+  overwrite: z.boolean({ message: "overwrite must be true or false" }).default(false),
+});
+export type ImportSeedInput = z.input<typeof ImportSeedInput>;
