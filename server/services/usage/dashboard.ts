@@ -246,16 +246,31 @@ export async function listUsage(db: Db, tenantId: string, input: { filter: Usage
     select: logSelect,
   });
   const items = rows.slice(0, input.limit);
-  return { items, nextCursor: rows.length > input.limit ? encodeCursor(items[items.length - 1]!) : null };
+  return { items, nextCursor: rows.length > input.limit ? encodeCursor(items[items.length - 1]!) : null, currency: env().SPEND_CURRENCY };
 }
 
 export async function getUsageRow(db: Db, tenantId: string, id: string) {
   const row = await db.requestLog.findFirst({ where: { tenantId, id } });
   if (!row) throw NotFound("Request");
-  const key = row.apiKeyId
-    ? await db.apiKey.findFirst({ where: { tenantId, id: row.apiKeyId }, select: { name: true, prefix: true } })
-    : null;
-  return { ...row, apiKey: key };
+  const [key, price] = await Promise.all([
+    row.apiKeyId ? db.apiKey.findFirst({ where: { tenantId, id: row.apiKeyId }, select: { name: true, prefix: true } }) : null,
+    // prices are platform data (not tenant-owned): the one that costed this row, as it was
+    row.priceId ? db.price.findUnique({ where: { id: row.priceId } }) : null,
+  ]);
+  return {
+    ...row,
+    apiKey: key,
+    currency: env().SPEND_CURRENCY,
+    price: price && {
+      model: price.model,
+      perBackend: price.backendId !== "",
+      input: formatAmount(price.inputNanoPerM),
+      cachedInput: price.cachedInputNanoPerM === null ? null : formatAmount(price.cachedInputNanoPerM),
+      output: formatAmount(price.outputNanoPerM),
+      perRequest: formatAmount(price.requestNano),
+      effectiveFrom: price.effectiveFrom,
+    },
+  };
 }
 
 const CSV_COLUMNS = [
