@@ -41,7 +41,7 @@ test("an admin prices a model and sets a $ budget in the console; calls spend it
   const priceForm = page.getByRole("dialog");
   await priceForm.getByLabel(/^Model/).fill("demo");
   await priceForm.getByLabel("Input / M tokens").fill("1,5");
-  await expect(priceForm.getByText(/decimal amount/)).toBeVisible();
+  await expect(priceForm.getByText(/The input price must be a decimal amount/)).toBeVisible();
   await priceForm.getByLabel("Input / M tokens").fill("100");
   await priceForm.getByLabel("Output / M tokens").fill("100");
   await priceForm.getByRole("button", { name: "Save price" }).click();
