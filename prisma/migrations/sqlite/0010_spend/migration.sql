@@ -1,6 +1,3 @@
--- UsageRollup is rebuilt (token/latency sums declared BIGINT, like a fresh install): no table
--- references it, so the rebuild cannot cascade-delete anything (CONTRIBUTING: table rebuilds).
--- Every other table only gains columns (ALTER TABLE ADD COLUMN).
 -- AlterTable
 ALTER TABLE "Tenant" ADD COLUMN "dailySpendBudgetNano" BIGINT;
 ALTER TABLE "Tenant" ADD COLUMN "monthlySpendBudgetNano" BIGINT;
@@ -29,44 +26,12 @@ CREATE TABLE "Price" (
     "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 
--- RedefineTables
-PRAGMA defer_foreign_keys=ON;
-PRAGMA foreign_keys=OFF;
-CREATE TABLE "new_UsageRollup" (
-    "id" TEXT NOT NULL PRIMARY KEY,
-    "tenantId" TEXT NOT NULL,
-    "apiKeyId" TEXT NOT NULL,
-    "model" TEXT NOT NULL,
-    "hour" DATETIME NOT NULL,
-    "requests" INTEGER NOT NULL DEFAULT 0,
-    "errors" INTEGER NOT NULL DEFAULT 0,
-    "cancelled" INTEGER NOT NULL DEFAULT 0,
-    "promptTokens" BIGINT NOT NULL DEFAULT 0,
-    "completionTokens" BIGINT NOT NULL DEFAULT 0,
-    "latencySumMs" BIGINT NOT NULL DEFAULT 0,
-    "ttftSumMs" BIGINT NOT NULL DEFAULT 0,
-    "ttftCount" INTEGER NOT NULL DEFAULT 0,
-    "lat50" INTEGER NOT NULL DEFAULT 0,
-    "lat100" INTEGER NOT NULL DEFAULT 0,
-    "lat250" INTEGER NOT NULL DEFAULT 0,
-    "lat500" INTEGER NOT NULL DEFAULT 0,
-    "lat1000" INTEGER NOT NULL DEFAULT 0,
-    "lat2500" INTEGER NOT NULL DEFAULT 0,
-    "lat5000" INTEGER NOT NULL DEFAULT 0,
-    "lat10000" INTEGER NOT NULL DEFAULT 0,
-    "lat30000" INTEGER NOT NULL DEFAULT 0,
-    "latInf" INTEGER NOT NULL DEFAULT 0,
-    "costNano" BIGINT NOT NULL DEFAULT 0,
-    "unpriced" INTEGER NOT NULL DEFAULT 0,
-    "updatedAt" DATETIME NOT NULL
-);
-INSERT INTO "new_UsageRollup" ("apiKeyId", "cancelled", "completionTokens", "errors", "hour", "id", "lat100", "lat1000", "lat10000", "lat250", "lat2500", "lat30000", "lat50", "lat500", "lat5000", "latInf", "latencySumMs", "model", "promptTokens", "requests", "tenantId", "ttftCount", "ttftSumMs", "updatedAt") SELECT "apiKeyId", "cancelled", "completionTokens", "errors", "hour", "id", "lat100", "lat1000", "lat10000", "lat250", "lat2500", "lat30000", "lat50", "lat500", "lat5000", "latInf", "latencySumMs", "model", "promptTokens", "requests", "tenantId", "ttftCount", "ttftSumMs", "updatedAt" FROM "UsageRollup";
-DROP TABLE "UsageRollup";
-ALTER TABLE "new_UsageRollup" RENAME TO "UsageRollup";
-CREATE INDEX "UsageRollup_tenantId_hour_idx" ON "UsageRollup"("tenantId", "hour");
-CREATE UNIQUE INDEX "UsageRollup_tenantId_apiKeyId_model_hour_key" ON "UsageRollup"("tenantId", "apiKeyId", "model", "hour");
-PRAGMA foreign_keys=ON;
-PRAGMA defer_foreign_keys=OFF;
+-- AlterTable
+-- The rollup sums (promptTokens, completionTokens, latencySumMs, ttftSumMs) become BigInt in
+-- the schema; on SQLite an INTEGER column already holds 64-bit values, so they stay as they are
+-- (no table rebuild: CONTRIBUTING, and columns other branches add to UsageRollup are kept).
+ALTER TABLE "UsageRollup" ADD COLUMN "costNano" BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE "UsageRollup" ADD COLUMN "unpriced" INTEGER NOT NULL DEFAULT 0;
 
 -- CreateIndex
 CREATE INDEX "Price_model_idx" ON "Price"("model");
