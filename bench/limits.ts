@@ -70,7 +70,10 @@ async function main() {
     userId: null,
     scopes: ["models"],
     models: null,
-    limits: { tenant: { ...limitsAll, budgetWarnPercent: null }, key: { ...limitsAll } },
+    limits: {
+      tenant: { ...limitsAll, monthlySpendBudgetNano: null, dailySpendBudgetNano: null, budgetWarnPercent: null },
+      key: { ...limitsAll, monthlySpendBudgetNano: null, dailySpendBudgetNano: null },
+    },
   });
 
   // ---- 1. the limiter alone ---------------------------------------------------------

@@ -116,6 +116,28 @@ const serverSchema = z
       .default("parentbased_always_on"),
     /** the ratio (0..1) for the traceidratio samplers */
     OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+    /**
+     * The one currency every price, cost and money budget is in (ISO 4217 code). Costs are summed
+     * across models and keys, so a deployment has one; prices in another currency are refused.
+     */
+    SPEND_CURRENCY: z
+      .string()
+      .trim()
+      .default("USD")
+      .transform((v) => v.toUpperCase())
+      .refine((v) => /^[A-Z]{3}$/.test(v), { message: "must be a three-letter currency code like USD or EUR" }),
+    /**
+     * What a local (in-process llama.cpp) model costs per million tokens, input and output alike,
+     * when it has no price of its own: a decimal in SPEND_CURRENCY, default 0. To spread a machine's
+     * hourly cost over what it serves, set it to cost_per_hour / tokens_per_hour × 1,000,000.
+     */
+    LOCAL_PRICE_PER_MTOK: z
+      .string()
+      .trim()
+      .default("0")
+      .refine((v) => /^\d{1,12}(\.\d{1,9})?$/.test(v), { message: 'must be a decimal amount like "0" or "0.25"' }),
+    /** How often (seconds) a replica re-reads the price list; a change made on this replica applies at once. */
+    PRICE_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
     /** When set, <base>/metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   })

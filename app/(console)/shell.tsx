@@ -24,6 +24,7 @@ export function Shell({
     ? [
         { href: "/models", label: "Models" },
         { href: "/backends", label: "Backends" },
+        { href: "/prices", label: "Prices" },
         { href: "/users", label: "Users" },
         { href: "/audit", label: "Audit log" },
       ]

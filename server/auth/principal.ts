@@ -50,6 +50,9 @@ export interface LimitSet {
   tpm: number | null;
   maxConcurrent: number | null;
   monthlyTokenBudget: number | null;
+  /** money budgets, nano-units of SPEND_CURRENCY (safe integers: up to ~9 million units) */
+  monthlySpendBudgetNano: number | null;
+  dailySpendBudgetNano: number | null;
 }
 
 export interface PrincipalLimits {
@@ -58,7 +61,14 @@ export interface PrincipalLimits {
   key: LimitSet | null;
 }
 
-export const NO_LIMITS: LimitSet = { rpm: null, tpm: null, maxConcurrent: null, monthlyTokenBudget: null };
+export const NO_LIMITS: LimitSet = {
+  rpm: null,
+  tpm: null,
+  maxConcurrent: null,
+  monthlyTokenBudget: null,
+  monthlySpendBudgetNano: null,
+  dailySpendBudgetNano: null,
+};
 
 /** Prisma columns → LimitSet (the budget is a BigInt column; budgets beyond 2^53 tokens are not a concern). */
 export function limitSetOf(row: {
@@ -66,14 +76,26 @@ export function limitSetOf(row: {
   tpmLimit: number | null;
   maxConcurrent: number | null;
   monthlyTokenBudget: bigint | null;
+  monthlySpendBudgetNano?: bigint | null;
+  dailySpendBudgetNano?: bigint | null;
 }): LimitSet {
+  const num = (v: bigint | null | undefined) => (v == null ? null : Number(v));
   return {
     rpm: row.rpmLimit,
     tpm: row.tpmLimit,
     maxConcurrent: row.maxConcurrent,
-    monthlyTokenBudget: row.monthlyTokenBudget === null ? null : Number(row.monthlyTokenBudget),
+    monthlyTokenBudget: num(row.monthlyTokenBudget),
+    monthlySpendBudgetNano: num(row.monthlySpendBudgetNano),
+    dailySpendBudgetNano: num(row.dailySpendBudgetNano),
   };
 }
 
 /** The columns limitSetOf reads, for Prisma selects. */
-export const limitColumns = { rpmLimit: true, tpmLimit: true, maxConcurrent: true, monthlyTokenBudget: true } as const;
+export const limitColumns = {
+  rpmLimit: true,
+  tpmLimit: true,
+  maxConcurrent: true,
+  monthlyTokenBudget: true,
+  monthlySpendBudgetNano: true,
+  dailySpendBudgetNano: true,
+} as const;

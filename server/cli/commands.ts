@@ -26,6 +26,7 @@ import { CliError, shortDate, table } from "./format";
 import { engineCommands } from "./engine-commands";
 import { limitCommands } from "./limit-commands";
 import { loggingCommands } from "./logging-commands";
+import { priceCommands } from "./price-commands";
 import { securityCommands } from "./security-commands";
 import { modelCommands } from "./model-commands";
 import { routingCommands } from "./routing-commands";
@@ -417,6 +418,7 @@ export const commands: readonly Command[] = [
   },
   ...limitCommands,
   ...loggingCommands,
+  ...priceCommands,
   ...securityCommands,
   ...modelCommands,
   ...routingCommands,

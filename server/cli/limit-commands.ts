@@ -6,7 +6,8 @@
 import type { LimitSet } from "../auth/principal";
 import { CLI_ACTOR } from "../services/audit/audit";
 import { getLimits, setKeyLimits, setTenantLimits } from "../services/limits/limits";
-import { type LimitsPatch, parseLimitFlag } from "../services/limits/schemas";
+import { type LimitsPatch, parseLimitFlag, parseMoneyFlag } from "../services/limits/schemas";
+import { formatAmount } from "../services/pricing/money";
 import { findTenantBySlug } from "../services/tenants/tenants";
 import type { FlagSpec, Flags } from "./args";
 import type { Command } from "./commands";
@@ -20,7 +21,10 @@ const limitFlags: Record<string, FlagSpec> = {
   tpm: limitFlag("Tokens per minute (prompt + completion)"),
   concurrent: limitFlag("Requests running at once"),
   budget: limitFlag("Monthly token budget (calendar month, UTC); requests stop with 429 budget_exceeded once used up"),
+  "spend-monthly": { type: "string", value: "AMOUNT|none", description: "Monthly spend budget in SPEND_CURRENCY, e.g. 50 (calendar month, UTC)" },
+  "spend-daily": { type: "string", value: "AMOUNT|none", description: "Daily spend budget in SPEND_CURRENCY (UTC day)" },
 };
+const MONEY_FIELD = { "spend-monthly": "monthlySpendBudget", "spend-daily": "dailySpendBudget" } as const;
 const FLAG_FIELD = { rpm: "rpm", tpm: "tpm", concurrent: "maxConcurrent", budget: "monthlyTokenBudget" } as const;
 
 function patchOf(flags: Flags): LimitsPatch {
@@ -32,16 +36,30 @@ function patchOf(flags: Flags): LimitsPatch {
     if (v === undefined) throw new CliError(`--${flag}: expected a whole number or "none", got "${raw}"`);
     patch[field] = v;
   }
+  for (const [flag, field] of Object.entries(MONEY_FIELD)) {
+    const raw = str(flags, flag);
+    if (raw === undefined) continue;
+    const v = parseMoneyFlag(raw);
+    if (v === undefined) throw new CliError(`--${flag}: expected an amount like 50 or 12.50, or "none", got "${raw}"`);
+    patch[field] = v;
+  }
   return patch;
 }
 
 const show = (n: number | null) => (n === null ? "none" : String(n));
-const describe = (l: LimitSet, monthTokens: number) =>
+const money = (n: number | null) => (n === null ? "none" : formatAmount(BigInt(n)));
+const describe = (l: LimitSet, monthTokens: number, spend?: { month: bigint; day: bigint; currency: string }) =>
   [
     `  requests/min     ${show(l.rpm)}`,
     `  tokens/min       ${show(l.tpm)}`,
     `  concurrent       ${show(l.maxConcurrent)}`,
     `  monthly budget   ${show(l.monthlyTokenBudget)}${l.monthlyTokenBudget ? ` (${monthTokens} used this month, ${Math.floor((monthTokens * 100) / l.monthlyTokenBudget)}%)` : ` (${monthTokens} tokens used this month)`}`,
+    ...(spend
+      ? [
+          `  monthly spend    ${money(l.monthlySpendBudgetNano)} (${formatAmount(spend.month)} ${spend.currency} spent this month)`,
+          `  daily spend      ${money(l.dailySpendBudgetNano)} (${formatAmount(spend.day)} ${spend.currency} spent today)`,
+        ]
+      : []),
   ].join("\n");
 
 export const limitCommands: Command[] = [
@@ -67,7 +85,7 @@ export const limitCommands: Command[] = [
       const view = await getLimits(ctx.db(), tenant.id);
       const text = [
         `${changed ? "updated limits of" : "limits of"} tenant ${tenant.slug}:`,
-        describe(view.tenant.limits, view.tenant.monthTokens),
+        describe(view.tenant.limits, view.tenant.monthTokens, { month: view.tenant.monthSpendNano, day: view.tenant.daySpendNano, currency: view.currency }),
         `  budget warning   at ${view.tenant.effectiveBudgetWarnPercent}%`,
       ].join("\n");
       return { text, json: { tenant: { id: tenant.id, slug: tenant.slug }, ...view.tenant } };
@@ -87,9 +105,10 @@ export const limitCommands: Command[] = [
       const patch = patchOf(flags);
       const changed = Object.keys(patch).length > 0;
       if (changed) await setKeyLimits(ctx.db(), CLI_ACTOR, tenant.id, { keyId, ...patch });
-      const key = (await getLimits(ctx.db(), tenant.id)).keys.find((k) => k.id === keyId);
+      const view = await getLimits(ctx.db(), tenant.id);
+      const key = view.keys.find((k) => k.id === keyId);
       if (!key) throw new CliError(`tenant ${tenant.slug} has no API key ${keyId}`);
-      const text = [`${changed ? "updated limits of" : "limits of"} API key ${key.id} ("${key.name}"):`, describe(key.limits, key.monthTokens)].join("\n");
+      const text = [`${changed ? "updated limits of" : "limits of"} API key ${key.id} ("${key.name}"):`, describe(key.limits, key.monthTokens, { month: key.monthSpendNano, day: key.daySpendNano, currency: view.currency })].join("\n");
       return { text, json: { tenant: { id: tenant.id, slug: tenant.slug }, ...key } };
     },
   },

@@ -226,6 +226,43 @@ describe.each(targets)("0005 on a database with data ($name)", (target) => {
       await client.$disconnect();
     }
   });
+
+  it("0010_spend: rollup sums become 64-bit and every table keeps its rows (keys, rollups, log)", async () => {
+    const { migrations } = tempRoot();
+    const id = "0010_spend";
+    rmSync(path.join(migrations(target.name), id), { recursive: true });
+    const url = await target.fresh();
+    await migrate(url);
+    const client = createDb(url);
+    try {
+      const sql = (s: string) => client.$executeRawUnsafe(s);
+      await sql(`INSERT INTO "Tenant" ("id", "slug", "name", "updatedAt") VALUES ('tnt_s', 's', 'S', '2026-01-01T00:00:00.000Z')`);
+      await sql(`INSERT INTO "ApiKey" ("id", "tenantId", "name", "prefix", "hash", "updatedAt") VALUES ('key_s', 'tnt_s', 'k', 'sk-sy-x', 'h_s', '2026-01-01T00:00:00.000Z')`);
+      await sql(
+        `INSERT INTO "UsageRollup" ("id", "tenantId", "apiKeyId", "model", "hour", "requests", "promptTokens", "completionTokens", "latencySumMs", "updatedAt") ` +
+          `VALUES ('rol_s', 'tnt_s', 'key_s', 'm', '2026-01-01T10:00:00.000Z', 3, 2000000000, 7, 2147483000, '2026-01-01T10:00:00.000Z')`,
+      );
+      await sql(
+        `INSERT INTO "RequestLog" ("id", "requestId", "tenantId", "endpoint", "modelRequested", "status", "httpStatus", "promptTokens", "latencyMs") ` +
+          `VALUES ('req_s', 'req_s', 'tnt_s', 'chat.completions', 'x', 'ok', 200, 9, 5)`,
+      );
+      cpSync(path.join(repoRoot, "prisma/migrations", target.name, id), path.join(migrations(target.name), id), { recursive: true });
+      expect((await migrate(url)).applied).toEqual([id]);
+      expect(await client.apiKey.count({ where: { tenantId: "tnt_s" } })).toBe(1);
+      expect(await client.requestLog.findUniqueOrThrow({ where: { id: "req_s" }, select: { costNano: true, priceId: true } })).toEqual({ costNano: null, priceId: null });
+      // past 2^31 now: the sums are BIGINT on both providers
+      await sql(`UPDATE "UsageRollup" SET "latencySumMs" = "latencySumMs" + 2147483000, "promptTokens" = "promptTokens" * 3 WHERE "id" = 'rol_s'`);
+      expect(await client.usageRollup.findUniqueOrThrow({ where: { id: "rol_s" }, select: { requests: true, promptTokens: true, latencySumMs: true, costNano: true, unpriced: true } })).toEqual({
+        requests: 3,
+        promptTokens: 6_000_000_000n,
+        latencySumMs: 4_294_966_000n,
+        costNano: 0n,
+        unpriced: 0,
+      });
+    } finally {
+      await client.$disconnect();
+    }
+  });
 });
 
 describe("migrate with no migrations folder", () => {

@@ -14,7 +14,8 @@ export type IdPrefix =
   | "pov"
   | "req"
   | "rol"
-  | "aud";
+  | "aud"
+  | "prc";
 
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower-case
 

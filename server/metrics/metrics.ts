@@ -195,9 +195,30 @@ function create() {
     registers: [registry],
   });
 
+  const spend = new Counter({
+    name: "switchyard_spend_total",
+    help: "Cost of /api/v1 requests in the deployment's currency (label currency), by model served and tenant; unpriced requests add nothing here and count in switchyard_unpriced_requests_total",
+    labelNames: ["model", "tenant", "currency"] as const,
+    registers: [registry],
+  });
+  const unpriced = new Counter({
+    name: "switchyard_unpriced_requests_total",
+    help: "Requests served by a model that has no price (their cost is unknown, not 0): set one in the console's Prices page or `cli prices set`",
+    labelNames: ["model", "tenant"] as const,
+    registers: [registry],
+  });
+  const usageRollupFailures = new Counter({
+    name: "switchyard_usage_rollup_failures_total",
+    help: "Usage batches whose hourly rollups could not be written (their request log rows were kept) — should stay 0",
+    registers: [registry],
+  });
+
   return {
     registry,
     requests,
+    spend,
+    unpriced,
+    usageRollupFailures,
     authDenials,
     duration,
     ttft,

@@ -21,11 +21,12 @@ import { type Db, db as defaultDb } from "../db/client";
 import { env } from "../env";
 import { AppError } from "../errors";
 import { type LimiterStatus, metrics } from "../metrics/metrics";
+import { formatAmount } from "../services/pricing/money";
 import { MemoryStore } from "./memory-store";
 import { RedisStore, RedisUnavailable } from "./redis-store";
 import { type Check, type CheckResult, type LimiterStore, type SettleOp, WINDOW_SECONDS } from "./store";
 
-export type LimitKind = "rpm" | "tpm" | "concurrency" | "budget";
+export type LimitKind = "rpm" | "tpm" | "concurrency" | "budget" | "spend" | "spend_daily";
 export type LimitScope = "key" | "tenant";
 
 export const DEFAULT_BUDGET_WARN_PERCENT = 80;
@@ -33,19 +34,32 @@ export const DEFAULT_BUDGET_WARN_PERCENT = 80;
 export const LEASE_TTL_MS = 60_000;
 
 export interface Admission {
-  /** x-ratelimit-* (and a budget warning when past the threshold) for the response */
+  /** x-ratelimit-*, x-switchyard-budget-* (and a budget warning when past the threshold) for the response */
   headers: Record<string, string>;
-  /** Charges the real token count and frees the concurrency slot. Idempotent; never throws. */
-  settle(tokens: number): void;
+  /**
+   * Charges the real token count and cost (nano-units; null = unpriced, charged 0) and frees
+   * the concurrency slot. Idempotent; never throws.
+   */
+  settle(tokens: number, costNano?: bigint | number | null): void;
 }
 
 interface Planned {
   check: Check;
   kind: LimitKind;
   scope: LimitScope;
-  /** budgets: the month the counter belongs to, and whose usage seeds it */
+  /** budgets: the period the counter belongs to (a month, or a day for spend_daily), and whose usage seeds it */
   seed?: { tenantId: string; apiKeyId: string | null; monthStart: Date; ttlMs: number };
 }
+
+const DAY_MS = 86_400_000;
+
+export function dayStartUtc(now: number): Date {
+  return new Date(Math.floor(now / DAY_MS) * DAY_MS);
+}
+
+/** Which counters hold money (nano-units) rather than tokens. */
+const MONEY: ReadonlySet<LimitKind> = new Set<LimitKind>(["spend", "spend_daily"]);
+const BUDGETS: ReadonlySet<LimitKind> = new Set<LimitKind>(["budget", "spend", "spend_daily"]);
 
 export interface LimiterLogger {
   warn(message: string): void;
@@ -124,7 +138,7 @@ export class Limiter {
     return `${keyPrefix(tenantId)}:${kind}:${scope}:${id}${month ? `:${month}` : ""}`;
   }
 
-  private plan(p: Principal, estimate: number, now: number): Planned[] {
+  private plan(p: Principal, estimate: number, costEstimate: number, now: number): Planned[] {
     const scopes: { scope: LimitScope; id: string; set: LimitSet }[] = [];
     if (p.limits.key && p.apiKeyId) scopes.push({ scope: "key", id: p.apiKeyId, set: p.limits.key });
     scopes.push({ scope: "tenant", id: p.tenantId, set: p.limits.tenant });
@@ -133,6 +147,8 @@ export class Limiter {
     const leases: Planned[] = [];
     const monthStart = monthStartUtc(now);
     const month = monthStart.toISOString().slice(0, 7);
+    const dayStart = dayStartUtc(now);
+    const day = dayStart.toISOString().slice(0, 10);
     for (const { scope, id, set } of scopes) {
       const key = (kind: LimitKind, m?: string) => Limiter.key(p.tenantId, kind, scope, id, m);
       if (set.monthlyTokenBudget !== null) {
@@ -147,6 +163,27 @@ export class Limiter {
             monthStart,
             ttlMs: nextMonthStartUtc(now).getTime() - now + 3 * 86_400_000,
           },
+        });
+      }
+      if (set.monthlySpendBudgetNano != null) {
+        budgets.push({
+          check: { type: "budget", key: key("spend", month), limit: set.monthlySpendBudgetNano, cost: costEstimate },
+          kind: "spend",
+          scope,
+          seed: {
+            tenantId: p.tenantId,
+            apiKeyId: scope === "key" ? id : null,
+            monthStart,
+            ttlMs: nextMonthStartUtc(now).getTime() - now + 3 * DAY_MS,
+          },
+        });
+      }
+      if (set.dailySpendBudgetNano != null) {
+        budgets.push({
+          check: { type: "budget", key: key("spend_daily", day), limit: set.dailySpendBudgetNano, cost: costEstimate },
+          kind: "spend_daily",
+          scope,
+          seed: { tenantId: p.tenantId, apiKeyId: scope === "key" ? id : null, monthStart: dayStart, ttlMs: dayStart.getTime() + 2 * DAY_MS - now },
         });
       }
       if (set.rpm !== null) windows.push({ check: { type: "window", key: key("rpm"), limit: set.rpm, cost: 1 }, kind: "rpm", scope });
@@ -166,9 +203,9 @@ export class Limiter {
    * Admits a request or throws (429 rate_limited / budget_exceeded, or 503 when the
    * backend is down and the fail mode is closed). `id` names the request's lease.
    */
-  async admit(p: Principal, req: { id: string; estimate: number }): Promise<Admission> {
+  async admit(p: Principal, req: { id: string; estimate: number; /** nano-units to reserve against money budgets */ costEstimate?: number }): Promise<Admission> {
     const now = Date.now();
-    const planned = this.plan(p, Math.max(0, Math.ceil(req.estimate)), now);
+    const planned = this.plan(p, Math.max(0, Math.ceil(req.estimate)), Math.max(0, Math.ceil(req.costEstimate ?? 0)), now);
     if (planned.length === 0) return NOOP;
     const checks = planned.map((x) => x.check);
     let outcome;
@@ -198,8 +235,9 @@ export class Limiter {
     let settled = false;
     return {
       headers,
-      settle: (tokens: number) => {
+      settle: (tokens: number, costNano?: bigint | number | null) => {
         if (settled) return;
+        const cost = costNano == null ? 0 : Number(costNano);
         settled = true;
         this.leases.delete(req.id);
         const ops: SettleOp[] = [];
@@ -207,7 +245,10 @@ export class Limiter {
           const c = x.check;
           if (x.kind === "tpm" && c.type === "window") ops.push({ type: "window", key: c.key, bucket, reserved: c.cost, actual: tokens });
           else if (c.type === "lease") ops.push({ type: "lease", key: c.key });
-          else if (c.type === "budget" && tokens !== c.cost) ops.push({ type: "budget", key: c.key, delta: tokens - c.cost });
+          else if (c.type === "budget") {
+            const actual = MONEY.has(x.kind) ? cost : tokens;
+            if (actual !== c.cost) ops.push({ type: "budget", key: c.key, delta: actual - c.cost });
+          }
         }
         if (ops.length === 0) return;
         this.track(
@@ -266,9 +307,11 @@ export class Limiter {
         try {
           const agg = await this.getDb().usageRollup.aggregate({
             where: { tenantId: s.tenantId, ...(s.apiKeyId ? { apiKeyId: s.apiKeyId } : {}), hour: { gte: s.monthStart } },
-            _sum: { promptTokens: true, completionTokens: true },
+            _sum: { promptTokens: true, completionTokens: true, costNano: true },
           });
-          used = (agg._sum.promptTokens ?? 0) + (agg._sum.completionTokens ?? 0);
+          used = MONEY.has(x.kind)
+            ? Number(agg._sum.costNano ?? 0)
+            : Number(agg._sum.promptTokens ?? 0) + Number(agg._sum.completionTokens ?? 0);
         } catch (e) {
           metrics().dbErrors.inc({ source: "limits" });
           throw e;
@@ -302,6 +345,21 @@ export class Limiter {
     };
     pick("rpm", "requests");
     pick("tpm", "tokens");
+    // money budgets: the tightest of the tenant's and the key's, monthly and daily, in currency units
+    let spend: { limit: number; remaining: number; kind: LimitKind } | null = null;
+    planned.forEach((x, i) => {
+      if (!MONEY.has(x.kind) || x.check.type !== "budget") return;
+      const charged = admitted ? x.check.cost : 0;
+      const remaining = Math.max(0, x.check.limit - results[i]!.used - charged);
+      if (!spend || remaining < spend.remaining) spend = { limit: x.check.limit, remaining, kind: x.kind };
+    });
+    if (spend) {
+      const s = spend as { limit: number; remaining: number; kind: LimitKind };
+      headers["x-switchyard-budget-limit-spend"] = formatAmount(BigInt(s.limit));
+      headers["x-switchyard-budget-remaining-spend"] = formatAmount(BigInt(s.remaining));
+      headers["x-switchyard-budget-period-spend"] = s.kind === "spend_daily" ? "day" : "month";
+      headers["x-switchyard-budget-currency"] = env().SPEND_CURRENCY;
+    }
     return headers;
   }
 
@@ -309,15 +367,20 @@ export class Limiter {
     const percent = p.limits.tenant.budgetWarnPercent ?? DEFAULT_BUDGET_WARN_PERCENT;
     const notes: string[] = [];
     planned.forEach((x, i) => {
-      if (x.kind !== "budget") return;
+      if (!BUDGETS.has(x.kind)) return;
       const used = results[i]!.used;
       const limit = x.check.limit;
       if (used * 100 < limit * percent) return;
-      notes.push(`${SCOPE_NAME[x.scope]} has used ${used} of its ${limit}-token monthly budget (${Math.floor((used * 100) / limit)}%)`);
+      const share = Math.floor((used * 100) / limit);
+      notes.push(
+        x.kind === "budget"
+          ? `${SCOPE_NAME[x.scope]} has used ${used} of its ${limit}-token monthly budget (${share}%)`
+          : `${SCOPE_NAME[x.scope]} has spent ${formatAmount(BigInt(used))} of its ${formatAmount(BigInt(limit))} ${env().SPEND_CURRENCY} ${x.kind === "spend" ? "monthly" : "daily"} budget (${share}%)`,
+      );
       metrics().budgetWarnings.inc({ tenant: p.tenantSlug, scope: x.scope });
       if (!this.warned.has(x.check.key)) {
         this.warned.add(x.check.key);
-        this.log.warn(`tenant ${p.tenantSlug}: ${SCOPE_NAME[x.scope]}${x.scope === "key" ? ` ${p.apiKeyId}` : ""} passed ${percent}% of its monthly token budget (${used} of ${limit})`);
+        this.log.warn(`tenant ${p.tenantSlug}: ${SCOPE_NAME[x.scope]}${x.scope === "key" ? ` ${p.apiKeyId}` : ""} passed ${percent}% of its ${x.kind === "budget" ? "monthly token" : x.kind === "spend" ? "monthly spend" : "daily spend"} budget (${used} of ${limit}${MONEY.has(x.kind) ? " nano-units" : ""})`);
       }
     });
     if (notes.length) headers["x-switchyard-budget-warning"] = notes.join("; ");
@@ -327,7 +390,16 @@ export class Limiter {
     const where = `this ${SCOPE_NAME[x.scope]}`;
     const limit = x.check.limit;
     let err: AppError;
-    if (x.kind === "budget") {
+    if (MONEY.has(x.kind)) {
+      const daily = x.kind === "spend_daily";
+      const next = daily ? new Date(dayStartUtc(now).getTime() + DAY_MS) : nextMonthStartUtc(now);
+      const cur = env().SPEND_CURRENCY;
+      err = new AppError(
+        "rate_limited",
+        `The ${daily ? "daily" : "monthly"} spend budget of ${where} is used up (${formatAmount(BigInt(r.used))} of ${formatAmount(BigInt(limit))} ${cur}). It renews on ${daily ? next.toISOString().slice(0, 16).replace("T", " ") : next.toISOString().slice(0, 10)} (UTC); an administrator can raise it.`,
+        { code: "budget_exceeded", retryAfter: Math.ceil((next.getTime() - now) / 1000) },
+      );
+    } else if (x.kind === "budget") {
       const next = nextMonthStartUtc(now);
       err = new AppError(
         "rate_limited",

@@ -365,6 +365,22 @@ export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
     crossTenant: async (own, other) => ({ tenantId: own.id, policyId: await policyIn(other) }),
   },
   "backends.list": { type: "query", access: { kind: "platform-admin" }, input: async () => undefined },
+  "pricing.list": { type: "query", access: { kind: "authed" }, input: async () => undefined },
+  "pricing.history": { type: "query", access: { kind: "authed" }, input: async () => ({ model: "gpt-4o-mini" }) },
+  "pricing.set": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async () => ({ model: `priced-${uniq()}`, input: "0.15", output: "0.60" }),
+    audit: { action: "price.set", tenant: "none" },
+  },
+  "pricing.seedList": { type: "query", access: { kind: "platform-admin" }, input: async () => undefined },
+  "pricing.importSeed": {
+    type: "mutation",
+    access: { kind: "platform-admin" },
+    input: async () => ({}),
+    audit: { action: "price.import_seed", tenant: "none" },
+  },
+  "pricing.platformSpend": { type: "query", access: { kind: "platform-admin" }, input: async () => ({ range: "24h" }) },
   "backends.create": {
     type: "mutation",
     access: { kind: "platform-admin" },

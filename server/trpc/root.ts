@@ -8,6 +8,7 @@ import { loggingRouter } from "./routers/logging";
 import { membersRouter } from "./routers/members";
 import { modelsRouter } from "./routers/models";
 import { playgroundRouter } from "./routers/playground";
+import { pricingRouter } from "./routers/pricing";
 import { routingRouter } from "./routers/routing";
 import { tenantsRouter } from "./routers/tenants";
 import { usageRouter } from "./routers/usage";
@@ -26,6 +27,7 @@ export const appRouter = router({
   models: modelsRouter,
   routing: routingRouter,
   backends: backendsRouter,
+  pricing: pricingRouter,
 });
 
 export type AppRouter = typeof appRouter;

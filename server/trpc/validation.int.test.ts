@@ -116,6 +116,8 @@ const BAD_INPUTS: Partial<Record<ProcedurePath, BadInput[]>> = {
     { why: "tpm a fraction", field: "tpm", input: (t) => ({ tenantId: t.id, tpm: 1.5 }) },
     { why: "budget a string", field: "monthlyTokenBudget", input: (t) => ({ tenantId: t.id, monthlyTokenBudget: "lots" }) },
     { why: "warning above 100 %", field: "budgetWarnPercent", input: (t) => ({ tenantId: t.id, budgetWarnPercent: 101 }) },
+    { why: "spend budget not an amount", field: "monthlySpendBudget", input: (t) => ({ tenantId: t.id, monthlySpendBudget: "$50" }) },
+    { why: "daily spend budget zero", field: "dailySpendBudget", input: (t) => ({ tenantId: t.id, dailySpendBudget: "0" }) },
   ],
   "logging.update": [
     { why: "sample rate above 1", field: "bodySampleRate", input: (t) => ({ ...LOG_POLICY(t), bodySampleRate: 1.5 }) },
@@ -202,6 +204,13 @@ const BAD_INPUTS: Partial<Record<ProcedurePath, BadInput[]>> = {
     { why: "fractional version", field: "version", input: (t) => ({ tenantId: t.id, policyId: "pol_x", version: 1.5 }) },
   ],
   "routing.remove": [{ why: "policyId missing", field: "policyId", input: (t) => ({ tenantId: t.id }) }],
+  "pricing.set": [
+    { why: "price with a comma", field: "input", input: () => ({ model: "m", input: "1,5", output: "1" }) },
+    { why: "negative output price", field: "output", input: () => ({ model: "m", input: "1", output: "-1" }) },
+    { why: "empty model", field: "model", input: () => ({ model: "", input: "1", output: "1" }) },
+    { why: "bad date", field: "effectiveFrom", input: () => ({ model: "m", input: "1", output: "1", effectiveFrom: "soon" }) },
+  ],
+  "pricing.importSeed": [{ why: "overwrite not a boolean", field: "overwrite", input: () => ({ overwrite: "yes" }) }],
   "backends.create": [
     { why: "name with capitals", field: "name", input: () => ({ name: "Big", baseUrl: "http://127.0.0.1:9/v1" }) },
     { why: "not a URL", field: "baseUrl", input: () => ({ name: "fine", baseUrl: "somewhere" }) },

@@ -205,7 +205,7 @@ export async function rotateApiKey(
   // the guarded update below re-checks that the key is still active.
   const before = await db.apiKey.findFirst({
     where: { id: keyId, tenantId },
-    select: { ...apiKeySelect, rpmLimit: true, tpmLimit: true, maxConcurrent: true, monthlyTokenBudget: true },
+    select: { ...apiKeySelect, rpmLimit: true, tpmLimit: true, maxConcurrent: true, monthlyTokenBudget: true, monthlySpendBudgetNano: true, dailySpendBudgetNano: true },
   });
   if (!before) throw NotFound("API key");
   const status = apiKeyStatus(before, now.getTime());
@@ -243,6 +243,8 @@ export async function rotateApiKey(
         tpmLimit: before.tpmLimit,
         maxConcurrent: before.maxConcurrent,
         monthlyTokenBudget: before.monthlyTokenBudget,
+        monthlySpendBudgetNano: before.monthlySpendBudgetNano,
+        dailySpendBudgetNano: before.dailySpendBudgetNano,
         // the replacement ends when the old key would have
         expiresAt: before.expiresAt,
         rotatedFromId: before.id,

@@ -84,6 +84,7 @@ async function runOnCandidates<T>(
     try {
       const { engine, model, label, backendId } = await engineOf(c);
       ctx.usage.modelUsed = label;
+      ctx.usage.served = { backendId, model };
       if (ctx.usage.route) ctx.usage.route.backendId = backendId;
       const server = c.kind === "backend" ? serverAttributes(c.backend.baseUrl) : {};
       span = startChildSpan(ctx.trace, `${operation} ${model}`, SpanKind.CLIENT, {
@@ -214,6 +215,7 @@ export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest
         } else if (ev.type === "done") {
           ctx.usage.promptTokens = ev.usage.promptTokens;
           ctx.usage.completionTokens = ev.usage.completionTokens;
+          ctx.usage.cachedPromptTokens = ev.usage.cachedPromptTokens;
         }
         out.add(ev);
         onEvent?.(ev);

@@ -31,6 +31,7 @@ import { type Admission, headersOf, limiter } from "../../ratelimit/limiter";
 import { endRequestSpan } from "../../telemetry/gen-ai";
 import { startRequestSpan, withRequestSpan } from "../../telemetry/tracing";
 import { captureExchange } from "../request-bodies/request-bodies";
+import { priceBook } from "../pricing/price-book";
 import { usageWriter } from "../usage/usage-writer";
 import { errorResponse, toGatewayError, zodToGatewayError } from "./errors";
 import type { Dialect, GatewayContext, GatewayError, UsageDraft } from "./types";
@@ -198,8 +199,17 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
       finished = true;
       req.signal?.removeEventListener("abort", onClientGone);
       const tokens = usage.promptTokens + usage.completionTokens;
-      admission?.settle(tokens);
-      observe(opts.endpoint, httpStatus, usage, principal?.tenantSlug ?? "", startedAt);
+      // the cost of what was used (a cancelled stream: the tokens streamed), at the price in force when it started
+      const cachedTokens = usage.cachedPromptTokens ?? 0;
+      const { costNano, priceId } = priceBook().cost(usage.served ?? null, new Date(startedAt), {
+        promptTokens: usage.promptTokens,
+        cachedTokens,
+        completionTokens: usage.completionTokens,
+        charged: tokens > 0,
+        cached: usage.cached,
+      });
+      admission?.settle(tokens, costNano);
+      observe(opts.endpoint, httpStatus, usage, principal?.tenantSlug ?? "", startedAt, costNano);
       const span = { usage, exchange: ctxRef?.exchange, requestId, tenantSlug: principal?.tenantSlug ?? null };
       if (!principal) return endRequestSpan(rt, opts.endpoint, span, { httpStatus, status, error }, null); // unauthenticated requests have no tenant to bill (they are in the metrics)
       usageWriter().record({
@@ -227,6 +237,9 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         toolCalls: usage.toolCalls,
         ttftMs: usage.ttftMs,
         latencyMs: Date.now() - startedAt,
+        cachedTokens,
+        costNano,
+        priceId,
         createdAt: new Date(startedAt),
       });
       const stored = captureExchange({
@@ -278,7 +291,11 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         body = parsed.data;
       }
       const estimate = opts.estimate ? opts.estimate(body as never) : estimateTokens(opts.endpoint, body);
-      admission = await limiter().admit(principal, { id: rowId, estimate });
+      const money = hasSpendBudget(principal);
+      if (money) await priceBook().fresh();
+      else void priceBook().fresh(); // the row's cost at the end needs the list; nothing to wait for here
+      const costEstimate = money ? Number(priceBook().estimate(usage.modelRequested, estimate)) : 0;
+      admission = await limiter().admit(principal, { id: rowId, estimate, costEstimate });
       Object.assign(headers, admission.headers);
       const ctx: GatewayContext = {
         requestId,
@@ -303,9 +320,23 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
   };
 }
 
+function hasSpendBudget(p: Principal): boolean {
+  const l = p.limits;
+  return (
+    l.tenant.monthlySpendBudgetNano != null ||
+    l.tenant.dailySpendBudgetNano != null ||
+    l.key?.monthlySpendBudgetNano != null ||
+    l.key?.dailySpendBudgetNano != null
+  );
+}
+
 /** Request metrics; the model label is the model that served (never the caller's free text: label cardinality). */
-function observe(route: string, httpStatus: number, usage: UsageDraft, tenant: string, startedAt: number) {
+function observe(route: string, httpStatus: number, usage: UsageDraft, tenant: string, startedAt: number, costNano: bigint | null) {
   const m = metrics();
+  if (usage.modelUsed) {
+    if (costNano === null) m.unpriced.inc({ model: usage.modelUsed, tenant });
+    else if (costNano > 0n) m.spend.inc({ model: usage.modelUsed, tenant, currency: env().SPEND_CURRENCY }, Number(costNano) / 1e9);
+  }
   const model = usage.modelUsed ?? "";
   const labels = { route, status: String(httpStatus), model, tenant };
   m.requests.inc(labels);

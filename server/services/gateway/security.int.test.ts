@@ -157,7 +157,7 @@ describe("signed requests", () => {
     expect(row).toMatchObject({ status: "error", httpStatus: 401, errorCode: "signature_invalid" });
     const after = (await metrics().authDenials.get()).values.find((v) => v.labels.reason === "signature_invalid")?.value ?? 0;
     expect(after).toBe(before + 1);
-    expect(JSON.stringify(row)).not.toContain(secret);
+    expect(JSON.stringify(row, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))).not.toContain(secret);
   });
 
   it("secret rotation: the previous secret signs during the grace, not after; grace 0 ends it at once", async () => {

@@ -50,6 +50,10 @@ export interface UsageDraft {
   /** tools the request offered, and tool calls in the answer */
   toolsOffered: number;
   toolCalls: number;
+  /** of promptTokens, how many the upstream served from its prompt cache (from `done`) */
+  cachedPromptTokens?: number;
+  /** the target that served (or last tried) the request, for its price: see execute.ts */
+  served?: { backendId: string | null; model: string };
   /** set when a routing policy (alias) served the request: see execute.ts */
   route?: {
     policyId: string | null;

@@ -7,7 +7,9 @@
 import { type LimitSet, limitColumns, limitSetOf } from "../../auth/principal";
 import type { Db } from "../../db/client";
 import { NotFound } from "../../errors";
-import { DEFAULT_BUDGET_WARN_PERCENT, monthStartUtc } from "../../ratelimit/limiter";
+import { env } from "../../env";
+import { DEFAULT_BUDGET_WARN_PERCENT, dayStartUtc, monthStartUtc } from "../../ratelimit/limiter";
+import { parseAmount } from "../pricing/money";
 import { type Actor, recordAudit } from "../audit/audit";
 import { apiKeyStatus } from "../api-keys/schemas";
 import { type LimitsPatch, SetKeyLimitsInput, SetTenantLimitsInput } from "./schemas";
@@ -20,6 +22,9 @@ export interface LimitsView {
     effectiveBudgetWarnPercent: number;
     /** tokens (prompt + completion) used this calendar month (UTC), from the rollups */
     monthTokens: number;
+    /** spent this month and today (UTC), nano-units of SPEND_CURRENCY (priced requests) */
+    monthSpendNano: bigint;
+    daySpendNano: bigint;
   };
   keys: {
     id: string;
@@ -28,7 +33,11 @@ export interface LimitsView {
     status: "active" | "expired" | "revoked";
     limits: LimitSet;
     monthTokens: number;
+    monthSpendNano: bigint;
+    daySpendNano: bigint;
   }[];
+  /** SPEND_CURRENCY */
+  currency: string;
   /** start of the month monthTokens counts from */
   monthStart: Date;
 }
@@ -41,13 +50,21 @@ function columnsOf(patch: LimitsPatch) {
   if (patch.monthlyTokenBudget !== undefined) {
     data.monthlyTokenBudget = patch.monthlyTokenBudget === null ? null : BigInt(patch.monthlyTokenBudget);
   }
+  // money: decimal strings in SPEND_CURRENCY (validated by the schema), stored as nano-units
+  if (patch.monthlySpendBudget !== undefined) {
+    data.monthlySpendBudgetNano = patch.monthlySpendBudget === null ? null : parseAmount(patch.monthlySpendBudget);
+  }
+  if (patch.dailySpendBudget !== undefined) {
+    data.dailySpendBudgetNano = patch.dailySpendBudget === null ? null : parseAmount(patch.dailySpendBudget);
+  }
   return data;
 }
 
 /** The tenant's limits, every key's, and this month's usage of each. */
 export async function getLimits(db: Db, tenantId: string, now: number = Date.now()): Promise<LimitsView> {
   const monthStart = monthStartUtc(now);
-  const [tenant, keys, usage] = await Promise.all([
+  const dayStart = dayStartUtc(now);
+  const [tenant, keys, usage, today] = await Promise.all([
     db.tenant.findUnique({ where: { id: tenantId }, select: { ...limitColumns, budgetWarnPercent: true } }),
     db.apiKey.findMany({
       where: { tenantId },
@@ -57,18 +74,28 @@ export async function getLimits(db: Db, tenantId: string, now: number = Date.now
     db.usageRollup.groupBy({
       by: ["apiKeyId"],
       where: { tenantId, hour: { gte: monthStart } },
-      _sum: { promptTokens: true, completionTokens: true },
+      _sum: { promptTokens: true, completionTokens: true, costNano: true },
+    }),
+    db.usageRollup.groupBy({
+      by: ["apiKeyId"],
+      where: { tenantId, hour: { gte: dayStart } },
+      _sum: { costNano: true },
     }),
   ]);
   if (!tenant) throw NotFound("Tenant");
-  const byKey = new Map(usage.map((u) => [u.apiKeyId, (u._sum.promptTokens ?? 0) + (u._sum.completionTokens ?? 0)]));
+  const byKey = new Map(usage.map((u) => [u.apiKeyId, Number(u._sum.promptTokens ?? 0) + Number(u._sum.completionTokens ?? 0)]));
   const all = [...byKey.values()].reduce((a, b) => a + b, 0);
+  const spendByKey = new Map(usage.map((u) => [u.apiKeyId, BigInt(u._sum.costNano ?? 0)]));
+  const daySpendByKey = new Map(today.map((u) => [u.apiKeyId, BigInt(u._sum.costNano ?? 0)]));
+  const sum = (m: Map<string, bigint>) => [...m.values()].reduce((a, b) => a + b, 0n);
   return {
     tenant: {
       limits: limitSetOf(tenant),
       budgetWarnPercent: tenant.budgetWarnPercent,
       effectiveBudgetWarnPercent: tenant.budgetWarnPercent ?? DEFAULT_BUDGET_WARN_PERCENT,
       monthTokens: all,
+      monthSpendNano: sum(spendByKey),
+      daySpendNano: sum(daySpendByKey),
     },
     keys: keys.map((k) => ({
       id: k.id,
@@ -77,8 +104,11 @@ export async function getLimits(db: Db, tenantId: string, now: number = Date.now
       status: apiKeyStatus(k, now),
       limits: limitSetOf(k),
       monthTokens: byKey.get(k.id) ?? 0,
+      monthSpendNano: spendByKey.get(k.id) ?? 0n,
+      daySpendNano: daySpendByKey.get(k.id) ?? 0n,
     })),
     monthStart,
+    currency: env().SPEND_CURRENCY,
   };
 }
 

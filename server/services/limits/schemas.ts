@@ -3,6 +3,7 @@
  * In a patch, a field left out keeps its value and `null` removes that limit.
  */
 import { z } from "zod";
+import { parseAmount } from "../pricing/money";
 
 const MAX_LIMIT = 1_000_000_000;
 /** budgets are BigInt columns; 2^53 keeps them exact as JS numbers */
@@ -17,11 +18,27 @@ const limit = (what: string, max = MAX_LIMIT) =>
     .nullable()
     .optional();
 
+/** Largest money budget: 9 million units, so nano-unit counters stay exact JS numbers (2^53). */
+const MAX_SPEND_NANO = 9_000_000n * 1_000_000_000n;
+
+const money = (what: string) =>
+  z
+    .string({ message: `${what} must be an amount like "50" or "12.50", or null for no budget` })
+    .trim()
+    .refine((v) => parseAmount(v) !== null, { message: `${what} must be an amount like "50" or "12.50" (up to 9 decimals)` })
+    .refine((v) => (parseAmount(v) ?? 0n) > 0n, { message: `${what} must be more than 0 (use null for no budget)` })
+    .refine((v) => (parseAmount(v) ?? 0n) <= MAX_SPEND_NANO, { message: `${what} must be at most 9000000` })
+    .nullable()
+    .optional();
+
 export const LimitsPatch = z.object({
   rpm: limit("Requests per minute"),
   tpm: limit("Tokens per minute"),
   maxConcurrent: limit("Concurrent requests", 100_000),
   monthlyTokenBudget: limit("Monthly token budget", MAX_BUDGET),
+  /** money budgets in the deployment's currency (SPEND_CURRENCY), reserved at admission and settled with the real cost */
+  monthlySpendBudget: money("The monthly spend budget"),
+  dailySpendBudget: money("The daily spend budget"),
 });
 export type LimitsPatch = z.infer<typeof LimitsPatch>;
 
@@ -39,6 +56,13 @@ export type SetTenantLimitsInput = z.infer<typeof SetTenantLimitsInput>;
 
 export const SetKeyLimitsInput = LimitsPatch.extend({ keyId: z.string().min(1, "keyId is required") });
 export type SetKeyLimitsInput = z.infer<typeof SetKeyLimitsInput>;
+
+/** The CLI's spelling of a money budget: an amount, or "none"/"off" to remove it. */
+export function parseMoneyFlag(value: string): string | null | undefined {
+  const v = value.trim().toLowerCase();
+  if (v === "none" || v === "off" || v === "unlimited") return null;
+  return parseAmount(v) === null ? undefined : v;
+}
 
 /** The CLI's spelling of a limit: a positive whole number, or "none"/"off" to remove it. */
 export function parseLimitFlag(value: string): number | null | undefined {

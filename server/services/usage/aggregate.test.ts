@@ -30,6 +30,22 @@ function rec(over: Partial<UsageRecord> = {}): UsageRecord {
 
 const rows = (...rs: UsageRecord[]): RequestLogRow[] => rs.map((r) => toRow(r));
 
+describe("cost on rows and rollups", () => {
+  it("keeps a cost exactly, 0 when nothing served, null (unpriced) when missing or not a safe integer", () => {
+    expect(toRow(rec({ costNano: 123_456_789n, priceId: "prc_1" }))).toMatchObject({ costNano: 123_456_789, priceId: "prc_1" });
+    expect(toRow(rec({ modelUsed: null })).costNano).toBe(0);
+    expect(toRow(rec({ costNano: null })).costNano).toBeNull();
+    expect(toRow(rec({ costNano: 2n ** 60n })).costNano).toBeNull();
+    expect(toRow(rec({ costNano: -5 })).costNano).toBeNull();
+  });
+
+  it("sums priced rows' cost per bucket and counts the unpriced ones apart", () => {
+    const groups = aggregateRollups(rows(rec({ costNano: 1_500n }), rec({ costNano: 2_250n }), rec({ costNano: null })));
+    expect(groups).toHaveLength(1);
+    expect(groups[0]).toMatchObject({ requests: 3, costNano: 3_750, unpriced: 1 });
+  });
+});
+
 describe("toRow", () => {
   it("copies every field, defaults requestId to id, the optional routing fields to null/false and tool counts to 0", () => {
     const r = rec({ errorCode: "x", errorMessage: "boom" });
@@ -42,6 +58,9 @@ describe("toRow", () => {
       cached: false,
       toolsOffered: 0,
       toolCalls: 0,
+      // no cost given for a served request: unpriced, never a silent 0
+      costNano: null,
+      priceId: null,
     });
     expect(toRow({ ...r, requestId: "client-id", attempts: [{ model: "a" }], cached: true, toolsOffered: 2, toolCalls: 1 })).toMatchObject({
       requestId: "client-id",

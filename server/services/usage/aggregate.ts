@@ -38,6 +38,9 @@ export interface RequestLogRow {
   toolCalls: number;
   ttftMs: number | null;
   latencyMs: number;
+  /** nano-units; null = unpriced */
+  costNano: number | null;
+  priceId: string | null;
   createdAt: Date;
 }
 
@@ -45,6 +48,16 @@ function int(v: unknown, max = INT4_MAX): number {
   const n = typeof v === "number" ? v : Number(v);
   if (!Number.isFinite(n)) return 0;
   return Math.min(max, Math.max(0, Math.round(n)));
+}
+
+/** A cost as the row stores it: a safe integer of nano-units (9e15 nano = 9 million per request), or null (unpriced). */
+function cost(r: UsageRecord): number | null {
+  const v = r.costNano;
+  if (v === undefined) return r.modelUsed == null ? 0 : null;
+  if (v === null) return null;
+  const n = typeof v === "bigint" ? Number(v) : v;
+  if (!Number.isSafeInteger(n) || n < 0) return null;
+  return n;
 }
 
 function str(v: unknown): string {
@@ -109,6 +122,8 @@ export function toRow(r: UsageRecord, now: () => Date = () => new Date()): Reque
     toolCalls: int(r.toolCalls ?? 0),
     ttftMs: r.ttftMs == null ? null : int(r.ttftMs),
     latencyMs: int(r.latencyMs),
+    costNano: cost(r),
+    priceId: optStr(r.priceId),
     createdAt,
   };
 }
@@ -144,6 +159,10 @@ export interface RollupDelta extends Record<LatencyColumn, number> {
   latencySumMs: number;
   ttftSumMs: number;
   ttftCount: number;
+  /** sum of the priced rows' costs, nano-units */
+  costNano: number;
+  /** rows without a price */
+  unpriced: number;
 }
 
 export type RollupCounts = Omit<RollupDelta, "tenantId" | "apiKeyId" | "model" | "hour">;
@@ -176,6 +195,8 @@ export function aggregateRollups(rows: readonly RequestLogRow[]): RollupDelta[] 
         latencySumMs: 0,
         ttftSumMs: 0,
         ttftCount: 0,
+        costNano: 0,
+        unpriced: 0,
         ...(Object.fromEntries(LATENCY_COLUMNS.map((c) => [c, 0])) as Record<LatencyColumn, number>),
       };
       groups.set(key, g);
@@ -187,6 +208,8 @@ export function aggregateRollups(rows: readonly RequestLogRow[]): RollupDelta[] 
     g.completionTokens += r.completionTokens;
     g.latencySumMs += r.latencyMs;
     g[latencyColumn(r.latencyMs)]++;
+    if (r.costNano === null) g.unpriced++;
+    else g.costNano += r.costNano;
     if (r.ttftMs !== null) {
       g.ttftSumMs += r.ttftMs;
       g.ttftCount++;

@@ -5,7 +5,9 @@
  * with tenantId. tenantId is in every where.
  */
 import type { Db } from "../../db/client";
+import { env } from "../../env";
 import { NotFound } from "../../errors";
+import { formatAmount } from "../pricing/money";
 import { HOUR_MS, LATENCY_BOUNDS_MS, LATENCY_COLUMNS, hourStart } from "./aggregate";
 import type { OverviewRange, UsageFilter } from "./schemas";
 
@@ -22,6 +24,8 @@ const SUMS = {
   promptTokens: true,
   completionTokens: true,
   latencySumMs: true,
+  costNano: true,
+  unpriced: true,
   ...(Object.fromEntries(LATENCY_COLUMNS.map((c) => [c, true])) as Record<(typeof LATENCY_COLUMNS)[number], true>),
 } as const;
 
@@ -52,22 +56,14 @@ export async function tenantOverview(db: Db, tenantId: string, range: OverviewRa
   const end = new Date(hourStart(now).getTime() + HOUR_MS);
   const start = new Date(end.getTime() - hours * HOUR_MS);
   const where = { tenantId, hour: { gte: start, lt: end } };
-  const [byHour, byKey, byModel] = await Promise.all([
+  const TOP_SUMS = { requests: true, errors: true, promptTokens: true, completionTokens: true, costNano: true, unpriced: true } as const;
+  const [byHour, byKey, byModel, spendKeys, spendModels] = await Promise.all([
     db.usageRollup.groupBy({ by: ["hour"], where, _sum: SUMS }),
-    db.usageRollup.groupBy({
-      by: ["apiKeyId"],
-      where,
-      _sum: { requests: true, errors: true, promptTokens: true, completionTokens: true },
-      orderBy: { _sum: { requests: "desc" } },
-      take: 5,
-    }),
-    db.usageRollup.groupBy({
-      by: ["model"],
-      where,
-      _sum: { requests: true, errors: true, promptTokens: true, completionTokens: true },
-      orderBy: { _sum: { requests: "desc" } },
-      take: 5,
-    }),
+    db.usageRollup.groupBy({ by: ["apiKeyId"], where, _sum: TOP_SUMS, orderBy: { _sum: { requests: "desc" } }, take: 5 }),
+    db.usageRollup.groupBy({ by: ["model"], where, _sum: TOP_SUMS, orderBy: { _sum: { requests: "desc" } }, take: 5 }),
+    // top spenders: by cost, ties (and unpriced-only traffic) by requests
+    db.usageRollup.groupBy({ by: ["apiKeyId"], where, _sum: TOP_SUMS, orderBy: [{ _sum: { costNano: "desc" } }, { _sum: { requests: "desc" } }], take: 10 }),
+    db.usageRollup.groupBy({ by: ["model"], where, _sum: TOP_SUMS, orderBy: [{ _sum: { costNano: "desc" } }, { _sum: { requests: "desc" } }], take: 10 }),
   ]);
 
   const bucketMs = bucketHours * HOUR_MS;
@@ -76,31 +72,56 @@ export async function tenantOverview(db: Db, tenantId: string, range: OverviewRa
     requests: 0,
     errors: 0,
     tokens: 0,
+    /** nano-units */
+    costNano: 0n,
+    unpriced: 0,
   }));
-  const totals = { requests: 0, errors: 0, cancelled: 0, promptTokens: 0, completionTokens: 0, latencySumMs: 0 };
+  // spend per UTC day over the range (the "by day" view, whatever the chart's bucket)
+  const days = new Map<string, { day: string; costNano: bigint; unpriced: number; requests: number }>();
+  const totals = { requests: 0, errors: 0, cancelled: 0, promptTokens: 0, completionTokens: 0, latencySumMs: 0, unpriced: 0 };
+  let totalCost = 0n;
   const histogram = LATENCY_COLUMNS.map(() => 0);
   for (const row of byHour) {
     const s = row._sum;
-    const i = Math.floor((new Date(row.hour).getTime() - start.getTime()) / bucketMs);
+    const hour = new Date(row.hour);
+    const i = Math.floor((hour.getTime() - start.getTime()) / bucketMs);
     const point = series[i];
+    const cost = BigInt(s.costNano ?? 0);
     if (point) {
       point.requests += s.requests ?? 0;
       point.errors += s.errors ?? 0;
-      point.tokens += (s.promptTokens ?? 0) + (s.completionTokens ?? 0);
+      point.tokens += Number(s.promptTokens ?? 0) + Number(s.completionTokens ?? 0);
+      point.costNano += cost;
+      point.unpriced += s.unpriced ?? 0;
     }
-    for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += s[k] ?? 0;
+    const day = hour.toISOString().slice(0, 10);
+    const d = days.get(day) ?? days.set(day, { day, costNano: 0n, unpriced: 0, requests: 0 }).get(day)!;
+    d.costNano += cost;
+    d.unpriced += s.unpriced ?? 0;
+    d.requests += s.requests ?? 0;
+    for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += Number(s[k] ?? 0);
+    totalCost += cost;
     LATENCY_COLUMNS.forEach((c, j) => (histogram[j]! += s[c] ?? 0));
   }
 
-  const keyIds = byKey.map((k) => k.apiKeyId).filter(Boolean);
+  const keyIds = [...new Set([...byKey, ...spendKeys].map((k) => k.apiKeyId).filter(Boolean))];
   const keys = keyIds.length
     ? await db.apiKey.findMany({ where: { tenantId, id: { in: keyIds } }, select: { id: true, name: true, prefix: true } })
     : [];
   const keyName = new Map(keys.map((k) => [k.id, k]));
-  const top = (r: { _sum: { requests: number | null; errors: number | null; promptTokens: number | null; completionTokens: number | null } }) => ({
+  type Sums = { _sum: { requests: number | null; errors: number | null; promptTokens: bigint | number | null; completionTokens: bigint | number | null; costNano: bigint | number | null; unpriced: number | null } };
+  const top = (r: Sums) => ({
     requests: r._sum.requests ?? 0,
     errors: r._sum.errors ?? 0,
-    tokens: (r._sum.promptTokens ?? 0) + (r._sum.completionTokens ?? 0),
+    tokens: Number(r._sum.promptTokens ?? 0) + Number(r._sum.completionTokens ?? 0),
+    costNano: BigInt(r._sum.costNano ?? 0),
+    unpriced: r._sum.unpriced ?? 0,
+  });
+  const keyEntry = (k: Sums & { apiKeyId: string }) => ({
+    apiKeyId: k.apiKeyId || null,
+    name: k.apiKeyId ? (keyName.get(k.apiKeyId)?.name ?? "(deleted key)") : "Console (signed-in users)",
+    prefix: keyName.get(k.apiKeyId)?.prefix ?? null,
+    ...top(k),
   });
 
   return {
@@ -108,22 +129,56 @@ export async function tenantOverview(db: Db, tenantId: string, range: OverviewRa
     from: start.toISOString(),
     to: end.toISOString(),
     bucketHours,
+    currency: env().SPEND_CURRENCY,
     totals: {
       ...totals,
       tokens: totals.promptTokens + totals.completionTokens,
+      /** nano-units of `currency`, of the priced requests; `unpriced` requests are not in it */
+      costNano: totalCost,
       errorRate: totals.requests ? totals.errors / totals.requests : null,
       avgLatencyMs: totals.requests ? Math.round(totals.latencySumMs / totals.requests) : null,
       p50LatencyMs: histogramQuantile(histogram, 0.5),
       p95LatencyMs: histogramQuantile(histogram, 0.95),
     },
     series,
-    topKeys: byKey.map((k) => ({
-      apiKeyId: k.apiKeyId || null,
-      name: k.apiKeyId ? (keyName.get(k.apiKeyId)?.name ?? "(deleted key)") : "Console (signed-in users)",
-      prefix: keyName.get(k.apiKeyId)?.prefix ?? null,
-      ...top(k),
-    })),
+    spendByDay: [...days.values()].sort((a, b) => (a.day < b.day ? -1 : 1)),
+    topKeys: byKey.map(keyEntry),
     topModels: byModel.map((m) => ({ model: m.model, ...top(m) })),
+    spendByKey: spendKeys.map(keyEntry),
+    spendByModel: spendModels.map((m) => ({ model: m.model, ...top(m) })),
+  };
+}
+
+/** Platform admins: spend per tenant over a range, dearest first (rollups only). */
+export async function platformSpend(db: Db, range: OverviewRange, now: Date = new Date()) {
+  const { hours } = RANGE[range];
+  const end = new Date(hourStart(now).getTime() + HOUR_MS);
+  const start = new Date(end.getTime() - hours * HOUR_MS);
+  const rows = await db.usageRollup.groupBy({
+    by: ["tenantId"],
+    where: { hour: { gte: start, lt: end } },
+    _sum: { requests: true, promptTokens: true, completionTokens: true, costNano: true, unpriced: true },
+    orderBy: [{ _sum: { costNano: "desc" } }, { _sum: { requests: "desc" } }],
+  });
+  const tenants = rows.length ? await db.tenant.findMany({ where: { id: { in: rows.map((r) => r.tenantId) } }, select: { id: true, slug: true, name: true } }) : [];
+  const byId = new Map(tenants.map((t) => [t.id, t]));
+  const list = rows.map((r) => ({
+    tenantId: r.tenantId,
+    slug: byId.get(r.tenantId)?.slug ?? null,
+    name: byId.get(r.tenantId)?.name ?? "(deleted tenant)",
+    requests: r._sum.requests ?? 0,
+    tokens: Number(r._sum.promptTokens ?? 0) + Number(r._sum.completionTokens ?? 0),
+    costNano: BigInt(r._sum.costNano ?? 0),
+    unpriced: r._sum.unpriced ?? 0,
+  }));
+  return {
+    range,
+    from: start.toISOString(),
+    to: end.toISOString(),
+    currency: env().SPEND_CURRENCY,
+    totalCostNano: list.reduce((a, t) => a + t.costNano, 0n),
+    unpriced: list.reduce((a, t) => a + t.unpriced, 0),
+    tenants: list,
   };
 }
 export type TenantOverview = Awaited<ReturnType<typeof tenantOverview>>;
@@ -146,6 +201,7 @@ const logSelect = {
   toolCalls: true,
   ttftMs: true,
   latencyMs: true,
+  costNano: true,
   createdAt: true,
 } as const;
 
@@ -190,16 +246,31 @@ export async function listUsage(db: Db, tenantId: string, input: { filter: Usage
     select: logSelect,
   });
   const items = rows.slice(0, input.limit);
-  return { items, nextCursor: rows.length > input.limit ? encodeCursor(items[items.length - 1]!) : null };
+  return { items, nextCursor: rows.length > input.limit ? encodeCursor(items[items.length - 1]!) : null, currency: env().SPEND_CURRENCY };
 }
 
 export async function getUsageRow(db: Db, tenantId: string, id: string) {
   const row = await db.requestLog.findFirst({ where: { tenantId, id } });
   if (!row) throw NotFound("Request");
-  const key = row.apiKeyId
-    ? await db.apiKey.findFirst({ where: { tenantId, id: row.apiKeyId }, select: { name: true, prefix: true } })
-    : null;
-  return { ...row, apiKey: key };
+  const [key, price] = await Promise.all([
+    row.apiKeyId ? db.apiKey.findFirst({ where: { tenantId, id: row.apiKeyId }, select: { name: true, prefix: true } }) : null,
+    // prices are platform data (not tenant-owned): the one that costed this row, as it was
+    row.priceId ? db.price.findUnique({ where: { id: row.priceId } }) : null,
+  ]);
+  return {
+    ...row,
+    apiKey: key,
+    currency: env().SPEND_CURRENCY,
+    price: price && {
+      model: price.model,
+      perBackend: price.backendId !== "",
+      input: formatAmount(price.inputNanoPerM),
+      cachedInput: price.cachedInputNanoPerM === null ? null : formatAmount(price.cachedInputNanoPerM),
+      output: formatAmount(price.outputNanoPerM),
+      perRequest: formatAmount(price.requestNano),
+      effectiveFrom: price.effectiveFrom,
+    },
+  };
 }
 
 const CSV_COLUMNS = [
@@ -220,6 +291,8 @@ const CSV_COLUMNS = [
   "toolCalls",
   "ttftMs",
   "latencyMs",
+  "cost",
+  "currency",
 ] as const;
 
 function csvCell(v: unknown): string {
@@ -235,11 +308,16 @@ function csvCell(v: unknown): string {
  * of a million rows holds one page in memory at a time.
  */
 export async function* usageCsv(db: Db, tenantId: string, filter: UsageFilter, pageSize = 2000): AsyncGenerator<string> {
+  const currency = env().SPEND_CURRENCY;
   yield `${CSV_COLUMNS.join(",")}\n`;
   let cursor: string | undefined;
   for (;;) {
     const page = await listUsage(db, tenantId, { filter, cursor, limit: pageSize });
-    if (page.items.length) yield page.items.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(",")).join("\n") + "\n";
+    if (page.items.length) {
+      // cost as an exact decimal in the currency; an unpriced row says so (an empty cell would read as 0)
+      const out = page.items.map((r) => ({ ...r, cost: r.costNano === null ? "unpriced" : formatAmount(r.costNano, 2), currency }));
+      yield out.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(",")).join("\n") + "\n";
+    }
     if (!page.nextCursor) return;
     cursor = page.nextCursor;
   }

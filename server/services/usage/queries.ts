@@ -31,6 +31,10 @@ export interface RollupTotals {
   latencySumMs: number;
   ttftSumMs: number;
   ttftCount: number;
+  /** nano-units of SPEND_CURRENCY, of the priced requests */
+  costNano: bigint;
+  /** requests without a price (their cost is not in costNano) */
+  unpriced: number;
   /** latencySumMs / requests, null without requests */
   avgLatencyMs: number | null;
   /** ttftSumMs / ttftCount, null when no request had a first token */
@@ -53,6 +57,8 @@ export async function rollupTotals(db: Db, tenantId: string, from: Date, to: Dat
       latencySumMs: true,
       ttftSumMs: true,
       ttftCount: true,
+      costNano: true,
+      unpriced: true,
     },
   });
   const s = agg._sum;
@@ -60,11 +66,13 @@ export async function rollupTotals(db: Db, tenantId: string, from: Date, to: Dat
     requests: s.requests ?? 0,
     errors: s.errors ?? 0,
     cancelled: s.cancelled ?? 0,
-    promptTokens: s.promptTokens ?? 0,
-    completionTokens: s.completionTokens ?? 0,
-    latencySumMs: s.latencySumMs ?? 0,
-    ttftSumMs: s.ttftSumMs ?? 0,
+    promptTokens: Number(s.promptTokens ?? 0),
+    completionTokens: Number(s.completionTokens ?? 0),
+    latencySumMs: Number(s.latencySumMs ?? 0),
+    ttftSumMs: Number(s.ttftSumMs ?? 0),
     ttftCount: s.ttftCount ?? 0,
+    costNano: BigInt(s.costNano ?? 0),
+    unpriced: s.unpriced ?? 0,
   };
   return {
     ...t,

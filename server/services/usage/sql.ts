@@ -46,6 +46,8 @@ export const LOG_COLUMNS = [
   "toolCalls",
   "ttftMs",
   "latencyMs",
+  "costNano",
+  "priceId",
   "createdAt",
 ] as const satisfies readonly (keyof RequestLogRow)[];
 
@@ -60,6 +62,8 @@ const ROLLUP_COUNTS = [
   "ttftSumMs",
   "ttftCount",
   ...LATENCY_COLUMNS,
+  "costNano",
+  "unpriced",
 ] as const satisfies readonly (keyof RollupDelta)[];
 export const ROLLUP_COLUMNS = ["id", ...ROLLUP_KEY, ...ROLLUP_COUNTS, "updatedAt"] as const;
 

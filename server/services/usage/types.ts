@@ -50,6 +50,15 @@ export interface UsageRecord {
   toolsOffered?: number;
   /** tool calls in the answer (all choices); 0 when absent */
   toolCalls?: number;
+  /** of promptTokens, how many the upstream served from its prompt cache (priced at the cached-input price) */
+  cachedTokens?: number;
+  /**
+   * cost in nano-units of SPEND_CURRENCY, from the price in force at createdAt (the pipeline
+   * computes it with the price book); null = unpriced. Absent: 0 when no model served, else unpriced.
+   */
+  costNano?: bigint | number | null;
+  /** the Price row that costed it */
+  priceId?: string | null;
 }
 
 export interface UsageWriterStats {

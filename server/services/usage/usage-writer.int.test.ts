@@ -117,6 +117,8 @@ describe("UsageWriter", () => {
       cached: true,
       toolsOffered: 3,
       toolCalls: 2,
+      costNano: 1_234_567_891n,
+      priceId: "prc_x",
     });
     w.record(r);
     await w.flush();
@@ -171,7 +173,7 @@ describe("UsageWriter", () => {
 
     const rows = (await rollups(t.id)).map((r) => ({
       key: `${r.apiKeyId}|${r.model}|${r.hour.toISOString().slice(11, 16)}`,
-      n: [r.requests, r.errors, r.cancelled, r.promptTokens, r.completionTokens, r.latencySumMs, r.ttftSumMs, r.ttftCount],
+      n: [r.requests, r.errors, r.cancelled, r.promptTokens, r.completionTokens, r.latencySumMs, r.ttftSumMs, r.ttftCount].map(Number),
     }));
     expect(rows).toEqual([
       { key: "key_a|nope|10:00", n: [1, 1, 0, 0, 0, 2, 0, 0] },
@@ -192,6 +194,72 @@ describe("UsageWriter", () => {
     await w.close();
   });
 
+  it("sums cost into the rollups exactly and counts unpriced requests apart (never as 0)", async () => {
+    const t = await makeTenant();
+    const w = writer();
+    w.record(rec(t.id, { costNano: 1_000_000_001n }));
+    w.record(rec(t.id, { costNano: 2n }));
+    w.record(rec(t.id, { costNano: null }));
+    await w.flush();
+    w.record(rec(t.id, { costNano: 3_000_000_000_000n })); // 3,000 units in one request
+    await w.flush();
+    const [r] = await rollups(t.id);
+    expect(r).toMatchObject({ requests: 4, costNano: 3_001_000_000_003n, unpriced: 1 });
+    expect((await rollupTotals(db(), t.id, H10, H12)).costNano).toBe(3_001_000_000_003n);
+    const logged = await db().requestLog.findMany({ where: { tenantId: t.id }, select: { costNano: true } });
+    expect(logged.map((l) => String(l.costNano)).sort()).toEqual(["1000000001", "2", "3000000000000", "null"]);
+    await w.close();
+  });
+
+  it("token and latency sums are 64-bit: a bucket past 2^31 keeps counting", async () => {
+    const t = await makeTenant();
+    const w = writer();
+    // each row within INTEGER range; their sums are not (1,000 req/s of 1 s each overflow int4 within the hour)
+    for (let i = 0; i < 3; i++) w.record(rec(t.id, { promptTokens: 2_000_000_000, completionTokens: 2_000_000_000, latencyMs: 2_000_000_000 }));
+    await w.flush();
+    const [r] = await rollups(t.id);
+    expect(r).toMatchObject({ requests: 3, promptTokens: 6_000_000_000n, completionTokens: 6_000_000_000n, latencySumMs: 6_000_000_000n });
+    expect(w.stats()).toMatchObject({ written: 3, rejected: 0 });
+    await w.close();
+  });
+
+  it("a rollup write the database refuses never costs the rows: they are written, the failure counted", async () => {
+    const t = await makeTenant();
+    const w = writer();
+    const pg = process.env.TEST_DB === "postgresql";
+    const name = `refuse_rollup_${t.id.replace(/[^a-z0-9]/gi, "_")}`;
+    // a trigger that refuses this tenant's rollups only (other tests run against the same database)
+    if (pg) {
+      await db().$executeRawUnsafe(
+        `CREATE FUNCTION ${name}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'rollups refused'; END $$ LANGUAGE plpgsql`,
+      );
+      await db().$executeRawUnsafe(
+        `CREATE TRIGGER ${name} BEFORE INSERT OR UPDATE ON "UsageRollup" FOR EACH ROW WHEN (NEW."tenantId" = '${t.id}') EXECUTE FUNCTION ${name}()`,
+      );
+    } else {
+      await db().$executeRawUnsafe(
+        `CREATE TRIGGER ${name} BEFORE INSERT ON "UsageRollup" WHEN NEW."tenantId" = '${t.id}' BEGIN SELECT RAISE(ABORT, 'rollups refused'); END`,
+      );
+    }
+    const { metrics } = await import("../../metrics/metrics");
+    const before = (await metrics().usageRollupFailures.get()).values[0]?.value ?? 0;
+    try {
+      const other = await makeTenant();
+      w.record(rec(t.id, { costNano: 5n }));
+      w.record(rec(t.id, { costNano: 7n }));
+      w.record(rec(other.id, { costNano: 11n }));
+      await w.flush();
+      expect(await logCount(t.id)).toBe(2);
+      expect(await rollups(t.id)).toEqual([]);
+      expect(w.stats()).toMatchObject({ written: 3, rejected: 0, dropped: 0 });
+      expect((await metrics().usageRollupFailures.get()).values[0]?.value).toBe(before + 1);
+    } finally {
+      await db().$executeRawUnsafe(pg ? `DROP TRIGGER ${name} ON "UsageRollup"` : `DROP TRIGGER ${name}`);
+      if (pg) await db().$executeRawUnsafe(`DROP FUNCTION ${name}()`);
+      await w.close();
+    }
+  });
+
   it("adds later batches to the existing rollup rows", async () => {
     const t = await makeTenant();
     const w = writer();
@@ -202,7 +270,7 @@ describe("UsageWriter", () => {
     await w.flush();
     const rs = await rollups(t.id);
     expect(rs).toHaveLength(1);
-    expect(rs[0]).toMatchObject({ requests: 3, errors: 1, promptTokens: 7, ttftSumMs: 30, ttftCount: 2, hour: hourStart(at(H10, 1)) });
+    expect(rs[0]).toMatchObject({ requests: 3, errors: 1, promptTokens: 7n, ttftSumMs: 30n, ttftCount: 2, hour: hourStart(at(H10, 1)) });
     await w.close();
   });
 

@@ -26,6 +26,7 @@
 import { type Db, type Tx, db } from "../../db/client";
 import { env } from "../../env";
 import { newId } from "../../lib/ids";
+import { metrics } from "../../metrics/metrics";
 import { type RequestLogRow, aggregateRollups, toRow } from "./aggregate";
 import { type Provider, insertLogsStatement, upsertRollupsStatement } from "./sql";
 import type { UsageRecord, UsageWriterStats } from "./types";
@@ -430,8 +431,28 @@ async function insert(tx: Tx, provider: Provider, rows: RequestLogRow[]): Promis
   const ids = new Set(inserted.map((r) => r.id));
   const fresh = inserted.length === rows.length ? rows : rows.filter((r) => ids.has(r.id));
   const groups = aggregateRollups(fresh).map((g) => ({ ...g, id: newId("rol") }));
-  await tx.$executeRawUnsafe(...upsertRollupsStatement(provider, groups, new Date()));
+  // The rollups are derived data; the rows are the record. A rollup write the database refuses
+  // (a bad bucket, a broken trigger, an overflow) is rolled back to this savepoint alone, so it
+  // never takes the batch's rows with it — it is logged and counted instead.
+  await tx.$executeRawUnsafe("SAVEPOINT usage_rollups");
+  try {
+    await tx.$executeRawUnsafe(...upsertRollupsStatement(provider, groups, new Date()));
+    await tx.$executeRawUnsafe("RELEASE SAVEPOINT usage_rollups");
+  } catch (e) {
+    await tx.$executeRawUnsafe("ROLLBACK TO SAVEPOINT usage_rollups");
+    await tx.$executeRawUnsafe("RELEASE SAVEPOINT usage_rollups");
+    onRollupFailure(fresh.length, e);
+  }
   return inserted.length;
+}
+
+function onRollupFailure(rows: number, e: unknown): void {
+  try {
+    metrics().usageRollupFailures.inc();
+  } catch {
+    // metrics must not turn a kept row into a lost one
+  }
+  consoleLogger.error(`the rollups of ${rows} request log rows could not be written (the rows were): ${message(e)}`);
 }
 
 function providerOfClient(client: Db): Provider {

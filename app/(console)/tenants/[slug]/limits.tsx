@@ -2,6 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { LimitsPatch, SetTenantLimitsInput } from "@/server/services/limits/schemas";
+import { formatAmount, formatMoney } from "@/server/services/pricing/money";
 import { Alert, Badge, Dialog, EmptyState, Field, SkeletonRows, useToast } from "../../../_components/ui";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
@@ -16,7 +17,14 @@ const FIELDS = [
   { key: "monthlyTokenBudget", label: "Monthly token budget" },
 ] as const;
 type LimitKey = (typeof FIELDS)[number]["key"];
-type LimitValues = Record<LimitKey, number | null>;
+/** money budgets: decimal amounts in the server's currency in the form, nano-units in the limits */
+const MONEY_FIELDS = [
+  { key: "monthlySpendBudget", nano: "monthlySpendBudgetNano", label: "Monthly spend budget" },
+  { key: "dailySpendBudget", nano: "dailySpendBudgetNano", label: "Daily spend budget" },
+] as const;
+type LimitValues = Record<LimitKey | (typeof MONEY_FIELDS)[number]["nano"], number | null>;
+const MONEY_KEYS: ReadonlySet<string> = new Set(MONEY_FIELDS.map((f) => f.key));
+const money = (v: number | null, currency: string) => (v === null ? "no limit" : formatMoney(BigInt(v), currency));
 
 /**
  * The tenant's quota (set by platform admins) and per-key limits (set by tenant
@@ -32,6 +40,8 @@ export function Limits({ tenantId, role, platformAdmin }: { tenantId: string; ro
   const used = v?.tenant.monthTokens ?? 0;
   const share = budget ? Math.min(1, used / budget) : null;
   const warn = v ? v.tenant.effectiveBudgetWarnPercent / 100 : 0.8;
+  const spendBudget = v?.tenant.limits.monthlySpendBudgetNano ?? null;
+  const spendShare = spendBudget ? Math.min(1, Number(v!.tenant.monthSpendNano) / spendBudget) : null;
   return (
     <>
       {q.error && <Alert>{describeError(q.error).message}</Alert>}
@@ -57,9 +67,28 @@ export function Limits({ tenantId, role, platformAdmin }: { tenantId: string; ro
                 </div>
               </div>
             ))}
+            {MONEY_FIELDS.map((f) => (
+              <div className="stat panel" key={f.key}>
+                <div className="stat-label">{f.label}</div>
+                <div className="stat-value" data-testid={`tenant-limit-${f.key}`}>
+                  {v ? money(v.tenant.limits[f.nano], v.currency) : <span className="skeleton" style={{ width: 80, height: 24, display: "inline-block" }} />}
+                </div>
+              </div>
+            ))}
           </div>
           {v && (
             <div>
+              <div className="sub" data-testid="tenant-spend">
+                Spent this month: {formatMoney(v.tenant.monthSpendNano, v.currency)}
+                {v.tenant.limits.monthlySpendBudgetNano !== null ? ` of ${money(v.tenant.limits.monthlySpendBudgetNano, v.currency)}` : ""} · today:{" "}
+                {formatMoney(v.tenant.daySpendNano, v.currency)}
+                {v.tenant.limits.dailySpendBudgetNano !== null ? ` of ${money(v.tenant.limits.dailySpendBudgetNano, v.currency)}` : ""}
+              </div>
+              {spendShare !== null && (
+                <div className="meter" role="meter" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(spendShare * 100)} aria-label="Monthly spend budget used">
+                  <div className={`meter-fill${spendShare >= 1 ? " meter-danger" : spendShare >= warn ? " meter-warn" : ""}`} style={{ width: `${spendShare * 100}%` }} />
+                </div>
+              )}
               <div className="sub">
                 This month: {n.format(used)} tokens{budget ? ` of ${n.format(budget)} (warning at ${v.tenant.effectiveBudgetWarnPercent} %)` : ""}
               </div>
@@ -89,12 +118,18 @@ export function Limits({ tenantId, role, platformAdmin }: { tenantId: string; ro
                     {f.label}
                   </th>
                 ))}
+                {MONEY_FIELDS.map((f) => (
+                  <th key={f.key} className="num">
+                    {f.label}
+                  </th>
+                ))}
                 <th className="num">Tokens this month</th>
+                <th className="num">Spent this month</th>
                 {can(role, "admin") && <th className="actions" />}
               </tr>
             </thead>
             <tbody>
-              {q.isPending && <SkeletonRows cols={7} />}
+              {q.isPending && <SkeletonRows cols={10} />}
               {v?.keys.map((k) => (
                 <tr key={k.id} data-testid={`key-limits-${k.name}`}>
                   <td>
@@ -105,7 +140,13 @@ export function Limits({ tenantId, role, platformAdmin }: { tenantId: string; ro
                       {show(k.limits[f.key])}
                     </td>
                   ))}
+                  {MONEY_FIELDS.map((f) => (
+                    <td key={f.key} className="num">
+                      {money(k.limits[f.nano], v.currency)}
+                    </td>
+                  ))}
                   <td className="num">{n.format(k.monthTokens)}</td>
+                  <td className="num">{formatMoney(k.monthSpendNano, v.currency)}</td>
                   {can(role, "admin") && (
                     <td className="actions">
                       {k.status === "active" && (
@@ -153,13 +194,14 @@ function LimitsDialog({
   const toast = useToast();
   const [values, setValues] = useState<Record<string, string>>({
     ...Object.fromEntries(FIELDS.map((f) => [f.key, initial[f.key] === null ? "" : String(initial[f.key])])),
+    ...Object.fromEntries(MONEY_FIELDS.map((f) => [f.key, initial[f.nano] === null ? "" : formatAmount(BigInt(initial[f.nano]!))])),
     budgetWarnPercent: warnPercent == null ? "" : String(warnPercent),
   });
   const [serverError, setServerError] = useState<string | null>(null);
   const patch = Object.fromEntries(
     Object.entries(values)
       .filter(([k]) => target.kind === "tenant" || k !== "budgetWarnPercent")
-      .map(([k, s]) => [k, s.trim() === "" ? null : Number(s)]),
+      .map(([k, s]) => [k, s.trim() === "" ? null : MONEY_KEYS.has(k) ? s.trim() : Number(s)]),
   );
   // The server's schema, so the dialog says exactly what the server would.
   const parsed = (target.kind === "tenant" ? SetTenantLimitsInput : LimitsPatch).safeParse(patch);
@@ -179,7 +221,7 @@ function LimitsDialog({
       open
       onClose={onClose}
       title={target.kind === "tenant" ? "Tenant limits" : `Limits of "${target.name}"`}
-      description="Leave a field empty for no limit."
+      description="Leave a field empty for no limit. Spend budgets are amounts in the server's currency (e.g. 50 or 12.50)."
     >
       <form
         noValidate
@@ -192,12 +234,12 @@ function LimitsDialog({
       >
         <Alert>{serverError}</Alert>
         <div className="row">
-          {[...FIELDS, ...(target.kind === "tenant" ? [{ key: "budgetWarnPercent", label: "Budget warning at (%)" } as const] : [])].map((f) => (
+          {[...FIELDS, ...MONEY_FIELDS, ...(target.kind === "tenant" ? [{ key: "budgetWarnPercent", label: "Budget warning at (%)" } as const] : [])].map((f) => (
             <Field key={f.key} label={f.label} id={`limit-${f.key}`} error={errors[f.key]}>
               <input
                 id={`limit-${f.key}`}
                 className="input"
-                inputMode="numeric"
+                inputMode={MONEY_KEYS.has(f.key) ? "decimal" : "numeric"}
                 placeholder={f.key === "budgetWarnPercent" ? "80" : "no limit"}
                 value={values[f.key] ?? ""}
                 aria-invalid={errors[f.key] ? true : undefined}

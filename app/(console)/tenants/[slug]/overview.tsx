@@ -2,6 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Area, AreaChart, Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { formatMoney } from "@/server/services/pricing/money";
 import { OVERVIEW_RANGES, type OverviewRange } from "@/server/services/usage/schemas";
 import { Alert, EmptyState } from "../../../_components/ui";
 import { describeError } from "../../../_lib/errors";
@@ -26,6 +27,12 @@ export function Overview({ tenantId }: { tenantId: string }) {
   const cards = [
     { label: "Requests", value: o ? n.format(o.totals.requests) : null, testId: "stat-requests" },
     { label: "Tokens", value: o ? n.format(o.totals.tokens) : null, testId: "stat-tokens" },
+    {
+      label: "Spend",
+      // unpriced requests are not in the sum: say so next to it, never fold them in as 0
+      value: o ? `${formatMoney(o.totals.costNano, o.currency)}${o.totals.unpriced ? ` + ${n.format(o.totals.unpriced)} unpriced` : ""}` : null,
+      testId: "stat-spend",
+    },
     { label: "Error rate", value: o ? pct(o.totals.errorRate) : null, testId: "stat-error-rate" },
     { label: "p50 latency", value: o ? ms(o.totals.p50LatencyMs) : null, testId: "stat-p50" },
     { label: "p95 latency", value: o ? ms(o.totals.p95LatencyMs) : null, testId: "stat-p95" },
@@ -95,6 +102,42 @@ export function Overview({ tenantId }: { tenantId: string }) {
         </div>
       </div>
       <div className="grid-2">
+        <div className="panel">
+          <div className="panel-head">
+            <h2>Spend by day ({o?.currency ?? "USD"})</h2>
+          </div>
+          <div className="panel-body chart">
+            {o && o.spendByDay.length === 0 && <EmptyState title="No spend in this period" />}
+            {o && o.spendByDay.length > 0 && (
+              <ResponsiveContainer width="100%" height={240}>
+                <BarChart data={o.spendByDay.map((d) => ({ label: d.day.slice(5), cost: Number(d.costNano) / 1e9 }))} margin={{ top: 4, right: 8, left: 0, bottom: 0 }}>
+                  <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
+                  <XAxis dataKey="label" tick={{ fontSize: 11 }} />
+                  <YAxis tick={{ fontSize: 11 }} width={56} />
+                  <Tooltip />
+                  <Bar dataKey="cost" name={`spend (${o.currency})`} fill="#059669" isAnimationActive={false} />
+                </BarChart>
+              </ResponsiveContainer>
+            )}
+          </div>
+        </div>
+        <TopTable
+          title="Spend by model"
+          testId="spend-by-model"
+          currency={o?.currency}
+          rows={o?.spendByModel.map((m) => ({ ...m, id: m.model, name: m.model, sub: null }))}
+        />
+      </div>
+      <div className="grid-2">
+        <TopTable
+          title="Top spenders (keys)"
+          testId="spend-by-key"
+          currency={o?.currency}
+          rows={o?.spendByKey.map((k) => ({ ...k, id: k.apiKeyId ?? "console", sub: k.prefix ? `${k.prefix}…` : null }))}
+        />
+        <div />
+      </div>
+      <div className="grid-2">
         <TopTable
           title="Top keys"
           rows={o?.topKeys.map((k) => ({ ...k, id: k.apiKeyId ?? "console", sub: k.prefix ? `${k.prefix}…` : null }))}
@@ -108,12 +151,16 @@ export function Overview({ tenantId }: { tenantId: string }) {
 function TopTable({
   title,
   rows,
+  currency,
+  testId,
 }: {
   title: string;
-  rows?: { id: string; name: string; sub: string | null; requests: number; errors: number; tokens: number }[];
+  rows?: { id: string; name: string; sub: string | null; requests: number; errors: number; tokens: number; costNano: bigint; unpriced: number }[];
+  currency?: string;
+  testId?: string;
 }) {
   return (
-    <div className="panel">
+    <div className="panel" data-testid={testId}>
       <div className="panel-head">
         <h2>{title}</h2>
       </div>
@@ -124,6 +171,7 @@ function TopTable({
             <th className="num">Requests</th>
             <th className="num">Errors</th>
             <th className="num">Tokens</th>
+            <th className="num">Cost</th>
           </tr>
         </thead>
         <tbody>
@@ -136,6 +184,10 @@ function TopTable({
               <td className="num">{n.format(r.requests)}</td>
               <td className="num">{n.format(r.errors)}</td>
               <td className="num">{n.format(r.tokens)}</td>
+              <td className="num">
+                {r.unpriced > 0 && r.costNano === 0n ? "unpriced" : formatMoney(r.costNano, currency ?? "USD")}
+                {r.unpriced > 0 && r.costNano > 0n && <div className="sub">+ {n.format(r.unpriced)} unpriced</div>}
+              </td>
             </tr>
           ))}
         </tbody>

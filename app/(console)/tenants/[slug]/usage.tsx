@@ -2,6 +2,7 @@
 import { DENIAL_CODES } from "@/server/auth/principal";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { formatMoney } from "@/server/services/pricing/money";
 import { UsageFilter } from "@/server/services/usage/schemas";
 import { Alert, Badge, Dialog, EmptyState, Field, SkeletonRows, formatDate, useToast } from "../../../_components/ui";
 import { BASE_PATH } from "../../../_lib/base-path";
@@ -158,10 +159,11 @@ export function UsageLog({ tenantId }: { tenantId: string }) {
               <th>Status</th>
               <th className="num">Tokens in / out</th>
               <th className="num">Latency</th>
+              <th className="num">Cost</th>
             </tr>
           </thead>
           <tbody>
-            {page.isPending && <SkeletonRows rows={5} cols={7} />}
+            {page.isPending && <SkeletonRows rows={5} cols={8} />}
             {page.data?.items.map((r) => (
               <tr key={r.id} className="clickable" data-testid={`usage-row-${r.requestId}`}>
                 <td className="sub">{formatDate(r.createdAt)}</td>
@@ -185,6 +187,9 @@ export function UsageLog({ tenantId }: { tenantId: string }) {
                   {r.promptTokens} / {r.completionTokens}
                 </td>
                 <td className="num">{r.latencyMs} ms</td>
+                <td className="num" data-testid="usage-cost">
+                  {r.costNano === null ? <Badge tone="warn">unpriced</Badge> : formatMoney(r.costNano, page.data.currency, 2)}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -246,6 +251,28 @@ function RowDetail({ tenantId, id, onClose }: { tenantId: string; id: string | n
         ["Tools", r.toolsOffered || r.toolCalls ? `${r.toolsOffered} offered, ${r.toolCalls} call${r.toolCalls === 1 ? "" : "s"} in the answer` : "—"],
         ["Time to first token", r.ttftMs === null ? "—" : `${r.ttftMs} ms`],
         ["Latency", `${r.latencyMs} ms`],
+        [
+          "Cost",
+          r.costNano === null ? (
+            <span key="c">
+              <Badge tone="warn">unpriced</Badge> <span className="sub">no price for {r.modelUsed}; a platform admin can set one under Prices</span>
+            </span>
+          ) : (
+            <span key="c" data-testid="detail-cost">
+              {formatMoney(r.costNano, r.currency, 2)}
+            </span>
+          ),
+        ],
+        [
+          "Price",
+          r.price
+            ? `${r.price.input} in${r.price.cachedInput ? ` / ${r.price.cachedInput} cached` : ""} / ${r.price.output} out per M tokens${r.price.perRequest !== "0.00" ? ` + ${r.price.perRequest} per request` : ""}${r.price.perBackend ? " (this backend's price)" : ""}, from ${formatDate(r.price.effectiveFrom)}`
+            : r.costNano === null
+              ? "—"
+              : r.modelUsed
+                ? "local default (LOCAL_PRICE_PER_MTOK) or nothing to bill"
+                : "—",
+        ],
       ]
     : [];
   return (
