@@ -78,6 +78,8 @@ export interface GatewayContext {
   headers: Record<string, string>;
   /** the dialect this request speaks (its error shapes) */
   dialect: Dialect;
+  /** time spent waiting for engines (a remote upstream, llama.cpp); the rest is the gateway's own (x-switchyard-overhead-ms) */
+  timing: { engineMs: number };
   /** a streaming handler calls this and then owns writing the usage record via `finish` */
   deferFinish: () => void;
   /** writes the usage record once; later calls are ignored */
