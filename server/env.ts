@@ -88,6 +88,11 @@ const serverSchema = z
     RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(1000),
     /** Signed requests: how far (seconds) a signature's timestamp may be from the server's clock, either way. */
     SIGNATURE_WINDOW_SECONDS: z.coerce.number().int().min(5).max(3600).default(300),
+    /**
+     * `on`: in production, <base>/api/v1 requests go straight to their route modules, skipping
+     * Next's router (server/http/fast-path.ts); `off`: Next routes them like every other page.
+     */
+    API_FAST_PATH: z.enum(["on", "off"]).default("on"),
     /** When set, <base>/metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   })
