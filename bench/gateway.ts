@@ -18,6 +18,9 @@
  * --portkey: where `npm install @portkey-ai/gateway@1.15.2` was run; the Portkey column is
  *   skipped, saying so, when it is absent. Portkey is a benchmark peer, never a dependency.
  * --seed N: N extra API keys, aliases and backends in the database (cost must not grow with state).
+ * --lean: adds a column for the same route modules served by a bare node:http server
+ *   (server/test/v1-server-child.ts under tsx), i.e. without Next's router: what the lean path
+ *   of issue #17 would leave.
  * --cpu-prof DIR: Switchyard runs with `--cpu-prof`; the profile is summarised at the end
  *   (self time by function and by package), see `--summarize FILE.cpuprofile`.
  *
@@ -44,6 +47,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "0" },
     "cpu-prof": { type: "string" },
     only: { type: "string" },
+    lean: { type: "boolean", default: false },
     summarize: { type: "string" },
     port: { type: "string", default: "0" },
   },
@@ -111,7 +115,7 @@ function spawnListening(
   cmd: string,
   args: string[],
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; ready: RegExp | ((out: string) => boolean) },
-): Promise<{ child: ChildProcess; port: number }> {
+): Promise<{ child: ChildProcess; port: number; url: string }> {
   const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     let out = "";
@@ -121,7 +125,8 @@ function spawnListening(
       if (ok) {
         child.stdout!.off("data", onData);
         child.stdout!.resume();
-        resolve({ child, port: Number(/LISTENING (\d+)/.exec(out)?.[1] ?? 0) });
+        const m = /LISTENING (\S+)/.exec(out)?.[1] ?? "";
+        resolve({ child, port: Number(/^\d+$/.test(m) ? m : 0), url: m });
       }
     };
     child.stdout!.on("data", onData);
@@ -461,6 +466,15 @@ async function main() {
     portkeyNote = `Portkey column skipped: ${portkeyEntry} not found (install it outside the project: mkdir -p /work/.peers/portkey && cd /work/.peers/portkey && npm init -y && npm install @portkey-ai/gateway@1.15.2, or pass --portkey DIR)`;
   }
   targets.push({ name: "Switchyard", pid: sy.pid!, base: syBase, headers: { authorization: `Bearer ${key}` }, chatModel: "bench", embedModel: "bench-embed", modelsPath: "/models" });
+  if (values.lean) {
+    const lean = await spawnListening(process.execPath, [...profFlags, "--import", "tsx", path.join(root, "server/test/v1-server-child.ts")], {
+      cwd: root,
+      env: { ...process.env, NODE_ENV: "production", DATABASE_URL: `file:${dbFile}`, AUTH_SECRET: secret },
+      ready: /LISTENING \S+/,
+    });
+    children.push(lean.child);
+    targets.push({ name: "Switchyard, no Next router", pid: lean.child.pid!, base: `${lean.url}/api/v1`, headers: { authorization: `Bearer ${key}` }, chatModel: "bench", embedModel: "bench-embed", modelsPath: "/models" });
+  }
   const measured = values.only ? targets.filter((t) => t.name.toLowerCase().includes(values.only!.toLowerCase()) || t.name === "upstream direct") : targets;
 
   console.log(`machine: ${os.cpus().length}× ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
@@ -506,10 +520,14 @@ async function main() {
     console.log("");
   }
 
-  // stop Switchyard gracefully (its shutdown hooks flush the usage log; --cpu-prof writes on exit)
-  const exited = new Promise((r) => sy.once("exit", r));
-  sy.kill("SIGTERM");
-  await exited;
+  // stop the gateways gracefully (shutdown hooks flush the usage log; --cpu-prof writes on exit)
+  await Promise.all(
+    [sy, ...children.filter((c) => c !== sy && c.spawnargs.some((a) => a.endsWith("v1-server-child.ts")))].map((c) => {
+      const exited = new Promise((r) => c.once("exit", r));
+      c.kill("SIGTERM");
+      return exited;
+    }),
+  );
   cleanup();
   if (profDir) {
     const files = readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile")).map((f) => path.join(profDir, f));
