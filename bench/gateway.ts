@@ -91,7 +91,8 @@ function upstreamServer(port: number) {
       const body = Buffer.concat(chunks).toString("utf8");
       const model = /"model"\s*:\s*"([^"]*)"/.exec(body)?.[1] ?? "up-model";
       if (url.endsWith("/embeddings")) {
-        const n = /"input"\s*:\s*\[/.test(body) ? Math.max(1, (body.match(/","/g)?.length ?? 0) + 1) : 1;
+        const input = (JSON.parse(body) as { input?: unknown }).input;
+        const n = Array.isArray(input) ? input.length : 1;
         res.writeHead(200, { "content-type": "application/json" });
         return void res.end(
           JSON.stringify({ object: "list", data: Array.from({ length: n }, (_, index) => ({ object: "embedding", index, embedding })), model, usage: { prompt_tokens: 3 * n, total_tokens: 3 * n } }),
@@ -447,7 +448,8 @@ async function main() {
     const pkPort = await freePort();
     const pk = spawn(process.execPath, [portkeyEntry, `--port=${pkPort}`, "--headless"], {
       env: { ...process.env, NODE_ENV: "production", TRUSTED_CUSTOM_HOSTS: "127.0.0.1,localhost" },
-      stdio: ["ignore", process.env.BENCH_VERBOSE ? "inherit" : "ignore", "inherit"],
+      // its failures are reported per scenario; its stack traces only with BENCH_VERBOSE
+      stdio: ["ignore", process.env.BENCH_VERBOSE ? "inherit" : "ignore", process.env.BENCH_VERBOSE ? "inherit" : "ignore"],
     });
     children.push(pk);
     await waitHttp(`http://127.0.0.1:${pkPort}/`);
