@@ -558,7 +558,8 @@ async function seed(n: number, benchTenantId: string, upUrl: string) {
   const chunk = 500;
   for (let i = 0; i < n; i += chunk) {
     const part = rows.slice(i, i + chunk);
-    const backends = part.map((j) => ({ id: newId("bke"), name: `seed-backend-${j}`, baseUrl: `${upUrl}/v1`, models: JSON.stringify(["up-model"]), public: j % 2 === 0 }));
+    // healthy, as a checked fleet would be; every 15 s the periodic checker probes them all (see docs/benchmarks.md)
+    const backends = part.map((j) => ({ id: newId("bke"), name: `seed-backend-${j}`, baseUrl: `${upUrl}/v1`, models: JSON.stringify(["up-model"]), public: j % 2 === 0, health: "healthy" as const }));
     await db().backend.createMany({ data: backends });
     await db().routingPolicy.createMany({
       data: part.map((j) => ({

@@ -282,7 +282,8 @@ describe("least busy", () => {
       signal: abort.signal,
     }).then((r) => r.text()).catch(() => "aborted");
     await vi.waitFor(() => expect(inFlight.get(k1)).toBe(1));
-    expect(slow.requests).toHaveLength(1);
+    // in flight from the moment it is planned; the upstream sees it once its body has arrived
+    await vi.waitFor(() => expect(slow.requests).toHaveLength(1));
 
     const second = await post("chat/completions", chat(p.alias));
     expect(second.status).toBe(200);

@@ -245,7 +245,11 @@ export async function removeBackend(db: Db, actor: Actor, id: string) {
  * model list and the models it says take images (read from the same /models answer,
  * best effort: if that second read fails the previous list is kept).
  */
-async function probe(db: Db, id: string, opts: { adoptModels: boolean }) {
+async function probe(db: Db, id: string, opts: { adoptModels: boolean; /** the caller announces changes itself (a round of checks: once) */ quiet?: { changed: boolean } }) {
+  const announce = async () => {
+    if (opts.quiet) opts.quiet.changed = true;
+    else await configChanged(db);
+  };
   const b = await rawBackend(db, id);
   if (!b) throw NotFound(`Backend ${id}`);
   const started = Date.now();
@@ -266,14 +270,14 @@ async function probe(db: Db, id: string, opts: { adoptModels: boolean }) {
       },
     });
     // routing only sees health and the model lists: a check that changes neither is no news for the replicas
-    if (b.health !== "healthy" || opts.adoptModels) await configChanged(db);
+    if (b.health !== "healthy" || opts.adoptModels) await announce();
     return { ok: true as const, models };
   } catch (e) {
     await db.backend.update({
       where: { id },
       data: { health: "unhealthy", lastCheckedAt: new Date(), lastError: (e as Error).message.slice(0, 500), latencyMs: null },
     });
-    if (b.health !== "unhealthy") await configChanged(db);
+    if (b.health !== "unhealthy") await announce();
     return { ok: false as const, error: (e as Error).message };
   }
 }
@@ -303,10 +307,21 @@ export async function markBackendUnhealthy(db: Db, id: string, error: string) {
   }
 }
 
+/** Health checks in flight at once during a round. */
+export const CHECK_CONCURRENCY = 16;
+
 /** Checks every enabled backend (the periodic checker's one round). */
 export async function checkAllBackends(db: Db) {
   const rows = await db.backend.findMany({ where: { enabled: true }, select: { id: true } });
-  await Promise.all(rows.map((r) => probe(db, r.id, { adoptModels: false }).catch(() => {})));
+  // one announcement for the round: thousands of backends turning healthy drop the routing caches once, not thousands of times
+  const quiet = { changed: false };
+  // a few at a time: ten thousand backends must not mean ten thousand sockets and queries at once
+  let next = 0;
+  const worker = async () => {
+    while (next < rows.length) await probe(db, rows[next++]!.id, { adoptModels: false, quiet }).catch(() => {});
+  };
+  await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, rows.length) }, worker));
+  if (quiet.changed) await configChanged(db);
 }
 
 const g = globalThis as unknown as { __switchyardHealthTimer?: NodeJS.Timeout };
