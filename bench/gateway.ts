@@ -18,6 +18,7 @@
  * --portkey: where `npm install @portkey-ai/gateway@1.15.2` was run; the Portkey column is
  *   skipped, saying so, when it is absent. Portkey is a benchmark peer, never a dependency.
  * --seed N: N extra API keys, aliases and backends in the database (cost must not grow with state).
+ *   Seeded backends are disabled unless --seed-enabled (then the periodic health checker probes them all).
  * --lean: adds a column for the same route modules served by a bare node:http server
  *   (server/test/v1-server-child.ts under tsx), i.e. without Next's router: what the lean path
  *   of issue #17 would leave.
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     "cpu-prof": { type: "string" },
     only: { type: "string" },
     lean: { type: "boolean", default: false },
+    "seed-enabled": { type: "boolean", default: false },
     summarize: { type: "string" },
     port: { type: "string", default: "0" },
   },
@@ -558,8 +560,9 @@ async function seed(n: number, benchTenantId: string, upUrl: string) {
   const chunk = 500;
   for (let i = 0; i < n; i += chunk) {
     const part = rows.slice(i, i + chunk);
-    // healthy, as a checked fleet would be; every 15 s the periodic checker probes them all (see docs/benchmarks.md)
-    const backends = part.map((j) => ({ id: newId("bke"), name: `seed-backend-${j}`, baseUrl: `${upUrl}/v1`, models: JSON.stringify(["up-model"]), public: j % 2 === 0, health: "healthy" as const }));
+    // healthy, as a checked fleet would be; enabled ones are probed by the periodic checker every 15 s,
+    // whose work grows with the fleet (docs/benchmarks.md) — --seed-enabled measures that too
+    const backends = part.map((j) => ({ id: newId("bke"), name: `seed-backend-${j}`, baseUrl: `${upUrl}/v1`, models: JSON.stringify(["up-model"]), public: j % 2 === 0, health: "healthy" as const, enabled: !!values["seed-enabled"] }));
     await db().backend.createMany({ data: backends });
     await db().routingPolicy.createMany({
       data: part.map((j) => ({

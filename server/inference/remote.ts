@@ -512,7 +512,8 @@ export class RemoteEngine implements InferenceEngine {
         usage: { promptTokens: j.usage?.prompt_tokens ?? inputs.reduce((n, s) => n + estimateTokens(s), 0) },
       };
     } catch (e) {
-      if (d.callerGone) throw e;
+      // the caller went away: its own reason (the pipeline's client_closed), not the transport's AbortError
+      if (d.callerGone) throw signal.reason ?? e;
       throw failureOf(this.spec, d, e);
     } finally {
       d.dispose();

@@ -149,6 +149,9 @@ describe("a remote backend behind an alias", () => {
     const res = await post("chat/completions", chat(p.alias));
     const body = (await res.json()) as { usage: Record<string, number> };
     expect(f.requests.at(-1)!.body.stream).toBeUndefined(); // asked for whole, not streamed and re-assembled
+    // the gateway's own time and the engine's, for users to check the overhead in production
+    expect(res.headers.get("x-switchyard-overhead-ms")).toMatch(/^\d+\.\d\d$/);
+    expect(res.headers.get("server-timing")).toMatch(/^gateway;dur=\d+\.\d\d, engine;dur=\d+\.\d\d$/);
     expect(body.usage.completion_tokens).toBe(3); // "abcdefghijkl": 12 characters
     expect(body.usage.prompt_tokens).toBeGreaterThan(0);
     expect((await logRow(res)).completionTokens).toBe(3);

@@ -230,8 +230,12 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
     const stamp = (res: Response) => {
       const engine = timing.engineMs;
       const own = Math.max(0, performance.now() - t0 - engine).toFixed(2);
-      res.headers.set("x-switchyard-overhead-ms", own);
-      res.headers.set("server-timing", engine ? `gateway;dur=${own}, engine;dur=${engine.toFixed(2)}` : `gateway;dur=${own}`);
+      try {
+        res.headers.set("x-switchyard-overhead-ms", own);
+        res.headers.set("server-timing", engine ? `gateway;dur=${own}, engine;dur=${engine.toFixed(2)}` : `gateway;dur=${own}`);
+      } catch {
+        /* a Response with immutable headers (Response.redirect, a fetched one) goes out as it is */
+      }
       return res;
     };
 
