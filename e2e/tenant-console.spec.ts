@@ -168,6 +168,16 @@ test("the playground streams a reply through /api/v1 and the request is logged",
   await expect(page.getByTestId("msg-assistant")).toHaveText(DEMO_REPLY);
   await expect(page.getByTestId("chat-stats")).toContainText("tokens in");
   await screenshot(page, "playground");
+  // the same conversation in the Responses dialect: its raw events as a client receives them
+  await page.getByRole("button", { name: "Clear" }).click();
+  await page.getByLabel("API").selectOption("responses");
+  await page.getByLabel("Message").fill("Hi");
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(page.getByTestId("msg-assistant")).toHaveText(DEMO_REPLY);
+  await page.getByText("Raw events").click();
+  await expect(page.getByTestId("raw-events")).toContainText("event: response.output_text.delta");
+  await expect(page.getByTestId("raw-events")).toContainText("event: response.completed");
+  await screenshot(page, "playground-responses");
   await page.getByRole("tab", { name: "Usage log" }).click();
   await page.getByLabel("Key").selectOption("");
   await expect(page.getByTestId("usage-table").getByText("console").first()).toBeVisible();

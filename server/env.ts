@@ -86,6 +86,8 @@ const serverSchema = z
      */
     RESPONSE_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(0),
     RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+    /** Responses API `store`: seconds a stored response stays readable (GET, previous_response_id) before it is purged; OpenAI keeps them 30 days. */
+    RESPONSES_STORE_TTL_SECONDS: z.coerce.number().int().min(60).max(365 * 86_400).default(30 * 86_400),
     /** Signed requests: how far (seconds) a signature's timestamp may be from the server's clock, either way. */
     SIGNATURE_WINDOW_SECONDS: z.coerce.number().int().min(5).max(3600).default(300),
     /**
@@ -93,6 +95,32 @@ const serverSchema = z
      * Next's router (server/http/fast-path.ts); `off`: Next routes them like every other page.
      */
     API_FAST_PATH: z.enum(["on", "off"]).default("on"),
+    /** Body logging (opt-in per tenant): the largest stored request+answer document, in bytes; longer text is cut and marked truncated. */
+    BODY_LOG_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+    /** Platform default for how many days usage rows (the request log) are kept; a tenant may set its own. 0 = keep forever. Hourly rollups are kept regardless. */
+    USAGE_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(0),
+    /** Rows the retention purge deletes per statement: small batches keep each lock short. */
+    RETENTION_PURGE_BATCH: z.coerce.number().int().min(10).max(100_000).default(1000),
+    /**
+     * OpenTelemetry traces (OTLP over HTTP, JSON): the collector's base URL, e.g.
+     * http://otel-collector:4318 (spans go to <url>/v1/traces). Unset: tracing is off and costs nothing.
+     * The exporter reads the other standard OTEL_EXPORTER_OTLP_* variables (headers, timeout) itself.
+     */
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url({ message: "must be an http(s) URL like http://localhost:4318" }).optional()),
+    /** Overrides the traces URL in full (standard OTel variable; used as given, no /v1/traces added). */
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString.pipe(z.url({ message: "must be an http(s) URL" }).optional()),
+    /** extra headers for the collector, "k=v,k2=v2" (standard OTel variable; e.g. an auth token) */
+    OTEL_EXPORTER_OTLP_HEADERS: optionalString,
+    /** service.name of the spans */
+    OTEL_SERVICE_NAME: z.string().trim().min(1).default("switchyard"),
+    /** "true" turns tracing off even with an endpoint set (standard OTel variable) */
+    OTEL_SDK_DISABLED: z.enum(["true", "false", ""]).default("false").transform((v) => v === "true"),
+    /** standard OTel sampler names; default parentbased_always_on (a caller's sampling decision is followed) */
+    OTEL_TRACES_SAMPLER: z
+      .enum(["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"])
+      .default("parentbased_always_on"),
+    /** the ratio (0..1) for the traceidratio samplers */
+    OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
     /** When set, <base>/metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   })

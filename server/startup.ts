@@ -16,6 +16,10 @@ import { existingLimiter, limiter } from "./ratelimit/limiter";
 import { resetReplayCache } from "./auth/replay-cache";
 import { startHealthChecks } from "./services/backends/backends";
 import { listModels } from "./services/models/models";
+import { flushBodyWrites } from "./services/request-bodies/request-bodies";
+import { retentionHousekeeping } from "./services/request-bodies/retention";
+import { initTracingFromEnv, shutdownTracing } from "./telemetry/tracing";
+import { purgeExpiredResponses } from "./services/responses/responses";
 import { SHUTDOWN_PRIORITY, installShutdownHooks, onShutdown } from "./services/usage/shutdown";
 
 export async function startServer(): Promise<void> {
@@ -29,6 +33,12 @@ export async function startServer(): Promise<void> {
     // settlements in flight reach Redis before the connection closes
     onShutdown(async () => existingLimiter()?.close(), { name: "ratelimit", priority: SHUTDOWN_PRIORITY.flushUsage });
     onShutdown(() => resetReplayCache(), { name: "replay cache", priority: SHUTDOWN_PRIORITY.flushUsage });
+    onShutdown(() => flushBodyWrites(), { name: "request bodies", priority: SHUTDOWN_PRIORITY.flushUsage });
+    if (initTracingFromEnv(e)) {
+      console.log(`[otel] exporting traces (OTLP/HTTP) as ${e.OTEL_SERVICE_NAME}`);
+      // after the usage flush: spans of requests that ended during shutdown are exported too
+      onShutdown(() => shutdownTracing(), { name: "otel", priority: SHUTDOWN_PRIORITY.flushUsage + 1 });
+    }
     if (process.env.SWITCHYARD_SKIP_MIGRATE !== "1") {
       const result = await migrate(e.DATABASE_URL);
       if (result.applied.length) console.log(`[db] applied migrations: ${result.applied.join(", ")}`);
@@ -51,8 +61,10 @@ export async function startServer(): Promise<void> {
     process.exit(1);
   }
   void preload();
-  // Remote backends: a backend marked unhealthy by a failed request is retried by these checks.
-  startHealthChecks(db());
+  // Remote backends: a backend marked unhealthy by a failed request is retried by these checks;
+  // the same round purges expired stored responses (Responses API `store`) and, when due,
+  // usage rows and bodies past their retention.
+  startHealthChecks(db(), undefined, [purgeExpiredResponses, retentionHousekeeping]);
 }
 
 async function preload() {

@@ -34,6 +34,7 @@ describe("deriveKey", () => {
       usageExport: "switchyard/usage-export/v1",
       backendCredential: "switchyard/backend-credential/v1",
       signingSecret: "switchyard/signing-secret/v1",
+      redaction: "switchyard/redaction-hash/v1",
     });
   });
 });

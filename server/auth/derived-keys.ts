@@ -14,6 +14,7 @@ export const KEY_INFO = {
   usageExport: "switchyard/usage-export/v1",
   backendCredential: "switchyard/backend-credential/v1",
   signingSecret: "switchyard/signing-secret/v1",
+  redaction: "switchyard/redaction-hash/v1",
 } as const;
 export type KeyPurpose = keyof typeof KEY_INFO;
 

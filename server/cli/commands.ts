@@ -25,6 +25,7 @@ import type { CommandSpec, FlagSpec, Flags } from "./args";
 import { CliError, shortDate, table } from "./format";
 import { engineCommands } from "./engine-commands";
 import { limitCommands } from "./limit-commands";
+import { loggingCommands } from "./logging-commands";
 import { securityCommands } from "./security-commands";
 import { modelCommands } from "./model-commands";
 import { routingCommands } from "./routing-commands";
@@ -415,6 +416,7 @@ export const commands: readonly Command[] = [
     },
   },
   ...limitCommands,
+  ...loggingCommands,
   ...securityCommands,
   ...modelCommands,
   ...routingCommands,

@@ -5,6 +5,7 @@
  */
 import { AppError } from "../errors";
 import { metrics } from "../metrics/metrics";
+import { startActiveChildSpan } from "../telemetry/tracing";
 
 interface Waiter {
   tenantId: string;
@@ -30,7 +31,30 @@ export class FairSlots {
     return { slots: this.slots, active: this.active, queued: this.queued };
   }
 
+  /**
+   * A slot, once one is free. With tracing on, the wait and the time the slot is held
+   * are spans under the active attempt span ("queue wait", "local generation").
+   */
   acquire(tenantId: string, signal: AbortSignal): Promise<() => void> {
+    const wait = startActiveChildSpan("queue wait", { "switchyard.model": this.label, "switchyard.queue.depth": this.queued });
+    if (!wait) return this.acquireSlot(tenantId, signal);
+    return this.acquireSlot(tenantId, signal).then(
+      (release) => {
+        wait.end();
+        const held = startActiveChildSpan("local generation", { "switchyard.model": this.label });
+        return () => {
+          held?.end();
+          release();
+        };
+      },
+      (e: unknown) => {
+        wait.setAttribute("error.type", e instanceof AppError ? e.code : "aborted").end();
+        throw e;
+      },
+    );
+  }
+
+  private acquireSlot(tenantId: string, signal: AbortSignal): Promise<() => void> {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.active < this.slots && this.queued === 0) {
       this.active++;

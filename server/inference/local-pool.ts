@@ -23,7 +23,7 @@ import { AppError, Unavailable } from "../errors";
 import { AsyncQueue } from "./async-queue";
 import { FairSlots } from "./fair-queue";
 import { cpuInfo, defaultThreads, type EngineChoice, loadedLlamaLibraries, loadLlama } from "./llama-runtime";
-import { checkLocalRequest, endsWithToolResults, parseLogitBias, toChatHistory, ToolCallEvents, toLocalFunctions } from "./local-tools";
+import { checkLocalRequest, endsWithToolResults, parseLogitBias, stopSequenceOf, toChatHistory, ToolCallEvents, toLocalFunctions } from "./local-tools";
 import type { EmbedResult, FinishReason, GenerateEvent, GenerateRequest, InferenceEngine } from "./types";
 
 export interface LocalModelSpec {
@@ -343,6 +343,14 @@ export class LocalPool implements InferenceEngine {
     await Promise.all([...this.models.values()].map((m) => m.unload()));
   }
 
+  /** A chat model, loaded, with its chat wrapper: what local-count.ts renders and tokenizes a prompt with. */
+  async chatModel(name: string): Promise<{ model: LlamaModel; chatWrapper: ChatWrapper }> {
+    const m = this.get(name);
+    if (m.spec.kind !== "chat") throw new AppError("invalid", `The model '${name}' is an embedding model`, { code: "model_not_supported", param: "model" });
+    const { model, chatWrapper } = await m.ensureLoaded();
+    return { model, chatWrapper: chatWrapper! };
+  }
+
   private get(name: string): LocalModel {
     const m = this.models.get(name);
     if (!m) throw new AppError("not_found", `The model '${name}' does not exist`, { code: "model_not_found", param: "model" });
@@ -405,6 +413,7 @@ export class LocalPool implements InferenceEngine {
         maxTokens: req.maxTokens,
         temperature: req.temperature ?? 0,
         topP: req.topP,
+        topK: req.topK,
         seed: req.seed,
         customStopTriggers: req.stop?.length ? req.stop : undefined,
         repeatPenalty:
@@ -424,6 +433,7 @@ export class LocalPool implements InferenceEngine {
         },
       };
       let stopReason: string;
+      let stopSequence: string | undefined;
       let promptTokens: number;
       let calledTools = false;
       if (req.mode === "chat") {
@@ -441,6 +451,7 @@ export class LocalPool implements InferenceEngine {
         if (!functions) {
           const res = await chat.generateResponse(history!, common);
           stopReason = res.metadata.stopReason;
+          stopSequence = stopSequenceOf(res.metadata, req.stop);
         } else {
           const sampled = countSampledTokens(sequence);
           const calls = new ToolCallEvents(tooling!, out, () => {
@@ -465,6 +476,7 @@ export class LocalPool implements InferenceEngine {
               throw e;
             });
           stopReason = res?.metadata.stopReason ?? "abort";
+          if (res) stopSequence = stopSequenceOf(res.metadata, req.stop);
           calledTools = stopReason === "functionCalls" && calls.count > 0;
           // text tokens were counted by onToken; the rest (call syntax, end of turn) go on the last event
           const rest = Math.max(0, sampled.count - completionTokens);
@@ -477,12 +489,13 @@ export class LocalPool implements InferenceEngine {
         promptTokens = model.tokenize(req.prompt ?? "", false).length + (model.tokens.bos != null ? 1 : 0);
         const res = await completion.generateCompletionWithMeta(req.prompt ?? "", common);
         stopReason = res.metadata.stopReason;
+        stopSequence = stopSequenceOf(res.metadata, req.stop);
         completion.dispose({ disposeSequence: false });
       }
       if (signal.aborted || stopReason === "abort") return; // the caller counts what it saw
       if (pendingTokens > 0) out.push({ type: "delta", text: "", tokens: pendingTokens });
       const finishReason: FinishReason = calledTools ? "tool_calls" : stopReason === "maxTokens" ? "length" : "stop";
-      out.push({ type: "done", finishReason, usage: { promptTokens, completionTokens } });
+      out.push({ type: "done", finishReason, usage: { promptTokens, completionTokens }, ...(stopSequence !== undefined ? { stopSequence } : {}) });
     } finally {
       sequence?.dispose();
       release();

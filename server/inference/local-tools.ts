@@ -711,6 +711,13 @@ export function checkLocalRequest(model: string, req: GenerateRequest) {
   }
 }
 
+/** Which of the request's stop strings ended a generation (node-llama-cpp reports the trigger's pieces), for Anthropic's stop_sequence. */
+export function stopSequenceOf(meta: { stopReason: string; customStopTrigger?: readonly unknown[] }, stop: readonly string[] | undefined): string | undefined {
+  if (meta.stopReason !== "customStopTrigger" || !meta.customStopTrigger) return undefined;
+  const text = meta.customStopTrigger.filter((p): p is string => typeof p === "string").join("");
+  return stop?.find((s) => s === text) ?? text;
+}
+
 /** OpenAI logit_bias (token id → -100..100) as node-llama-cpp TokenBias entries; -100 bans the token. */
 export function parseLogitBias(bias: Record<string, number>, vocabSize: number | undefined): [token: number, bias: number | "never"][] {
   const out: [number, number | "never"][] = [];

@@ -21,6 +21,7 @@
  */
 import { Pool } from "undici";
 import { AppError } from "../errors";
+import { traceHeaders } from "../telemetry/tracing";
 import {
   type ChatMessage,
   type Content,
@@ -162,6 +163,8 @@ function headersFor(spec: RemoteBackendSpec): Record<string, string> {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
     ...(spec.credential ? { authorization: `Bearer ${spec.credential}` } : {}),
+    // W3C traceparent of the attempt span ({} when tracing is off): the upstream's spans join the caller's trace
+    ...traceHeaders(),
   };
 }
 
@@ -348,7 +351,7 @@ export class RemoteEngine implements InferenceEngine {
     const url = new URL(trimBase(spec.baseUrl));
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, "");
-    this.headers = headersFor(spec);
+    this.headers = { "content-type": "application/json", accept: "application/json, text/event-stream", ...(spec.credential ? { authorization: `Bearer ${spec.credential}` } : {}) };
   }
 
   /** Lets requests in flight finish, then closes the pool's connections. */
@@ -370,7 +373,8 @@ export class RemoteEngine implements InferenceEngine {
     return this.pool.request({
       method,
       path: this.basePath + path,
-      headers: this.headers,
+      // the fixed headers, plus the attempt span's traceparent, which is per request
+      headers: { ...this.headers, ...traceHeaders() },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     }) as Promise<UpstreamResponse>;

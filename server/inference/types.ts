@@ -51,6 +51,8 @@ export interface GenerateRequest {
   maxTokens?: number;
   temperature?: number;
   topP?: number;
+  /** sample from the k most likely tokens (Anthropic `top_k`; remote upstreams get it as `top_k` pass-through) */
+  topK?: number;
   seed?: number;
   stop?: string[];
   /** OpenAI semantics: penalise tokens by how often (frequency) / whether (presence) they already appeared */
@@ -114,7 +116,8 @@ export type GenerateEvent =
   | { type: "logprobs"; logprobs: { content?: unknown[] | null; refusal?: unknown[] | null }; choice?: number }
   /** one choice finished (before `done`; `done.finishReason` is choice 0's) */
   | { type: "finish"; finishReason: FinishReason; choice: number }
-  | { type: "done"; finishReason: FinishReason; usage: Usage };
+  /** `stopSequence`: which of the request's `stop` strings ended it, when the engine knows (local models) */
+  | { type: "done"; finishReason: FinishReason; usage: Usage; stopSequence?: string };
 
 export interface EmbedResult {
   vectors: number[][];

@@ -27,7 +27,7 @@ export interface FakeUpstream {
   /** what GET /models answers: a status other than 200 fails the health check */
   modelsStatus: (status: number) => void;
   /** bodies and authorization headers of completion requests received */
-  requests: { path: string; body: Record<string, unknown>; authorization: string | undefined }[];
+  requests: { path: string; body: Record<string, unknown>; authorization: string | undefined; traceparent?: string }[];
   close: () => Promise<void>;
 }
 
@@ -121,7 +121,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
         return void res.end(JSON.stringify({ object: "list", data: models.map((id) => ({ id, object: "model", owned_by: "fake", ...opts.modelFields?.[id] })) }));
       }
       const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>) : {};
-      requests.push({ path, body, authorization: req.headers.authorization });
+      requests.push({ path, body, authorization: req.headers.authorization, traceparent: req.headers.traceparent as string | undefined });
       const b = behaviour;
       if (b.kind === "status") {
         res.writeHead(b.status, { "content-type": "application/json" });

@@ -245,6 +245,29 @@ export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
     input: async (t) => ({ tenantId: t.id, id: await logIn(t) }),
     crossTenant: async (own, other) => ({ tenantId: own.id, id: await logIn(other) }),
   },
+  // viewers are refused unless the tenant lets them read bodies (off by default): members and up
+  "usage.body": {
+    type: "query",
+    access: { kind: "tenant", minRole: "member" },
+    input: async (t) => ({ tenantId: t.id, id: await logIn(t) }),
+    crossTenant: async (own, other) => ({ tenantId: own.id, id: await logIn(other) }),
+  },
+  "logging.get": { type: "query", access: { kind: "tenant", minRole: "viewer" }, input: async (t) => ({ tenantId: t.id }) },
+  "logging.update": {
+    type: "mutation",
+    access: { kind: "tenant", minRole: "admin" },
+    input: async (t) => ({
+      tenantId: t.id,
+      bodiesEnabled: true,
+      bodyKeyIds: null,
+      bodySampleRate: 0.5,
+      redactPatterns: [{ name: "ticket", pattern: "TCK-\\d{5}" }],
+      bodyRetentionDays: 7,
+      usageRetentionDays: null,
+      viewersSeeBodies: false,
+    }),
+    audit: { action: "tenant.log_policy", tenant: "input" },
+  },
   "usage.exportCsv": {
     type: "mutation",
     access: { kind: "tenant", minRole: "viewer" },

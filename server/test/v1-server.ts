@@ -18,17 +18,34 @@ async function routes(): Promise<Record<string, Partial<Record<string, Handler>>
   const embeddings = await import("../../app/api/v1/embeddings/route");
   const models = await import("../../app/api/v1/models/route");
   const model = await import("../../app/api/v1/models/[...model]/route");
+  const responses = await import("../../app/api/v1/responses/route");
+  const response = await import("../../app/api/v1/responses/[id]/route");
+  const inputItems = await import("../../app/api/v1/responses/[id]/input_items/route");
+  const messages = await import("../../app/api/v1/messages/route");
+  const countTokens = await import("../../app/api/v1/messages/count_tokens/route");
   const fallback = await import("../../app/api/v1/[...path]/route");
   const metrics = await import("../../app/metrics/route");
   return {
     "/api/v1/chat/completions": { POST: chat.POST },
     "/api/v1/completions": { POST: completions.POST },
     "/api/v1/embeddings": { POST: embeddings.POST },
+    "/api/v1/messages": { POST: messages.POST },
+    "/api/v1/messages/count_tokens": { POST: countTokens.POST },
     "/api/v1/models": { GET: models.GET },
     "/api/v1/models/*": { GET: model.GET },
+    "/api/v1/responses": { POST: responses.POST },
+    "/api/v1/responses/*": { GET: response.GET, DELETE: response.DELETE },
+    "/api/v1/responses/*/input_items": { GET: inputItems.GET },
     "/metrics": { GET: metrics.GET },
     "*": { GET: fallback.GET, POST: fallback.POST },
   };
+}
+
+/** The table's key for a dynamic route (`[...model]`, `[id]`, `[id]/input_items`). */
+function wildcard(path: string): string {
+  if (path.startsWith("/api/v1/models/")) return "/api/v1/models/*";
+  const m = /^\/api\/v1\/responses\/[^/]+(\/input_items)?$/.exec(path);
+  return m ? `/api/v1/responses/*${m[1] ?? ""}` : "*";
 }
 
 /**
@@ -50,8 +67,7 @@ export async function startV1Server(
       }
       url.pathname = url.pathname.slice(opts.basePath.length);
     }
-    const entry =
-      table[url.pathname] ?? (url.pathname.startsWith("/api/v1/models/") ? table["/api/v1/models/*"] : table["*"]);
+    const entry = table[url.pathname] ?? table[wildcard(url.pathname)] ?? table["*"];
     const handler = entry?.[req.method ?? "GET"];
     if (!handler) {
       res.writeHead(405).end();

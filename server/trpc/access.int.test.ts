@@ -48,7 +48,8 @@ describe("the rules the table encodes", () => {
   // A CSV export is a read; it is a mutation only because it mints a download link (and is audited).
   const viewerMutations = new Set(["usage.exportCsv"]);
   // A routing dry run reads only, but it exercises a policy like a request would: the playground's rung.
-  const memberQueries = new Set(["routing.dryRun"]);
+  // Stored request bodies are a separate permission: viewers read them only when the tenant allows it.
+  const memberQueries = new Set(["routing.dryRun", "usage.body"]);
   it("every member (viewer and up) can read; no tenant mutation that changes anything is open to viewers", () => {
     for (const [path, c] of tenantCases) {
       const minRole = (c.access as { minRole: Role }).minRole;

@@ -93,6 +93,7 @@ describe("tenant isolation: A's tenantId with an id of a row in B is NOT_FOUND, 
       "routing.remove",
       "routing.restore",
       "routing.update",
+      "usage.body",
       "usage.get",
     ]);
   });

@@ -4,6 +4,7 @@ import { apiKeysRouter } from "./routers/api-keys";
 import { auditRouter } from "./routers/audit";
 import { backendsRouter } from "./routers/backends";
 import { limitsRouter } from "./routers/limits";
+import { loggingRouter } from "./routers/logging";
 import { membersRouter } from "./routers/members";
 import { modelsRouter } from "./routers/models";
 import { playgroundRouter } from "./routers/playground";
@@ -20,6 +21,7 @@ export const appRouter = router({
   apiKeys: apiKeysRouter,
   playground: playgroundRouter,
   limits: limitsRouter,
+  logging: loggingRouter,
   usage: usageRouter,
   models: modelsRouter,
   routing: routingRouter,

@@ -22,6 +22,17 @@ const long = (n: number) => "x".repeat(n);
 const goodUser = { email: "fresh@example.test", name: "Fresh", password: "long enough password" };
 
 /** Per mutation, inputs that must be refused. A new mutation without an entry fails the coverage test below. */
+const LOG_POLICY = (t: { id: string }) => ({
+  tenantId: t.id,
+  bodiesEnabled: true,
+  bodyKeyIds: null,
+  bodySampleRate: 1,
+  redactPatterns: [],
+  bodyRetentionDays: 30,
+  usageRetentionDays: null,
+  viewersSeeBodies: false,
+});
+
 const BAD_INPUTS: Partial<Record<ProcedurePath, BadInput[]>> = {
   "tenants.create": [
     { why: "slug too short", field: "slug", input: () => ({ slug: "a", name: "Acme" }) },
@@ -105,6 +116,12 @@ const BAD_INPUTS: Partial<Record<ProcedurePath, BadInput[]>> = {
     { why: "tpm a fraction", field: "tpm", input: (t) => ({ tenantId: t.id, tpm: 1.5 }) },
     { why: "budget a string", field: "monthlyTokenBudget", input: (t) => ({ tenantId: t.id, monthlyTokenBudget: "lots" }) },
     { why: "warning above 100 %", field: "budgetWarnPercent", input: (t) => ({ tenantId: t.id, budgetWarnPercent: 101 }) },
+  ],
+  "logging.update": [
+    { why: "sample rate above 1", field: "bodySampleRate", input: (t) => ({ ...LOG_POLICY(t), bodySampleRate: 1.5 }) },
+    { why: "retention of 0 days", field: "bodyRetentionDays", input: (t) => ({ ...LOG_POLICY(t), bodyRetentionDays: 0 }) },
+    { why: "a nested quantifier", field: "redactPatterns.0.pattern", input: (t) => ({ ...LOG_POLICY(t), redactPatterns: [{ name: "x", pattern: "(a+)+$" }] }) },
+    { why: "a pattern that does not compile", field: "redactPatterns.0.pattern", input: (t) => ({ ...LOG_POLICY(t), redactPatterns: [{ name: "x", pattern: "(" }] }) },
   ],
   "limits.setKey": [
     { why: "keyId missing", field: "keyId", input: (t) => ({ tenantId: t.id, rpm: 10 }) },

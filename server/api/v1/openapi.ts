@@ -4,6 +4,8 @@
  * shapes are described with zod too (below), next to the request ones.
  */
 import { z } from "zod";
+import { RESPONSES_SCHEMAS, RESPONSES_STREAM_NOTE } from "./responses/openapi";
+import { anthropicPaths, anthropicSchemas } from "./anthropic/openapi";
 import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from "./schemas";
 
 const Usage = z.object({
@@ -121,6 +123,8 @@ const schemas = {
   Model,
   ModelList,
   Error: ErrorEnvelope,
+  ...RESPONSES_SCHEMAS,
+  ...anthropicSchemas,
 };
 
 function jsonSchema(schema: z.ZodType) {
@@ -138,7 +142,7 @@ const ERRORS: Record<string, string> = {
     "remote backend refused the request (`backend_rejected_request`, with its message)",
   "401": "Missing, unknown, expired or revoked API key; or, for a key that requires signed requests, signature_required / signature_invalid / signature_expired / signature_replayed",
   "403": "Key lacks the scope or the model, the tenant is suspended, or the caller's address is outside an IP allowlist (ip_not_allowed)",
-  "404": "Unknown model",
+  "404": "Unknown model; or (Responses API) a response id that is not this tenant's, was deleted or expired (`response_not_found`, `previous_response_not_found`)",
   "413": "Request body larger than the limit",
   "429":
     "Over a limit; wait Retry-After seconds. `code` says which: `rate_limit_exceeded` (requests or tokens per minute, " +
@@ -181,9 +185,9 @@ const sseNote =
   "`finish_reason: \"tool_calls\"`.";
 
 export function buildOpenApi(serverUrl: string) {
-  const post = (summary: string, req: keyof typeof schemas, res: keyof typeof schemas, streamChunk?: keyof typeof schemas) => ({
+  const post = (summary: string, req: keyof typeof schemas, res: keyof typeof schemas, streamChunk?: keyof typeof schemas, note = sseNote) => ({
     summary,
-    ...(streamChunk ? { description: sseNote } : {}),
+    ...(streamChunk ? { description: note } : {}),
     security: [{ bearer: [] }, { apiKey: [] }],
     requestBody: { required: true, content: json(req) },
     responses: {
@@ -203,15 +207,24 @@ export function buildOpenApi(serverUrl: string) {
     },
   });
   const limited = ["429", "503"];
+  const byId = (summary: string, res: keyof typeof schemas) => ({
+    summary,
+    security: [{ bearer: [] }, { apiKey: [] }],
+    parameters: [{ name: "response_id", in: "path", required: true, schema: { type: "string" } }],
+    responses: {
+      "200": { description: "OK", content: json(res), headers: RATE_LIMIT_HEADERS },
+      ...errorResponses(["401", "403", "404", ...limited]),
+    },
+  });
   return {
     openapi: "3.1.0",
     info: {
       title: "Switchyard API",
       version: "1.0.0",
       description:
-        "OpenAI-compatible API of a Switchyard gateway. Authenticate with `Authorization: Bearer sk-…` or `X-API-Key: sk-…`. " +
+        "OpenAI-compatible API of a Switchyard gateway, and Anthropic's Messages API (`/messages`). Authenticate with `Authorization: Bearer sk-…` or `X-API-Key: sk-…`. " +
         "Keys with signed requests on also need `X-Switchyard-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<METHOD>.<path with base path>.<hex SHA-256 of the body>\")>` (see the README). " +
-        "Errors always use the envelope `{\"error\":{\"message\",\"type\",\"param\",\"code\"}}`.",
+        "Errors use the envelope `{\"error\":{\"message\",\"type\",\"param\",\"code\"}}`, except on `/messages`, which answers in Anthropic's shape.",
     },
     servers: [{ url: serverUrl }],
     components: {
@@ -225,6 +238,23 @@ export function buildOpenApi(serverUrl: string) {
       "/chat/completions": { post: post("Create a chat completion", "ChatCompletionRequest", "ChatCompletion", "ChatCompletionChunk") },
       "/completions": { post: post("Create a text completion (legacy)", "CompletionRequest", "Completion", "Completion") },
       "/embeddings": { post: post("Create embeddings", "EmbeddingRequest", "Embeddings") },
+      "/responses": { post: post("Create a response (OpenAI Responses API)", "ResponsesRequest", "Response", "ResponseStreamEvent", RESPONSES_STREAM_NOTE) },
+      "/responses/{response_id}": {
+        get: byId("Retrieve a stored response (this tenant's, until it expires)", "Response"),
+        delete: byId("Delete a stored response", "ResponseDeleted"),
+      },
+      "/responses/{response_id}/input_items": {
+        get: {
+          ...byId("List a stored response's input items", "ResponseInputItems"),
+          parameters: [
+            { name: "response_id", in: "path", required: true, schema: { type: "string" } },
+            { name: "order", in: "query", schema: { type: "string", enum: ["asc", "desc"], default: "desc" } },
+            { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
+            { name: "after", in: "query", schema: { type: "string" }, description: "An item id: list the items after it" },
+          ],
+        },
+      },
+      ...anthropicPaths,
       "/models": {
         get: {
           summary: "List the models and the tenant's aliases this key may use (aliases have owned_by \"switchyard:alias\")",

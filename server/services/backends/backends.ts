@@ -326,14 +326,18 @@ export async function checkAllBackends(db: Db) {
 
 const g = globalThis as unknown as { __switchyardHealthTimer?: NodeJS.Timeout };
 
-/** Periodic health checks in the server process; idempotent. */
-export function startHealthChecks(db: Db, intervalMs = 15_000) {
+/**
+ * Periodic health checks in the server process; idempotent. `housekeeping` runs in the
+ * same round (e.g. purging expired stored responses) — the server's one periodic timer.
+ */
+export function startHealthChecks(db: Db, intervalMs = 15_000, housekeeping: ((db: Db) => Promise<unknown>)[] = []) {
   if (g.__switchyardHealthTimer) return;
   let running = false;
   g.__switchyardHealthTimer = setInterval(() => {
     if (running) return;
     running = true;
-    void checkAllBackends(db).finally(() => (running = false));
+    const chores = housekeeping.map((job) => job(db).catch((e: unknown) => console.error(`[housekeeping] ${(e as Error).message}`)));
+    void Promise.all([checkAllBackends(db), ...chores]).finally(() => (running = false));
   }, intervalMs);
   g.__switchyardHealthTimer.unref();
 }

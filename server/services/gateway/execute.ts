@@ -19,6 +19,7 @@ import type { EmbedResult, FinishReason, GenerateEvent, GenerateRequest, Inferen
 import { inFlight } from "../../routing/in-flight";
 import { markBackendUnhealthy, remoteEngineFor } from "../backends/backends";
 import { type Candidate, type RoutePlan, planRoute } from "../routing/routing";
+import { SpanKind, endSpan, serverAttributes, startChildSpan, withRequestSpan } from "../../telemetry/tracing";
 import { cachedResult, responseCacheKey, storeResult } from "./cache";
 import type { ChoiceResult, GatewayContext, GatewayRequest, GenerationResult } from "./types";
 
@@ -30,7 +31,21 @@ export interface Attempt {
 
 /** The plan for `name` (alias or model); errors here are proper HTTP errors (400/403/404/503), before any stream starts. */
 export async function planRequest(ctx: GatewayContext, name: string, req: Pick<GenerateRequest, "messages" | "prompt">): Promise<RoutePlan> {
-  const plan = await planRoute(db(), ctx.principal, name, req);
+  const span = startChildSpan(ctx.trace, `route ${name}`, SpanKind.INTERNAL, { "gen_ai.request.model": name });
+  let plan: RoutePlan;
+  try {
+    plan = await planRoute(db(), ctx.principal, name, req);
+  } catch (e) {
+    endSpan(span, { error: e, errorType: isAppError(e) ? e.code : undefined });
+    throw e;
+  }
+  endSpan(span, {
+    attributes: {
+      "switchyard.route.candidates": plan.candidates.map((c) => c.key),
+      ...(plan.reason ? { "switchyard.route.reason": plan.reason } : {}),
+      ...(plan.policyId ? { "switchyard.route.policy_id": plan.policyId } : {}),
+    },
+  });
   if (plan.policyId) ctx.usage.route = { policyId: plan.policyId, backendId: null, reason: plan.reason, attempts: null };
   if (plan.candidates.length === 0) {
     throw new AppError("unavailable", `No target of '${name}' is available right now (${plan.reason})`, { code: "no_healthy_target", retryAfter: 15 });
@@ -54,6 +69,8 @@ async function runOnCandidates<T>(
   ctx: GatewayContext,
   plan: RoutePlan,
   attempt: (engine: InferenceEngine, model: string, markStarted: () => void) => Promise<T>,
+  /** gen_ai.operation.name of the attempts' spans */
+  operation: string,
 ): Promise<T> {
   const attempts: Attempt[] = [];
   const record = () => {
@@ -63,15 +80,29 @@ async function runOnCandidates<T>(
     const c = plan.candidates[i]!;
     const done = inFlight.begin(c.key);
     let started = false;
+    let span: ReturnType<typeof startChildSpan> = null;
     try {
       const { engine, model, label, backendId } = await engineOf(c);
       ctx.usage.modelUsed = label;
       if (ctx.usage.route) ctx.usage.route.backendId = backendId;
-      const out = await attempt(engine, model, () => (started = true));
+      const server = c.kind === "backend" ? serverAttributes(c.backend.baseUrl) : {};
+      span = startChildSpan(ctx.trace, `${operation} ${model}`, SpanKind.CLIENT, {
+        "gen_ai.operation.name": operation,
+        "gen_ai.request.model": model,
+        "gen_ai.provider.name": c.kind === "backend" ? "openai" : "llama.cpp",
+        "switchyard.attempt": i + 1,
+        "switchyard.target": c.key,
+        ...server,
+      });
+      // active around the engine: remote.ts forwards its traceparent, fair-queue.ts nests under it
+      const out = await withRequestSpan(span, () => attempt(engine, model, () => (started = true)));
       attempts.push({ target: c.key, ok: true });
       record();
+      endSpan(span, { attributes: { "gen_ai.response.model": model } });
+      ctx.trace?.span.setAttributes(server);
       return out;
     } catch (e) {
+      endSpan(span, { error: e, errorType: isAppError(e) || isBackendError(e) ? e.code : "_OTHER" });
       attempts.push({ target: c.key, ok: false, error: isAppError(e) ? e.code : "internal_error" });
       record();
       if (c.kind === "backend" && isBackendError(e) && e.unhealthy) await markBackendUnhealthy(db(), c.backend.id, e.message);
@@ -104,6 +135,7 @@ class Assembler {
   private readonly choices = new Map<number, ChoiceResult & { calls: Map<number, { id: string; name: string; arguments: string }>; finished: boolean }>();
   usage: GenerationResult["usage"] | null = null;
   private lastFinish: FinishReason = "stop";
+  private stopSequence: string | undefined;
 
   private choice(i: number) {
     let c = this.choices.get(i);
@@ -118,6 +150,7 @@ class Assembler {
     if (ev.type === "done") {
       this.lastFinish = ev.finishReason;
       this.usage = ev.usage;
+      this.stopSequence = ev.stopSequence;
       return;
     }
     const c = this.choice(ev.choice ?? 0);
@@ -150,6 +183,7 @@ class Assembler {
         // an engine that reports only `done` (the local pool) finishes choice 0 there
         finishReason: finished ? c.finishReason : this.lastFinish,
         toolCalls: [...calls.entries()].sort(([a], [b]) => a - b).map(([, t]) => t),
+        ...(c.index === 0 && this.stopSequence !== undefined ? { stopSequence: this.stopSequence } : {}),
       }));
     return { choices, usage: this.usage ?? counted };
   }
@@ -174,12 +208,15 @@ export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest
   const { model: name, stream: _stream, ...rest } = req;
   const gen: GenerateRequest = { ...rest, tenantId: ctx.principal.tenantId };
   ctx.usage.toolsOffered = gen.tools?.length ?? 0;
+  let answer: () => GenerationResult | null = () => null;
+  ctx.exchange = { request: req, answer: () => answer() };
   const plan = await planRequest(ctx, name, gen);
 
   const run = async (onEvent?: (ev: GenerateEvent) => void): Promise<GenerationResult> => {
     let out = new Assembler();
     // nobody watches the events of a whole answer: remote upstreams answer it in one piece
     const request = onEvent ? gen : { ...gen, whole: true };
+    answer = () => out.result({ promptTokens: ctx.usage.promptTokens, completionTokens: ctx.usage.completionTokens });
     await runOnCandidates(ctx, plan, async (engine, model, markStarted) => {
       out = new Assembler(); // a failed attempt before its first output leaves nothing behind
       for await (const ev of timed(ctx, engine.generate(model, request, ctx.signal))) {
@@ -199,7 +236,7 @@ export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest
         out.add(ev);
         onEvent?.(ev);
       }
-    });
+    }, gen.mode === "completion" ? "text_completion" : "chat");
     const result = out.result({ promptTokens: ctx.usage.promptTokens, completionTokens: ctx.usage.completionTokens });
     ctx.usage.toolCalls = countToolCalls(result);
     return result;
@@ -217,6 +254,7 @@ export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest
           ctx.usage.modelUsed = hit.modelUsed;
           ctx.usage.cached = true;
           ctx.usage.toolCalls = countToolCalls(hit.result);
+          answer = () => hit.result;
           return hit.result;
         }
       }
@@ -229,15 +267,21 @@ export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest
 
 /** Embeddings through the plan for `name`. */
 export async function embed(ctx: GatewayContext, name: string, inputs: string[]): Promise<EmbedResult> {
+  ctx.exchange = { request: { model: name, input: inputs }, answer: () => null };
   const plan = await planRequest(ctx, name, { prompt: inputs.join("\n") });
-  const result = await runOnCandidates(ctx, plan, async (engine, model) => {
-    const t0 = performance.now();
-    try {
-      return await engine.embed(model, inputs, ctx.principal.tenantId, ctx.signal);
-    } finally {
-      ctx.timing.engineMs += performance.now() - t0;
-    }
-  });
+  const result = await runOnCandidates(
+    ctx,
+    plan,
+    async (engine, model) => {
+      const t0 = performance.now();
+      try {
+        return await engine.embed(model, inputs, ctx.principal.tenantId, ctx.signal);
+      } finally {
+        ctx.timing.engineMs += performance.now() - t0;
+      }
+    },
+    "embeddings",
+  );
   ctx.usage.promptTokens = result.usage.promptTokens;
   return result;
 }

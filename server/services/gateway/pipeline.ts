@@ -31,9 +31,12 @@ import { newId } from "../../lib/ids";
 import { isDbError, metrics } from "../../metrics/metrics";
 import { estimateTokens } from "../../ratelimit/estimate";
 import { type Admission, headersOf, limiter } from "../../ratelimit/limiter";
+import { endRequestSpan } from "../../telemetry/gen-ai";
+import { startRequestSpan, withRequestSpan } from "../../telemetry/tracing";
+import { captureExchange } from "../request-bodies/request-bodies";
 import { usageWriter } from "../usage/usage-writer";
 import { errorResponse, toGatewayError, zodToGatewayError } from "./errors";
-import type { Dialect, GatewayContext, UsageDraft } from "./types";
+import type { Dialect, GatewayContext, GatewayError, UsageDraft } from "./types";
 
 export interface RouteOptions<S extends z.ZodType | undefined> {
   endpoint: string;
@@ -45,10 +48,15 @@ export interface RouteOptions<S extends z.ZodType | undefined> {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * `Authorization: Bearer <key>` (OpenAI clients) or `X-API-Key: <key>` (Anthropic clients):
+ * one credential, whichever header carries it; everything after (allowlists, signing,
+ * scopes, limits) is the same for both.
+ */
 function credentialOf(req: Request): string | null {
   const auth = req.headers.get("authorization");
-  if (auth) return bearerToken(auth);
-  return req.headers.get("x-api-key")?.trim() || null;
+  const bearer = auth ? bearerToken(auth) : null;
+  return bearer ?? (req.headers.get("x-api-key")?.trim() || null);
 }
 
 async function authenticate(req: Request): Promise<Principal> {
@@ -148,6 +156,12 @@ async function checkSignature(principal: Principal, req: Request, raw: Buffer): 
   }
 }
 
+/** The error with the status the dialect answers it with (what the usage row and metrics record, too). */
+function inDialect(dialect: Dialect, ge: GatewayError): GatewayError {
+  const status = dialect.status?.(ge) ?? ge.status;
+  return status === ge.status ? ge : { ...ge, status };
+}
+
 export function gatewayRoute<S extends z.ZodType | undefined>(
   dialect: Dialect,
   opts: RouteOptions<S>,
@@ -164,6 +178,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
     const onClientGone = () => controller.abort(new AppError("unavailable", "client closed the request", { code: "client_closed" }));
     req.signal?.addEventListener("abort", onClientGone, { once: true });
     const headers: Record<string, string> = { "x-request-id": requestId };
+    const rt = startRequestSpan(req, opts.endpoint);
 
     let principal: Principal | null = null;
     let deferred = false;
@@ -181,6 +196,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
     };
 
     let admission: Admission | null = null;
+    let ctxRef: GatewayContext | undefined;
 
     const finish: GatewayContext["finish"] = ({ status, httpStatus, error }) => {
       if (finished) return;
@@ -189,7 +205,8 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
       const tokens = usage.promptTokens + usage.completionTokens;
       admission?.settle(tokens);
       observe(opts.endpoint, httpStatus, usage, principal?.tenantSlug ?? "", startedAt);
-      if (!principal) return; // unauthenticated requests have no tenant to bill (they are in the metrics)
+      const span = { usage, exchange: ctxRef?.exchange, requestId, tenantSlug: principal?.tenantSlug ?? null };
+      if (!principal) return endRequestSpan(rt, opts.endpoint, span, { httpStatus, status, error }, null); // unauthenticated requests have no tenant to bill (they are in the metrics)
       usageWriter().record({
         id: rowId,
         requestId,
@@ -217,15 +234,25 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         latencyMs: Date.now() - startedAt,
         createdAt: new Date(startedAt),
       });
+      const stored = captureExchange({
+        rowId,
+        tenantId: principal.tenantId,
+        apiKeyId: principal.apiKeyId,
+        endpoint: opts.endpoint,
+        createdAt: new Date(startedAt),
+        exchange: ctxRef?.exchange,
+        error: error ? { code: error.code, message: error.message } : null,
+      });
+      endRequestSpan(rt, opts.endpoint, span, { httpStatus, status, error }, stored);
     };
 
     const fail = (e: unknown) => {
       Object.assign(headers, headersOf(e));
       if (isDbError(e)) metrics().dbErrors.inc({ source: "api" });
-      const ge = toGatewayError(e, requestId);
+      const ge = inDialect(dialect, toGatewayError(e, requestId));
       if (DENIALS.has(ge.code)) metrics().authDenials.inc({ reason: ge.code, tenant: principal?.tenantSlug ?? "" });
       finish({ status: controller.signal.aborted ? "cancelled" : "error", httpStatus: ge.status, error: ge });
-      return stamp(errorResponse(dialect.errorBody(ge), ge, headers));
+      return stamp(errorResponse(dialect.errorBody(ge, requestId), ge, headers));
     };
     const stamp = (res: Response) => {
       const engine = timing.engineMs;
@@ -262,7 +289,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         if (!parsed.success) {
           const ge = zodToGatewayError(parsed.error);
           finish({ status: "error", httpStatus: 400, error: ge });
-          return stamp(errorResponse(dialect.errorBody(ge), ge, headers));
+          return stamp(errorResponse(dialect.errorBody(ge, requestId), ge, headers));
         }
         body = parsed.data;
       }
@@ -281,8 +308,10 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         headers,
         deferFinish: () => (deferred = true),
         finish,
+        trace: rt,
       };
-      const res = await handler(ctx, body as never, req);
+      ctxRef = ctx;
+      const res = await withRequestSpan(rt, () => handler(ctx, body as never, req));
       if (!deferred) finish({ status: "ok", httpStatus: res.status });
       return stamp(res);
     } catch (e) {

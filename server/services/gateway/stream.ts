@@ -48,9 +48,9 @@ export function sseResponse(ctx: GatewayContext, produce: (emit: Emit) => Promis
             ctx.finish({ status: "cancelled", httpStatus: 499 });
           } else {
             const ge = toGatewayError(e, ctx.requestId);
-            const ev = ctx.dialect.streamError(ge);
+            const ev = ctx.dialect.streamError(ge, ctx.requestId);
             emit(ev.data, ev.event);
-            ctx.finish({ status: "error", httpStatus: ge.status, error: ge });
+            ctx.finish({ status: "error", httpStatus: ctx.dialect.status?.(ge) ?? ge.status, error: ge });
           }
         } finally {
           if (!closed) {

@@ -7,7 +7,9 @@
 import type { Principal } from "../../auth/principal";
 import type { AppErrorKind } from "../../errors";
 import type { FinishReason, GenerateRequest, ToolCall, Usage } from "../../inference/types";
+import type { Exchange } from "../request-bodies/request-bodies";
 import type { UsageRecord } from "../usage/types";
+import type { RequestTrace } from "../../telemetry/tracing";
 
 /** A dialect-neutral generation request: what to run (`model`, an alias or a model name) and how to deliver it. */
 export interface GatewayRequest extends Omit<GenerateRequest, "tenantId"> {
@@ -24,6 +26,8 @@ export interface ChoiceResult {
   /** finished calls, in index order */
   toolCalls: ToolCall[];
   finishReason: FinishReason;
+  /** the stop string that ended the choice, when the engine reports it (Anthropic's stop_sequence) */
+  stopSequence?: string;
   /** upstream token log probabilities, concatenated across chunks; null when none were sent */
   logprobs: { content: unknown[] | null; refusal: unknown[] | null } | null;
 }
@@ -82,6 +86,10 @@ export interface GatewayContext {
   timing: { engineMs: number };
   /** a streaming handler calls this and then owns writing the usage record via `finish` */
   deferFinish: () => void;
+  /** the request's trace span (null: tracing off); see server/telemetry/tracing.ts */
+  trace?: RequestTrace | null;
+  /** what the request asked and the answer so far, for body logging (set by execute.ts; see services/request-bodies) */
+  exchange?: Exchange;
   /** writes the usage record once; later calls are ignored */
   finish: (outcome: { status: UsageRecord["status"]; httpStatus: number; error?: GatewayError | null }) => void;
 }
@@ -89,9 +97,11 @@ export interface GatewayContext {
 /** What the pipeline and the stream writer need from a wire dialect. */
 export interface Dialect {
   /** the JSON body of an error answer */
-  errorBody(e: GatewayError): unknown;
+  errorBody(e: GatewayError, requestId: string): unknown;
+  /** the HTTP status to answer with, when the dialect's differs from the gateway's (Anthropic's 529 overload) */
+  status?(e: GatewayError): number;
   /** the SSE event that ends a stream that failed after it started */
-  streamError(e: GatewayError): { event?: string; data: unknown };
+  streamError(e: GatewayError, requestId: string): { event?: string; data: unknown };
   /** the data of the last event of a stream that completed (OpenAI's `[DONE]`); none when absent */
   streamEnd?: string;
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { recordAudit } from "../../services/audit/audit";
+import { getRequestBody } from "../../services/request-bodies/request-bodies";
 import { getUsageRow, listUsage, tenantOverview } from "../../services/usage/dashboard";
 import { mintExportToken } from "../../services/usage/export-token";
 import { OverviewRange, UsageFilter, UsageGetInput, UsageListInput } from "../../services/usage/schemas";
@@ -18,6 +19,11 @@ export const usageRouter = router({
   get: tenantProcedure("viewer")
     .input(UsageGetInput)
     .query(({ ctx, input }) => getUsageRow(ctx.db, ctx.tenant.id, input.id)),
+
+  /** The stored (redacted) conversation of a request; viewers only when the tenant lets them (checked by the service). */
+  body: tenantProcedure("viewer")
+    .input(UsageGetInput)
+    .query(({ ctx, input }) => getRequestBody(ctx.db, ctx.tenant.id, ctx.tenant.role, input.id)),
 
   /** A 2-minute link to download the filtered log as CSV (a mutation: it mints a credential, and is audited). */
   exportCsv: tenantProcedure("viewer")

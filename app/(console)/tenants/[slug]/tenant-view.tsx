@@ -17,6 +17,7 @@ import { Limits } from "./limits";
 import { Overview } from "./overview";
 import { Playground } from "./playground";
 import { type Role, can } from "./roles";
+import { TenantLogging } from "./logging";
 import { TenantIpAllowlist } from "./security";
 import { UsageLog } from "./usage";
 
@@ -104,6 +105,7 @@ export function TenantView({ slug }: { slug: string }) {
         {t && tab === "activity" && <Activity tenantId={t.id} />}
         {t && tab === "settings" && <Settings tenantId={t.id} name={t.name} slug={slug} role={t.role} />}
         {t && tab === "settings" && <TenantIpAllowlist tenantId={t.id} editable={can(t.role, "admin")} />}
+        {t && tab === "settings" && <TenantLogging tenantId={t.id} editable={can(t.role, "admin")} />}
       </div>
     </>
   );

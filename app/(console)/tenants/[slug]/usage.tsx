@@ -7,6 +7,7 @@ import { Alert, Badge, Dialog, EmptyState, Field, SkeletonRows, formatDate, useT
 import { BASE_PATH } from "../../../_lib/base-path";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
+import { Conversation } from "./logging";
 
 interface FilterForm {
   from: string;
@@ -260,6 +261,12 @@ function RowDetail({ tenantId, id, onClose }: { tenantId: string; id: string | n
             </div>
           ))}
         </dl>
+      )}
+      {r && (
+        <section>
+          <h3>Conversation</h3>
+          <Conversation tenantId={tenantId} id={r.id} />
+        </section>
       )}
       <div className="form-actions">
         <button type="button" className="btn" onClick={onClose}>
