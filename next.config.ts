@@ -4,6 +4,7 @@ import type { NextConfig } from "next";
 import { PHASE_PRODUCTION_SERVER } from "next/constants";
 import { STANDALONE_EXCLUDES } from "./scripts/deploy/standalone-prune";
 import { EnvError, parseBasePath } from "./server/env";
+import { SECURITY_HEADERS } from "./server/http/security-headers";
 
 /**
  * BASE_PATH is fixed at build time: Next bakes it into every asset URL and link.
@@ -97,11 +98,7 @@ export default function config(phase: string): NextConfig {
       return [
         {
           source: "/:path*",
-          headers: [
-            { key: "X-Content-Type-Options", value: "nosniff" },
-            { key: "Referrer-Policy", value: "same-origin" },
-            { key: "X-Frame-Options", value: "DENY" },
-          ],
+          headers: Object.entries(SECURITY_HEADERS).map(([key, value]) => ({ key, value })),
         },
       ];
     },

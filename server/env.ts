@@ -90,6 +90,11 @@ const serverSchema = z
     RESPONSES_STORE_TTL_SECONDS: z.coerce.number().int().min(60).max(365 * 86_400).default(30 * 86_400),
     /** Signed requests: how far (seconds) a signature's timestamp may be from the server's clock, either way. */
     SIGNATURE_WINDOW_SECONDS: z.coerce.number().int().min(5).max(3600).default(300),
+    /**
+     * `on`: in production, <base>/api/v1 requests go straight to their route modules, skipping
+     * Next's router (server/http/fast-path.ts); `off`: Next routes them like every other page.
+     */
+    API_FAST_PATH: z.enum(["on", "off"]).default("on"),
     /** Body logging (opt-in per tenant): the largest stored request+answer document, in bytes; longer text is cut and marked truncated. */
     BODY_LOG_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
     /** Platform default for how many days usage rows (the request log) are kept; a tenant may set its own. 0 = keep forever. Hourly rollups are kept regardless. */

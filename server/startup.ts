@@ -9,6 +9,7 @@ import { db } from "./db/client";
 import { migrate } from "./db/migrate";
 import { env } from "./env";
 import { installPeerStamp } from "./http/client-address";
+import { installFastPath } from "./http/fast-path";
 import { localPool } from "./inference/engine";
 import { flushLastUsed } from "./services/api-keys/api-keys";
 import { existingLimiter, limiter } from "./ratelimit/limiter";
@@ -46,6 +47,10 @@ export async function startServer(): Promise<void> {
     if (process.env.SWITCHYARD_MIGRATE_ONLY === "1") {
       console.log("[db] migrations up to date; exiting (SWITCHYARD_MIGRATE_ONLY=1)");
       process.exit(0);
+    }
+    // /api/v1 without Next's router (production builds only: a dev server compiles routes on demand)
+    if (process.env.NODE_ENV === "production" && e.API_FAST_PATH === "on" && installFastPath({ basePath: e.BASE_PATH, maxBodyBytes: e.API_MAX_BODY_BYTES })) {
+      console.log("[http] /api/v1 served by its route handlers directly (API_FAST_PATH=on)");
     }
     // connect to Redis now rather than on the first request; the URL may hold a password, so it isn't logged
     const l = limiter();

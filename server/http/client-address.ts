@@ -24,20 +24,21 @@ const slot = globalThis as unknown as Record<symbol, boolean | undefined>;
 
 type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
 
+/** Sets the peer header from the socket, dropping any copy the client sent (also from rawHeaders, which some code reads). Idempotent. */
+export function stampPeer(req: http.IncomingMessage): void {
+  const raw = req.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2) {
+    if (raw[i]!.toLowerCase() === PEER_HEADER) raw.splice(i, 2);
+  }
+  const peer = req.socket?.remoteAddress ?? "";
+  req.headers[PEER_HEADER] = peer;
+  if (peer) raw.push(PEER_HEADER, peer);
+}
+
 function stamp(proto: { emit: Emit }) {
   const emit = proto.emit;
   proto.emit = function (this: unknown, event: string | symbol, ...args: unknown[]) {
-    if (event === "request") {
-      const req = args[0] as http.IncomingMessage;
-      // drop any copy the client sent (also from rawHeaders, which some code reads), then stamp
-      const raw = req.rawHeaders;
-      for (let i = raw.length - 2; i >= 0; i -= 2) {
-        if (raw[i]!.toLowerCase() === PEER_HEADER) raw.splice(i, 2);
-      }
-      const peer = req.socket?.remoteAddress ?? "";
-      req.headers[PEER_HEADER] = peer;
-      if (peer) raw.push(PEER_HEADER, peer);
-    }
+    if (event === "request") stampPeer(args[0] as http.IncomingMessage);
     return emit.call(this, event, ...args);
   };
 }

@@ -2,19 +2,24 @@
  * A remote OpenAI-compatible backend (llama-server, vLLM, Ollama, OpenAI…) behind
  * the same InferenceEngine interface as the local pool. The neutral request maps
  * back to OpenAI's body (tools, tool history, image/audio parts, n, logit_bias,
- * logprobs and every pass-through field as the caller sent them). We always ask
- * upstream to stream, parse its SSE and re-emit events — text, refusals, tool-call
- * fragments one for one (same index, id/name where upstream put them), logprobs,
- * per-choice finishes — so every dialect builds its own chunks (our ids, our usage
- * accounting) whatever the caller asked for. When upstream sends no usage we count
- * ourselves: one token per content chunk or tool-call fragment (what
- * OpenAI-compatible servers send) and a characters/4 estimate for the prompt.
+ * logprobs and every pass-through field as the caller sent them). A caller who wants
+ * the whole answer (`req.whole`) gets it from one non-streaming upstream request; a
+ * streaming caller's request streams upstream too, and its SSE is parsed and re-emitted
+ * as events — text, refusals, tool-call fragments one for one (same index, id/name
+ * where upstream put them), logprobs, per-choice finishes — so every dialect builds its
+ * own chunks (our ids, our usage accounting). When upstream sends no usage we count
+ * ourselves: one token per content chunk or tool-call fragment (what OpenAI-compatible
+ * servers send), characters/4 for a whole answer and for the prompt.
+ *
+ * Each engine keeps one undici Pool of keep-alive connections to its backend (no
+ * per-request agent, TLS or DNS set-up); `close()` lets it finish and closes it.
  *
  * Three timeouts per backend: connect (until response headers), first token, and
  * total. Failures are BackendErrors that say whether another target may be tried
  * (connect errors, timeouts, 429, 5xx) and whether the backend should be marked
  * unhealthy (everything but 429 and the caller's own bad input).
  */
+import { Pool } from "undici";
 import { AppError } from "../errors";
 import { traceHeaders } from "../telemetry/tracing";
 import {
@@ -61,9 +66,22 @@ function trimBase(url: string) {
   return url.replace(/\/+$/, "");
 }
 
+/** Keep-alive connections per backend and process; requests beyond them queue in the pool. */
+export const BACKEND_CONNECTIONS = 256;
+
+/** What the engine reads of an upstream answer (undici's `Dispatcher.ResponseData`, or a test double). */
+interface UpstreamResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: AsyncIterable<Uint8Array> & { text(): Promise<string>; dump?(): Promise<void> };
+}
+
 /** A short, credential-free description of an upstream error body. */
-async function upstreamMessage(res: Response): Promise<string> {
-  const text = await res.text().catch(() => "");
+async function upstreamMessage(res: UpstreamResponse): Promise<string> {
+  return messageOf(await res.body.text().catch(() => ""));
+}
+
+function messageOf(text: string): string {
   try {
     const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
     const m = typeof j.error === "string" ? j.error : (j.error?.message ?? j.message);
@@ -134,8 +152,9 @@ function failureOf(spec: RemoteBackendSpec, d: Deadlines, e: unknown): BackendEr
   if (d.timedOut) {
     return new BackendError(`backend ${spec.name} timed out (${d.timedOut})`, "backend_timeout", { retryable: true, unhealthy: true });
   }
-  const cause = (e as { cause?: { code?: string } }).cause;
-  const code = cause?.code ? ` (${cause.code})` : "";
+  const err = e as { code?: string; cause?: { code?: string } };
+  const c = err.cause?.code ?? err.code;
+  const code = c ? ` (${c})` : "";
   return new BackendError(`backend ${spec.name} is unreachable${code}`, "backend_unreachable", { retryable: true, unhealthy: true });
 }
 
@@ -159,33 +178,35 @@ function promptTextOf(req: GenerateRequest): string {
   return parts.join("\n");
 }
 
-/** Yields the `data:` payloads of an SSE body. */
-export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/** The data of one SSE event block (its `data:` lines joined), or "" when it has none. */
+function blockData(block: string): string {
+  // the common case, one `data: …` line, without splitting
+  if (block.startsWith("data: ") && !block.includes("\n")) return block.slice(6);
+  return block
+    .split(/\r?\n/)
+    .filter((l) => l.startsWith("data:"))
+    .map((l) => l.slice(5).replace(/^ /, ""))
+    .join("\n");
+}
+
+/** Yields the `data:` payloads of an SSE body (a web ReadableStream or a Node stream). */
+export async function* sseData(body: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buf = "";
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buf += decoder.decode(value, { stream: true });
-      let sep: RegExpExecArray | null;
-      while ((sep = /\r?\n\r?\n/.exec(buf))) {
-        const block = buf.slice(0, sep.index);
-        buf = buf.slice(sep.index + sep[0].length);
-        const data = block
-          .split(/\r?\n/)
-          .filter((l) => l.startsWith("data:"))
-          .map((l) => l.slice(5).replace(/^ /, ""))
-          .join("\n");
-        if (data) yield data;
-      }
+  // Node's web streams are async iterable (the DOM typings don't say so)
+  for await (const value of body as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(value, { stream: true });
+    if (buf.includes("\r")) buf = buf.replace(/\r\n/g, "\n");
+    let start = 0;
+    for (let sep = buf.indexOf("\n\n"); sep !== -1; sep = buf.indexOf("\n\n", start)) {
+      const data = blockData(buf.slice(start, sep));
+      start = sep + 2;
+      if (data) yield data;
     }
-    const tail = buf.trim();
-    if (tail.startsWith("data:")) yield tail.slice(5).trim();
-  } finally {
-    await reader.cancel().catch(() => {});
+    if (start) buf = buf.slice(start);
   }
+  const tail = buf.trim();
+  if (tail.startsWith("data:")) yield tail.slice(5).trim();
 }
 
 /** One tool-call fragment as OpenAI-compatible servers stream it. */
@@ -290,8 +311,10 @@ export function openaiBody(model: string, req: GenerateRequest): Record<string, 
     ...req.passthrough,
     model,
     ...(req.mode === "chat" ? { messages: openaiMessages(req.messages ?? [], legacy) } : { prompt: req.prompt }),
-    stream: true,
-    stream_options: { ...((req.passthrough?.stream_options as object | undefined) ?? {}), include_usage: true },
+    // a caller who wants the whole answer gets it in one upstream answer: no SSE round trip
+    ...(req.whole
+      ? { stream: undefined, stream_options: undefined }
+      : { stream: true, stream_options: { ...((req.passthrough?.stream_options as object | undefined) ?? {}), include_usage: true } }),
     // reasoning models refuse max_tokens: a caller's max_completion_tokens goes through as it is
     max_tokens: req.passthrough?.max_completion_tokens != null ? undefined : req.maxTokens,
     temperature: req.temperature,
@@ -319,38 +342,72 @@ export function openaiBody(model: string, req: GenerateRequest): Record<string, 
 }
 
 export class RemoteEngine implements InferenceEngine {
-  constructor(readonly spec: RemoteBackendSpec) {}
+  private pool: Pool | null = null;
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly headers: Record<string, string>;
+
+  constructor(readonly spec: RemoteBackendSpec) {
+    const url = new URL(trimBase(spec.baseUrl));
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, "");
+    this.headers = { "content-type": "application/json", accept: "application/json, text/event-stream", ...(spec.credential ? { authorization: `Bearer ${spec.credential}` } : {}) };
+  }
+
+  /** Lets requests in flight finish, then closes the pool's connections. */
+  close(): void {
+    const p = this.pool;
+    this.pool = null;
+    void p?.close().catch(() => {});
+  }
+
+  private request(method: "GET" | "POST", path: string, body: unknown, signal: AbortSignal): Promise<UpstreamResponse> {
+    this.pool ??= new Pool(this.origin, {
+      connections: BACKEND_CONNECTIONS,
+      keepAliveTimeout: 30_000,
+      // our own deadlines (Deadlines) govern every phase; undici's would cut long generations
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: { timeout: this.spec.connectTimeoutMs },
+    });
+    return this.pool.request({
+      method,
+      path: this.basePath + path,
+      // the fixed headers, plus the attempt span's traceparent, which is per request
+      headers: { ...this.headers, ...traceHeaders() },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    }) as Promise<UpstreamResponse>;
+  }
 
   async *generate(model: string, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
     const d = new Deadlines(signal, this.spec);
     const path = req.mode === "chat" ? "/chat/completions" : "/completions";
     try {
-      let res: Response;
+      let res: UpstreamResponse;
       try {
-        res = await fetch(trimBase(this.spec.baseUrl) + path, {
-          method: "POST",
-          headers: headersFor(this.spec),
-          body: JSON.stringify(openaiBody(model, req)),
-          signal: d.controller.signal,
-        });
+        res = await this.request("POST", path, openaiBody(model, req), d.controller.signal);
       } catch (e) {
         if (d.callerGone) return;
         throw failureOf(this.spec, d, e);
       }
       d.connected();
-      if (!res.ok) throw statusError(this.spec, res.status, await upstreamMessage(res));
-      if (!res.body) throw new BackendError(`backend ${this.spec.name} sent no body`, "backend_error", { retryable: true, unhealthy: true });
+      if (res.statusCode < 200 || res.statusCode > 299) throw statusError(this.spec, res.statusCode, await upstreamMessage(res));
 
       let completionTokens = 0;
       let finishReason: FinishReason = "stop";
       let usage: Usage | null = null;
-      const isJson = (res.headers.get("content-type") ?? "").includes("application/json");
+      const contentType = res.headers["content-type"];
+      const isJson = String(contentType ?? "").includes("application/json");
+      const body = res.body;
+      // A whole answer (asked for, or from a server that ignores `stream: true`) is one JSON object: a single chunk.
       const payloads: AsyncIterable<string> = isJson
-        ? // A server that ignores `stream: true` answers with one JSON object: treat it as a single chunk.
-          (async function* () {
-            yield await res.text();
+        ? (async function* () {
+            yield await body.text();
           })()
-        : sseData(res.body);
+        : sseData(body);
+      // characters/4 for the text of a whole answer; a streamed chunk is about one token
+      const tokensOf = (text: string) => (isJson ? Math.max(1, estimateTokens(text)) : 1);
       try {
         for await (const data of payloads) {
           if (data === "[DONE]") break;
@@ -377,8 +434,9 @@ export class RemoteEngine implements InferenceEngine {
             const text = part?.content ?? c.text ?? "";
             if (text) {
               d.firstToken();
-              completionTokens++;
-              yield { type: "delta", text, tokens: 1, ...at };
+              const tokens = tokensOf(text);
+              completionTokens += tokens;
+              yield { type: "delta", text, tokens, ...at };
             }
             if (part?.refusal) {
               d.firstToken();
@@ -439,15 +497,16 @@ export class RemoteEngine implements InferenceEngine {
   async embed(model: string, inputs: string[], _tenantId: string, signal: AbortSignal): Promise<EmbedResult> {
     const d = new Deadlines(signal, this.spec);
     try {
-      const res = await fetch(trimBase(this.spec.baseUrl) + "/embeddings", {
-        method: "POST",
-        headers: headersFor(this.spec),
-        body: JSON.stringify({ model, input: inputs, encoding_format: "float" }),
-        signal: d.controller.signal,
-      });
+      const res = await this.request("POST", "/embeddings", { model, input: inputs, encoding_format: "float" }, d.controller.signal);
       d.connected();
-      if (!res.ok) throw statusError(this.spec, res.status, await upstreamMessage(res));
-      const j = (await res.json()) as { data?: { index?: number; embedding?: unknown }[]; usage?: { prompt_tokens?: number } };
+      if (res.statusCode < 200 || res.statusCode > 299) throw statusError(this.spec, res.statusCode, await upstreamMessage(res));
+      let j: { data?: { index?: number; embedding?: unknown }[]; usage?: { prompt_tokens?: number } };
+      try {
+        j = JSON.parse(await res.body.text()) as typeof j;
+      } catch (e) {
+        if (d.controller.signal.aborted) throw e;
+        throw new BackendError(`backend ${this.spec.name} sent malformed embeddings`, "backend_bad_response", { retryable: true, unhealthy: true });
+      }
       const data = [...(j.data ?? [])].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
       if (data.length !== inputs.length || data.some((x) => !Array.isArray(x.embedding))) {
         throw new BackendError(`backend ${this.spec.name} sent malformed embeddings`, "backend_bad_response", { retryable: true, unhealthy: true });
@@ -457,7 +516,8 @@ export class RemoteEngine implements InferenceEngine {
         usage: { promptTokens: j.usage?.prompt_tokens ?? inputs.reduce((n, s) => n + estimateTokens(s), 0) },
       };
     } catch (e) {
-      if (d.callerGone) throw e;
+      // the caller went away: its own reason (the pipeline's client_closed), not the transport's AbortError
+      if (d.callerGone) throw signal.reason ?? e;
       throw failureOf(this.spec, d, e);
     } finally {
       d.dispose();
@@ -471,7 +531,7 @@ export async function fetchBackendModels(spec: RemoteBackendSpec, signal?: Abort
   try {
     const res = await fetch(trimBase(spec.baseUrl) + "/models", { headers: headersFor(spec), signal: d.controller.signal });
     d.connected();
-    if (!res.ok) throw statusError(spec, res.status, await upstreamMessage(res));
+    if (!res.ok) throw statusError(spec, res.status, messageOf(await res.text().catch(() => "")));
     const j = (await res.json()) as { data?: { id?: unknown }[] };
     if (!Array.isArray(j.data)) throw new BackendError(`backend ${spec.name}: /models is not an OpenAI model list`, "backend_bad_response", { retryable: false, unhealthy: true });
     return j.data.map((m) => m.id).filter((id): id is string => typeof id === "string");

@@ -81,6 +81,11 @@ export interface GenerateRequest {
   passthrough?: Record<string, unknown>;
   /** for fair queueing across tenants, and for per-tenant caches */
   tenantId: string;
+  /**
+   * The caller wants the whole answer at once (a non-streaming request): a remote upstream is
+   * asked for it non-streaming. Engines still report it as events.
+   */
+  whole?: boolean;
 }
 
 export interface Usage {

@@ -39,6 +39,70 @@ export interface FakeUpstreamOptions {
   modelFields?: Record<string, Record<string, unknown>>;
 }
 
+type Fragment = { index?: number; id?: string; type?: string; function?: { name?: string; arguments?: string } };
+type ScriptedChoice = {
+  index?: number;
+  delta?: { content?: string | null; refusal?: string | null; reasoning_content?: string; reasoning?: string; tool_calls?: Fragment[]; function_call?: { name?: string; arguments?: string } };
+  logprobs?: { content?: unknown[] | null; refusal?: unknown[] | null } | null;
+  finish_reason?: string | null;
+};
+
+/** Scripted chunks assembled into one chat.completion body, as OpenAI-compatible servers answer `stream: false`. */
+export function wholeOf(chunks: object[]): { choices: object[]; usage?: object } {
+  const choices = new Map<number, { content: string | null; refusal: string | null; reasoning: string | null; calls: Map<number, Fragment & { function: { name: string; arguments: string } }>; fc: { name: string; arguments: string } | null; logprobs: { content: unknown[] | null; refusal: unknown[] | null } | null; finish: string | null }>();
+  let usage: object | undefined;
+  for (const c of chunks as { choices?: ScriptedChoice[]; usage?: object }[]) {
+    if (c.usage) usage = c.usage;
+    for (const ch of c.choices ?? []) {
+      const i = ch.index ?? 0;
+      let acc = choices.get(i);
+      if (!acc) choices.set(i, (acc = { content: null, refusal: null, reasoning: null, calls: new Map(), fc: null, logprobs: null, finish: null }));
+      const d = ch.delta ?? {};
+      if (typeof d.content === "string" && d.content) acc.content = (acc.content ?? "") + d.content;
+      if (typeof d.refusal === "string" && d.refusal) acc.refusal = (acc.refusal ?? "") + d.refusal;
+      const reasoning = d.reasoning_content ?? d.reasoning;
+      if (reasoning) acc.reasoning = (acc.reasoning ?? "") + reasoning;
+      for (const [k, t] of (d.tool_calls ?? []).entries()) {
+        const at = t.index ?? k;
+        let call = acc.calls.get(at);
+        if (!call) acc.calls.set(at, (call = { id: "", type: "function", function: { name: "", arguments: "" } }));
+        if (t.id) call.id = t.id;
+        if (t.function?.name) call.function.name += t.function.name;
+        if (t.function?.arguments) call.function.arguments += t.function.arguments;
+      }
+      if (d.function_call) {
+        acc.fc ??= { name: "", arguments: "" };
+        acc.fc.name += d.function_call.name ?? "";
+        acc.fc.arguments += d.function_call.arguments ?? "";
+      }
+      if (ch.logprobs) {
+        acc.logprobs ??= { content: null, refusal: null };
+        if (ch.logprobs.content) acc.logprobs.content = [...(acc.logprobs.content ?? []), ...ch.logprobs.content];
+        if (ch.logprobs.refusal) acc.logprobs.refusal = [...(acc.logprobs.refusal ?? []), ...ch.logprobs.refusal];
+      }
+      if (ch.finish_reason) acc.finish = ch.finish_reason;
+    }
+  }
+  return {
+    choices: [...choices.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([index, a]) => ({
+        index,
+        message: {
+          role: "assistant",
+          content: a.content,
+          ...(a.refusal !== null ? { refusal: a.refusal } : {}),
+          ...(a.reasoning !== null ? { reasoning_content: a.reasoning } : {}),
+          ...(a.calls.size ? { tool_calls: [...a.calls.entries()].sort(([x], [y]) => x - y).map(([, t]) => t) } : {}),
+          ...(a.fc ? { function_call: a.fc } : {}),
+        },
+        logprobs: a.logprobs,
+        finish_reason: a.finish ?? "stop",
+      })),
+    ...(usage ? { usage } : {}),
+  };
+}
+
 export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
   const models = opts.models ?? ["up-model"];
   let behaviour: Behaviour = { kind: "reply" };
@@ -78,12 +142,14 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       }
       const chat = path === "/chat/completions";
       if (b.kind === "chunks") {
+        const list = typeof b.chunks === "function" ? b.chunks(body) : b.chunks;
         if (!body.stream) {
-          res.writeHead(400, { "content-type": "application/json" });
-          return void res.end(JSON.stringify({ error: { message: "fake: scripted chunks are streamed only" } }));
+          // what a real server answers a non-streaming request with: the same answer, whole
+          if (b.dieAfter !== undefined) return void res.destroy();
+          res.writeHead(200, { "content-type": "application/json" });
+          return void res.end(JSON.stringify({ id: "upstream-id", object: "chat.completion", created: 1, model: body.model, ...wholeOf(list) }));
         }
         res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-        const list = typeof b.chunks === "function" ? b.chunks(body) : b.chunks;
         list.forEach((c, i) => {
           if (b.dieAfter !== undefined && i >= b.dieAfter) return;
           res.write(`data: ${JSON.stringify({ id: "upstream-id", object: "chat.completion.chunk", created: 1, model: body.model, ...c })}\n\n`);
@@ -94,6 +160,8 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       const tokens = b.kind === "reply" ? (b.tokens ?? DEFAULT_TOKENS) : b.kind === "die-after" ? b.tokens : [];
       const usage = b.kind === "reply" && b.usage !== false ? { prompt_tokens: 7, completion_tokens: tokens.length, total_tokens: 7 + tokens.length } : undefined;
       if (!body.stream) {
+        // headers, then nothing: the first-token timeout's case for a whole answer too
+        if (b.kind === "hang-after-headers") return void res.writeHead(200, { "content-type": "application/json" }).flushHeaders();
         if (b.kind !== "reply") return void res.destroy();
         res.writeHead(200, { "content-type": "application/json" });
         return void res.end(

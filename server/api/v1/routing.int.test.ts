@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { TINY_MODEL, writeTinyModel } from "../../../scripts/tiny-gguf/make-tiny-model";
+import { configChanged } from "../../services/routing/config-cache";
 
 const { db } = await import("../../db/client");
 const { CLI_ACTOR } = await import("../../services/audit/audit");
@@ -141,15 +142,23 @@ describe("a remote backend behind an alias", () => {
     expect(await logRow(res)).toMatchObject({ stream: true, status: "ok", completionTokens: 4, policyId: p.id });
   });
 
-  it("counts tokens itself when upstream sends no usage", async () => {
+  it("counts tokens itself when upstream sends no usage: a chunk a token when streamed, characters/4 when whole", async () => {
     const f = await fake();
-    f.behave({ kind: "reply", tokens: ["a", "b", "c", "d", "e"], usage: false });
+    f.behave({ kind: "reply", tokens: ["a", "b", "c", "d", "e", "fghijkl"], usage: false });
     const p = await alias("single", [onBackend(await backendAt(f.url))]);
     const res = await post("chat/completions", chat(p.alias));
     const body = (await res.json()) as { usage: Record<string, number> };
-    expect(body.usage.completion_tokens).toBe(5);
+    expect(f.requests.at(-1)!.body.stream).toBeUndefined(); // asked for whole, not streamed and re-assembled
+    // the gateway's own time and the engine's, for users to check the overhead in production
+    expect(res.headers.get("x-switchyard-overhead-ms")).toMatch(/^\d+\.\d\d$/);
+    expect(res.headers.get("server-timing")).toMatch(/^gateway;dur=\d+\.\d\d, engine;dur=\d+\.\d\d$/);
+    expect(body.usage.completion_tokens).toBe(3); // "abcdefghijkl": 12 characters
     expect(body.usage.prompt_tokens).toBeGreaterThan(0);
-    expect((await logRow(res)).completionTokens).toBe(5);
+    expect((await logRow(res)).completionTokens).toBe(3);
+    const streamed = await post("chat/completions", { ...chat(p.alias), stream: true });
+    await streamed.text();
+    expect(f.requests.at(-1)!.body.stream).toBe(true);
+    expect((await logRow(streamed)).completionTokens).toBe(6);
   });
 
   it("legacy completions and embeddings go through the alias too", async () => {
@@ -276,7 +285,8 @@ describe("least busy", () => {
       signal: abort.signal,
     }).then((r) => r.text()).catch(() => "aborted");
     await vi.waitFor(() => expect(inFlight.get(k1)).toBe(1));
-    expect(slow.requests).toHaveLength(1);
+    // in flight from the moment it is planned; the upstream sees it once its body has arrived
+    await vi.waitFor(() => expect(slow.requests).toHaveLength(1));
 
     const second = await post("chat/completions", chat(p.alias));
     expect(second.status).toBe(200);
@@ -329,6 +339,7 @@ describe("circuit breaking", () => {
     const b = await backendAt(f.url);
     const p = await alias("single", [onBackend(b)]);
     await db().backend.update({ where: { id: b.id }, data: { health: "unhealthy" } });
+    await configChanged(); // as every writer does: replicas drop their routing cache
     const res = await post("chat/completions", chat(p.alias, { stream: true }));
     expect(res.status).toBe(503);
     const body = (await res.json()) as { error: { code: string; message: string } };

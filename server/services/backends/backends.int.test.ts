@@ -10,6 +10,7 @@ import { type FakeUpstream, startFakeUpstream } from "../../test/fake-upstream";
 import { CLI_ACTOR } from "../audit/audit";
 import { createPolicy } from "../routing/routing";
 import { checkAllBackends, createBackend, specOfBackend } from "./backends";
+import { configChanged } from "../routing/config-cache";
 
 let up: FakeUpstream;
 beforeAll(async () => {
@@ -70,6 +71,7 @@ describe("backends", () => {
     const alive = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: up.url, discover: false });
     const dead = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: "http://127.0.0.1:9/v1", discover: false, connectTimeoutMs: 1000 });
     await db().backend.updateMany({ where: { id: { in: [alive.id, dead.id] } }, data: { health: "unhealthy", lastError: "boom" } });
+    await configChanged(); // as every writer does: replicas drop their routing cache
     await checkAllBackends(db());
     expect(await db().backend.findUniqueOrThrow({ where: { id: alive.id } })).toMatchObject({ health: "healthy", lastError: null });
     expect((await db().backend.findUniqueOrThrow({ where: { id: dead.id } })).health).toBe("unhealthy");
@@ -93,11 +95,13 @@ describe("backends", () => {
       expect(b.models).toEqual(["qwen-vl", "llama-text", "pixtral", "gemma-mm"]);
       // a later discover re-reads them; its audit row counts them
       await db().backend.update({ where: { id: b.id }, data: { visionModels: "[]" } });
+      await configChanged(); // as every writer does: replicas drop their routing cache
       expect((await caller.backends.discover({ id: b.id })).visionModels).toEqual(["qwen-vl", "pixtral", "gemma-mm"]);
       const audit = await db().auditLog.findFirstOrThrow({ where: { targetId: b.id, action: "backend.discover" } });
       expect(JSON.parse(audit.data!)).toMatchObject({ models: 4, visionModels: 3 });
       // health checks do not adopt models
       await db().backend.update({ where: { id: b.id }, data: { visionModels: '["kept"]' } });
+      await configChanged(); // as every writer does: replicas drop their routing cache
       expect((await caller.backends.check({ id: b.id })).visionModels).toEqual(["kept"]);
       // an upstream without such fields: nothing is capable by discovery
       const plain = await caller.backends.create({ name: `b-${uniq()}`, baseUrl: up.url });

@@ -14,6 +14,7 @@ import { newId } from "../../lib/ids";
 import { openCredential, sealCredential } from "../../auth/secret-box";
 import { type RemoteBackendSpec, RemoteEngine, fetchBackendModels } from "../../inference/remote";
 import { type Actor, recordAudit } from "../audit/audit";
+import { bumpConfigStamp, cachedConfig, configChange, configChanged } from "../routing/config-cache";
 import { backendModelVision, fetchVisionModels } from "./capabilities";
 import { BackendAccessInput, CreateBackendInput, UpdateBackendInput } from "./schemas";
 
@@ -76,8 +77,26 @@ export function specOfBackend(b: NonNullable<BackendRowRaw>): RemoteBackendSpec 
   };
 }
 
-export function remoteEngineFor(b: NonNullable<BackendRowRaw>) {
-  return new RemoteEngine(specOfBackend(b));
+/**
+ * One engine (and so one keep-alive connection pool, see remote.ts) per backend and
+ * process, reused by every request. A change to what the engine is built from (URL,
+ * credential, timeouts, name) replaces it; the old pool finishes its requests, then closes.
+ */
+const engines = ((globalThis as unknown as { __switchyardEngines?: Map<string, { fingerprint: string; engine: RemoteEngine }> }).__switchyardEngines ??= new Map());
+
+export function remoteEngineFor(b: NonNullable<BackendRowRaw>): RemoteEngine {
+  const fingerprint = [b.name, b.baseUrl, b.credentialEnc ?? "", b.connectTimeoutMs, b.firstTokenTimeoutMs, b.totalTimeoutMs].join("\0");
+  const have = engines.get(b.id);
+  if (have?.fingerprint === fingerprint) return have.engine;
+  have?.engine.close();
+  const engine = new RemoteEngine(specOfBackend(b));
+  engines.set(b.id, { fingerprint, engine });
+  return engine;
+}
+
+function disposeEngine(id: string) {
+  engines.get(id)?.engine.close();
+  engines.delete(id);
 }
 
 export async function listBackends(db: Db) {
@@ -99,7 +118,8 @@ export async function backendsForTenant(db: Db, tenantId: string) {
 export async function setBackendAccess(db: Db, actor: Actor, raw: BackendAccessInput) {
   const input = BackendAccessInput.parse(raw);
   const tenantIds = input.public ? [] : [...new Set(input.tenantIds)];
-  return db.$transaction(async (tx) => {
+  return configChange(() => db.$transaction(async (tx) => {
+    await bumpConfigStamp(tx);
     const { count } = await tx.backend.updateMany({ where: { id: input.id }, data: { public: input.public } });
     if (count === 0) throw NotFound(`Backend ${input.id}`);
     const known = tenantIds.length ? await tx.tenant.count({ where: { id: { in: tenantIds } } }) : 0;
@@ -110,7 +130,7 @@ export async function setBackendAccess(db: Db, actor: Actor, raw: BackendAccessI
     if (add.length) await tx.backendGrant.createMany({ data: add.map((tenantId) => ({ id: newId("bgr"), tenantId, backendId: input.id })) });
     await recordAudit(tx, actor, { action: "backend.access", targetType: "backend", targetId: input.id, data: { public: input.public, tenantIds } });
     return { id: input.id, public: input.public, tenantIds };
-  });
+  }));
 }
 
 /**
@@ -118,6 +138,19 @@ export async function setBackendAccess(db: Db, actor: Actor, raw: BackendAccessI
  * tenant, only those it may route to: a grant taken away after an alias was saved
  * makes that target unavailable rather than usable.
  */
+/**
+ * backendsById for one tenant from the in-process config cache (one entry per backend and
+ * tenant): the request path's lookup. Callers must not change the rows.
+ */
+export async function cachedBackendsById(db: Db, ids: string[], tenantId: string) {
+  const out = new Map<string, NonNullable<BackendRowRaw>>();
+  for (const id of ids) {
+    const row = await cachedConfig(`backend\0${tenantId}\0${id}`, async () => (await backendsById(db, [id], tenantId)).get(id) ?? null);
+    if (row) out.set(id, row);
+  }
+  return out;
+}
+
 export async function backendsById(db: Db, ids: string[], tenantId?: string) {
   if (!ids.length) return new Map<string, NonNullable<BackendRowRaw>>();
   const rows = await db.backend.findMany({
@@ -131,7 +164,8 @@ export async function createBackend(db: Db, actor: Actor, raw: CreateBackendInpu
   const input = CreateBackendInput.parse(raw);
   const id = newId("bke");
   try {
-    await db.$transaction(async (tx) => {
+    await configChange(() => db.$transaction(async (tx) => {
+      await bumpConfigStamp(tx);
       await tx.backend.create({
         data: {
           id,
@@ -152,7 +186,7 @@ export async function createBackend(db: Db, actor: Actor, raw: CreateBackendInpu
         targetId: id,
         data: { name: input.name, baseUrl: input.baseUrl, credential: input.credential ? "set" : "none", vision: input.vision },
       });
-    });
+    }));
   } catch (e) {
     if (isUniqueViolation(e)) throw Conflict(`A backend named ${input.name} already exists`, "backend_exists", "name");
     throw e;
@@ -164,7 +198,8 @@ export async function createBackend(db: Db, actor: Actor, raw: CreateBackendInpu
 
 export async function updateBackend(db: Db, actor: Actor, raw: UpdateBackendInput) {
   const input = UpdateBackendInput.parse(raw);
-  return db.$transaction(async (tx) => {
+  return configChange(() => db.$transaction(async (tx) => {
+    await bumpConfigStamp(tx);
     const b = await tx.backend.findUnique({ where: { id: input.id }, select: { id: true, name: true } });
     if (!b) throw NotFound(`Backend ${input.id}`);
     await tx.backend.update({
@@ -188,19 +223,21 @@ export async function updateBackend(db: Db, actor: Actor, raw: UpdateBackendInpu
       data: { name: b.name, ...changed, ...(credential !== undefined ? { credential: credential === null ? "removed" : "replaced" } : {}) },
     });
     return publicBackend((await tx.backend.findUnique({ where: { id: b.id }, select: backendSelect }))!);
-  });
+  }));
 }
 
 export async function removeBackend(db: Db, actor: Actor, id: string) {
-  await db.$transaction(async (tx) => {
+  await configChange(() => db.$transaction(async (tx) => {
     const b = await tx.backend.findUnique({ where: { id }, select: { id: true, name: true } });
     if (!b) throw NotFound(`Backend ${id}`);
     // Targets are JSON; the id is unique and prefixed, so a substring match finds every policy using it.
     const using = await tx.routingPolicy.count({ where: { targets: { contains: `"${b.id}"` } } });
     if (using > 0) throw Conflict(`Backend ${b.name} is a target of ${using} routing polic${using === 1 ? "y" : "ies"}; change them first`, "backend_in_use");
     await tx.backend.delete({ where: { id: b.id } });
+    await bumpConfigStamp(tx);
     await recordAudit(tx, actor, { action: "backend.remove", targetType: "backend", targetId: b.id, data: { name: b.name } });
-  });
+  }));
+  disposeEngine(id);
 }
 
 /**
@@ -208,7 +245,11 @@ export async function removeBackend(db: Db, actor: Actor, id: string) {
  * model list and the models it says take images (read from the same /models answer,
  * best effort: if that second read fails the previous list is kept).
  */
-async function probe(db: Db, id: string, opts: { adoptModels: boolean }) {
+async function probe(db: Db, id: string, opts: { adoptModels: boolean; /** the caller announces changes itself (a round of checks: once) */ quiet?: { changed: boolean } }) {
+  const announce = async () => {
+    if (opts.quiet) opts.quiet.changed = true;
+    else await configChanged(db);
+  };
   const b = await rawBackend(db, id);
   if (!b) throw NotFound(`Backend ${id}`);
   const started = Date.now();
@@ -228,12 +269,15 @@ async function probe(db: Db, id: string, opts: { adoptModels: boolean }) {
         ...(vision ? { visionModels: JSON.stringify(vision.filter((m) => models.includes(m))) } : {}),
       },
     });
+    // routing only sees health and the model lists: a check that changes neither is no news for the replicas
+    if (b.health !== "healthy" || opts.adoptModels) await announce();
     return { ok: true as const, models };
   } catch (e) {
     await db.backend.update({
       where: { id },
       data: { health: "unhealthy", lastCheckedAt: new Date(), lastError: (e as Error).message.slice(0, 500), latencyMs: null },
     });
+    if (b.health !== "unhealthy") await announce();
     return { ok: false as const, error: (e as Error).message };
   }
 }
@@ -254,13 +298,30 @@ export async function discoverBackendModels(db: Db, actor: Actor, id: string) {
 
 /** Circuit breaker: a request failed on this backend in a way that says the backend is failing. */
 export async function markBackendUnhealthy(db: Db, id: string, error: string) {
-  await db.backend.update({ where: { id }, data: { health: "unhealthy", lastError: error.slice(0, 500) } }).catch(() => {});
+  try {
+    // only a change of health is news for the routers (a failing backend under load fails many requests)
+    const { count } = await db.backend.updateMany({ where: { id, health: { not: "unhealthy" } }, data: { health: "unhealthy", lastError: error.slice(0, 500) } });
+    if (count) await configChanged(db);
+  } catch {
+    /* best effort: the periodic check sees the backend failing too */
+  }
 }
+
+/** Health checks in flight at once during a round. */
+export const CHECK_CONCURRENCY = 16;
 
 /** Checks every enabled backend (the periodic checker's one round). */
 export async function checkAllBackends(db: Db) {
   const rows = await db.backend.findMany({ where: { enabled: true }, select: { id: true } });
-  await Promise.all(rows.map((r) => probe(db, r.id, { adoptModels: false }).catch(() => {})));
+  // one announcement for the round: thousands of backends turning healthy drop the routing caches once, not thousands of times
+  const quiet = { changed: false };
+  // a few at a time: ten thousand backends must not mean ten thousand sockets and queries at once
+  let next = 0;
+  const worker = async () => {
+    while (next < rows.length) await probe(db, rows[next++]!.id, { adoptModels: false, quiet }).catch(() => {});
+  };
+  await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, rows.length) }, worker));
+  if (quiet.changed) await configChanged(db);
 }
 
 const g = globalThis as unknown as { __switchyardHealthTimer?: NodeJS.Timeout };

@@ -115,6 +115,22 @@ async function runOnCandidates<T>(
   throw new Error("unreachable: a plan has at least one candidate");
 }
 
+/** The engine's events, with the time spent waiting for each added to ctx.timing (the model's time, not the gateway's). */
+async function* timed(ctx: GatewayContext, events: AsyncIterable<GenerateEvent>): AsyncGenerator<GenerateEvent> {
+  const it = events[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const t0 = performance.now();
+      const r = await it.next();
+      ctx.timing.engineMs += performance.now() - t0;
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    await it.return?.();
+  }
+}
+
 /** Assembles a generation's events into choices, as OpenAI's SDKs assemble a stream. */
 class Assembler {
   private readonly choices = new Map<number, ChoiceResult & { calls: Map<number, { id: string; name: string; arguments: string }>; finished: boolean }>();
@@ -199,10 +215,12 @@ export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest
 
   const run = async (onEvent?: (ev: GenerateEvent) => void): Promise<GenerationResult> => {
     let out = new Assembler();
+    // nobody watches the events of a whole answer: remote upstreams answer it in one piece
+    const request = onEvent ? gen : { ...gen, whole: true };
     answer = () => out.result({ promptTokens: ctx.usage.promptTokens, completionTokens: ctx.usage.completionTokens });
     await runOnCandidates(ctx, plan, async (engine, model, markStarted) => {
       out = new Assembler(); // a failed attempt before its first output leaves nothing behind
-      for await (const ev of engine.generate(model, gen, ctx.signal)) {
+      for await (const ev of timed(ctx, engine.generate(model, request, ctx.signal))) {
         if (ev.type === "delta") {
           if (ctx.usage.ttftMs === null && ev.tokens > 0) ctx.usage.ttftMs = Date.now() - ctx.startedAt;
           ctx.usage.completionTokens += ev.tokens;
@@ -253,7 +271,19 @@ export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest
 export async function embed(ctx: GatewayContext, name: string, inputs: string[]): Promise<EmbedResult> {
   ctx.exchange = { request: { model: name, input: inputs }, answer: () => null };
   const plan = await planRequest(ctx, name, { prompt: inputs.join("\n") });
-  const result = await runOnCandidates(ctx, plan, (engine, model) => engine.embed(model, inputs, ctx.principal.tenantId, ctx.signal), "embeddings");
+  const result = await runOnCandidates(
+    ctx,
+    plan,
+    async (engine, model) => {
+      const t0 = performance.now();
+      try {
+        return await engine.embed(model, inputs, ctx.principal.tenantId, ctx.signal);
+      } finally {
+        ctx.timing.engineMs += performance.now() - t0;
+      }
+    },
+    "embeddings",
+  );
   ctx.usage.promptTokens = result.usage.promptTokens;
   return result;
 }

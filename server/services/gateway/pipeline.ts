@@ -7,6 +7,9 @@
  *
  * A dialect binds it once (server/api/v1/handler.ts: `v1Route`), and route files are
  * one line: `export const POST = v1Route({...}, handler)`.
+ * Every answer carries `x-switchyard-overhead-ms` and `Server-Timing` with the gateway's own
+ * time up to the response (headers, for a stream): the handler's time minus the time spent
+ * waiting for engines (remote upstreams, llama.cpp) — so users can check it in production.
  * Every request — success, error, cancelled — produces exactly one usage record,
  * written off the request path; streaming handlers hand that duty to the stream
  * (see stream.ts), which writes it when the stream ends, however it ends. The same
@@ -170,6 +173,8 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
     const incoming = req.headers.get("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : rowId;
     const startedAt = Date.now();
+    const t0 = performance.now();
+    const timing = { engineMs: 0 };
     const controller = new AbortController();
     const onClientGone = () => controller.abort(new AppError("unavailable", "client closed the request", { code: "client_closed" }));
     req.signal?.addEventListener("abort", onClientGone, { once: true });
@@ -260,7 +265,18 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
       const ge = inDialect(dialect, toGatewayError(e, requestId));
       if (DENIALS.has(ge.code)) metrics().authDenials.inc({ reason: ge.code, tenant: principal?.tenantSlug ?? "" });
       finish({ status: controller.signal.aborted ? "cancelled" : "error", httpStatus: ge.status, error: ge });
-      return errorResponse(dialect.errorBody(ge, requestId), ge, headers);
+      return stamp(errorResponse(dialect.errorBody(ge, requestId), ge, headers));
+    };
+    const stamp = (res: Response) => {
+      const engine = timing.engineMs;
+      const own = Math.max(0, performance.now() - t0 - engine).toFixed(2);
+      try {
+        res.headers.set("x-switchyard-overhead-ms", own);
+        res.headers.set("server-timing", engine ? `gateway;dur=${own}, engine;dur=${engine.toFixed(2)}` : `gateway;dur=${own}`);
+      } catch {
+        /* a Response with immutable headers (Response.redirect, a fetched one) goes out as it is */
+      }
+      return res;
     };
 
     try {
@@ -286,7 +302,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         if (!parsed.success) {
           const ge = zodToGatewayError(parsed.error);
           finish({ status: "error", httpStatus: 400, error: ge });
-          return errorResponse(dialect.errorBody(ge, requestId), ge, headers);
+          return stamp(errorResponse(dialect.errorBody(ge, requestId), ge, headers));
         }
         body = parsed.data;
       }
@@ -304,6 +320,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         signal: controller.signal,
         abort: (reason) => controller.abort(reason),
         startedAt,
+        timing,
         usage,
         headers,
         deferFinish: () => (deferred = true),
@@ -313,7 +330,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
       ctxRef = ctx;
       const res = await withRequestSpan(rt, () => handler(ctx, body as never, req));
       if (!deferred) finish({ status: "ok", httpStatus: res.status });
-      return res;
+      return stamp(res);
     } catch (e) {
       return fail(e);
     }

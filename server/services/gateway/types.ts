@@ -86,6 +86,8 @@ export interface GatewayContext {
   headers: Record<string, string>;
   /** the dialect this request speaks (its error shapes) */
   dialect: Dialect;
+  /** time spent waiting for engines (a remote upstream, llama.cpp); the rest is the gateway's own (x-switchyard-overhead-ms) */
+  timing: { engineMs: number };
   /** a streaming handler calls this and then owns writing the usage record via `finish` */
   deferFinish: () => void;
   /** the request's trace span (null: tracing off); see server/telemetry/tracing.ts */

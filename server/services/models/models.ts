@@ -5,6 +5,7 @@ import { AppError, Conflict, Invalid, NotFound, isUniqueViolation } from "../../
 import { newId } from "../../lib/ids";
 import type { Principal } from "../../auth/principal";
 import { type Actor, recordAudit } from "../audit/audit";
+import { bumpConfigStamp, cachedConfig, configChange } from "../routing/config-cache";
 import { AddModelInput, ModelAccessInput } from "./schemas";
 
 export const modelSelect = {
@@ -44,7 +45,8 @@ export async function addModel(db: Db, actor: Actor, raw: AddModelInput) {
     sizeBytes = BigInt(statSync(source).size);
   }
   try {
-    return await db.$transaction(async (tx) => {
+    return await configChange(() => db.$transaction(async (tx) => {
+      await bumpConfigStamp(tx);
       const model = await tx.model.create({
         data: {
           id: newId("mdl"),
@@ -68,7 +70,7 @@ export async function addModel(db: Db, actor: Actor, raw: AddModelInput) {
         data: { name: model.name, source, kind: model.kind },
       });
       return model;
-    });
+    }));
   } catch (e) {
     if (isUniqueViolation(e)) throw Conflict(`A model named ${input.name} already exists`, "model_exists", "name");
     throw e;
@@ -80,30 +82,28 @@ export async function listModels(db: Db) {
 }
 
 export async function removeModel(db: Db, actor: Actor, name: string) {
-  await db.$transaction(async (tx) => {
+  await configChange(() => db.$transaction(async (tx) => {
     const m = await tx.model.findUnique({ where: { name }, select: { id: true } });
     if (!m) throw NotFound(`Model ${name}`);
     await tx.model.delete({ where: { id: m.id } });
+    await bumpConfigStamp(tx);
     await recordAudit(tx, actor, { action: "model.remove", targetType: "model", targetId: m.id, data: { name } });
-  });
+  }));
 }
 
 export async function setModelSource(db: Db, name: string, source: string, sizeBytes: bigint | null) {
-  return db.model.update({ where: { name }, data: { source, sizeBytes, state: "ready", lastError: null }, select: modelSelect });
+  return configChange(() =>
+    db.$transaction(async (tx) => {
+      await bumpConfigStamp(tx);
+      return tx.model.update({ where: { name }, data: { source, sizeBytes, state: "ready", lastError: null }, select: modelSelect });
+    }),
+  );
 }
 
-/** Models this caller may use: enabled, public or granted to the tenant, within the key's allowlist. */
+/** Models this caller may use: enabled, public or granted to the tenant, within the key's allowlist (cached, see config-cache.ts). */
 export async function modelsForPrincipal(db: Db, p: Principal) {
-  const rows = await db.model.findMany({
-    where: {
-      enabled: true,
-      OR: [{ public: true }, { grants: { some: { tenantId: p.tenantId } } }],
-      ...(p.models ? { name: { in: p.models } } : {}),
-    },
-    orderBy: { name: "asc" },
-    select: modelSelect,
-  });
-  return rows;
+  const rows = await cachedConfig(`models\0${p.tenantId}`, () => listModelsForTenant(db, p.tenantId));
+  return p.models ? rows.filter((m) => p.models!.includes(m.name)) : rows;
 }
 
 /** Models a tenant may use (any key): what its routing policies may target. */
@@ -121,11 +121,8 @@ export async function listModelsForTenant(db: Db, tenantId: string) {
  * key's allowlist → 403; not downloaded → 503.
  */
 export async function resolveModelFor(db: Db, p: Principal, name: string) {
-  const m = await db.model.findUnique({
-    where: { name },
-    select: { ...modelSelect, grants: { where: { tenantId: p.tenantId }, select: { id: true } } },
-  });
-  if (!m || !m.enabled || (!m.public && m.grants.length === 0)) {
+  const m = await modelForTenant(db, p.tenantId, name);
+  if (!m) {
     throw new AppError("not_found", `The model '${name}' does not exist or you do not have access to it`, {
       code: "model_not_found",
       param: "model",
@@ -140,8 +137,23 @@ export async function resolveModelFor(db: Db, p: Principal, name: string) {
       retryAfter: 60,
     });
   }
-  const { grants: _grants, ...model } = m;
-  return model;
+  return m;
+}
+
+/**
+ * The model `name` if this tenant may use it (enabled, public or granted), from the
+ * in-process config cache; null otherwise. Callers must not change the row.
+ */
+export function modelForTenant(db: Db, tenantId: string, name: string): Promise<ModelRow | null> {
+  return cachedConfig(`model\0${tenantId}\0${name}`, async () => {
+    const m = await db.model.findUnique({
+      where: { name },
+      select: { ...modelSelect, grants: { where: { tenantId }, select: { id: true } } },
+    });
+    if (!m || !m.enabled || (!m.public && m.grants.length === 0)) return null;
+    const { grants: _grants, ...model } = m;
+    return model;
+  });
 }
 
 /** A model with the tenants it is granted to (platform admin view). */
@@ -156,7 +168,8 @@ export async function listModelsWithGrants(db: Db) {
 export async function setModelAccess(db: Db, actor: Actor, raw: ModelAccessInput) {
   const input = ModelAccessInput.parse(raw);
   const tenantIds = input.public ? [] : [...new Set(input.tenantIds)];
-  return db.$transaction(async (tx) => {
+  return configChange(() => db.$transaction(async (tx) => {
+    await bumpConfigStamp(tx);
     const m = await tx.model.update({ where: { name: input.name }, data: { public: input.public }, select: { id: true } }).catch((e: unknown) => {
       if ((e as { code?: string }).code === "P2025") throw NotFound(`Model ${input.name}`);
       throw e;
@@ -175,5 +188,5 @@ export async function setModelAccess(db: Db, actor: Actor, raw: ModelAccessInput
       data: { name: input.name, public: input.public, tenantIds },
     });
     return { name: input.name, public: input.public, tenantIds };
-  });
+  }));
 }

@@ -17,6 +17,7 @@ import { CLI_ACTOR } from "../audit/audit";
 import { createBackend, updateBackend } from "../backends/backends";
 import { addModel } from "../models/models";
 import { TEXT_ONLY, createPolicy, dryRun, planRoute } from "./routing";
+import { configChanged } from "./config-cache";
 import type { PolicyTarget } from "./schemas";
 
 let file: string;
@@ -89,6 +90,7 @@ describe("routing requests with images", () => {
     const p = principalOf(tenant);
     const b = await backend(null);
     await db().backend.update({ where: { id: b.id }, data: { visionModels: JSON.stringify(["vl"]) } });
+    await configChanged(); // as every writer does: replicas drop their routing cache
     const m = await localModel();
     const alias = await aliasOf(tenant.id, "fallback", [
       { type: "model", model: m },
@@ -139,6 +141,7 @@ describe("routing requests with images", () => {
     const capable = await backend(true);
     const textOnly = await backend(false);
     await db().backend.update({ where: { id: capable.id }, data: { health: "unhealthy" } });
+    await configChanged(); // as every writer does: replicas drop their routing cache
     const alias = await aliasOf(tenant.id, "fallback", [
       { type: "backend", backendId: capable.id, model: "vl" },
       { type: "backend", backendId: textOnly.id, model: "vl" },

@@ -17,6 +17,7 @@ import { createBackend } from "../backends/backends";
 import { addModel, setModelAccess } from "../models/models";
 import { localPool } from "../../inference/engine";
 import { createPolicy, dryRun, recalibratePolicy } from "./routing";
+import { configChanged } from "./config-cache";
 
 let file: string;
 const modelNamed = async () => (await addModel(db(), CLI_ACTOR, { name: `m-${uniq()}`, source: file, contextSize: 256, parallel: 1, threads: 1 })).name;
@@ -132,6 +133,7 @@ describe("dry run", () => {
     const [weak, strong] = [await modelNamed(), await modelNamed()];
     const down = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: "http://127.0.0.1:9/v1", discover: false, models: ["x"], public: true });
     await db().backend.update({ where: { id: down.id }, data: { health: "unhealthy", lastError: "refused" } });
+    await configChanged(); // as every writer does: replicas drop their routing cache
     const p = await createPolicy(db(), CLI_ACTOR, tenant.id, {
       alias: `d-${uniq()}`,
       strategy: "difficulty",

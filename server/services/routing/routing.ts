@@ -18,8 +18,9 @@ import { EASY_EXEMPLARS, HARD_EXEMPLARS, centroid, hardness } from "../../routin
 import { type Decision, type LiveState, calibrate, decide, defaultThresholds, scoreFromReason } from "../../routing/router";
 import { inFlight } from "../../routing/in-flight";
 import { type Actor, recordAudit } from "../audit/audit";
-import { backendVision, backendsById } from "../backends/backends";
-import { isHfUri, modelSelect, resolveModelFor } from "../models/models";
+import { backendVision, backendsById, cachedBackendsById } from "../backends/backends";
+import { isHfUri, modelForTenant, resolveModelFor } from "../models/models";
+import { bumpConfigStamp, cachedConfig, configChange } from "./config-cache";
 import {
   CreatePolicyInput,
   DryRunInput,
@@ -198,7 +199,8 @@ async function writeVersion(tx: Tx, actor: Actor, tenantId: string, policyId: st
 export async function createPolicy(db: Db, actor: Actor, tenantId: string, raw: CreatePolicyInput) {
   const input = CreatePolicyInput.parse(raw);
   try {
-    return await db.$transaction(async (tx) => {
+    return await configChange(() => db.$transaction(async (tx) => {
+      await bumpConfigStamp(tx);
       await validateTargets(tx, tenantId, input.alias, input.targets);
       await validateEmbeddingModel(tx, tenantId, input.embeddingModel);
       const snap = snapshotOf(input);
@@ -218,7 +220,7 @@ export async function createPolicy(db: Db, actor: Actor, tenantId: string, raw: 
       await writeVersion(tx, actor, tenantId, row.id, 1, snap);
       await recordAudit(tx, actor, { tenantId, action: "routing.create", targetType: "routing_policy", targetId: row.id, data: { alias: input.alias, version: 1, ...snap } });
       return toPolicy(row);
-    });
+    }));
   } catch (e) {
     if (isUniqueViolation(e)) throw Conflict(`The alias ${input.alias} already exists in this tenant`, "alias_exists", "alias");
     throw e;
@@ -251,6 +253,7 @@ async function newVersion(tx: Tx, actor: Actor, tenantId: string, policyId: stri
     },
   });
   if (updated.count !== 1) throw Conflict("The policy changed while you were editing it; reload and try again", "policy_changed");
+  await bumpConfigStamp(tx);
   await writeVersion(tx, actor, tenantId, policyId, version, snap);
   await recordAudit(tx, actor, { tenantId, action, targetType: "routing_policy", targetId: policyId, data: { alias: cur.alias, version, ...extra, ...snap } });
   return toPolicy((await tx.routingPolicy.findFirst({ where: { id: policyId, tenantId }, select: policySelect }))!);
@@ -258,44 +261,52 @@ async function newVersion(tx: Tx, actor: Actor, tenantId: string, policyId: stri
 
 export async function updatePolicy(db: Db, actor: Actor, tenantId: string, raw: UpdatePolicyInput) {
   const input = UpdatePolicyInput.parse(raw);
-  return db.$transaction((tx) => newVersion(tx, actor, tenantId, input.policyId, snapshotOf(input), "routing.update"));
+  return configChange(() => db.$transaction((tx) => newVersion(tx, actor, tenantId, input.policyId, snapshotOf(input), "routing.update")));
 }
 
 /** Makes an earlier version current again, as a new version (history is never rewritten). */
 export async function restorePolicy(db: Db, actor: Actor, tenantId: string, raw: { policyId: string; version: number }) {
   const input = RestorePolicyInput.parse(raw);
-  return db.$transaction(async (tx) => {
+  return configChange(() => db.$transaction(async (tx) => {
     const v = await tx.routingPolicyVersion.findFirst({ where: { tenantId, policyId: input.policyId, version: input.version }, select: { snapshot: true } });
     if (!v) throw NotFound(`Version ${input.version} of this policy`);
     const snap = parseJson<Snapshot | null>(v.snapshot, null);
     if (!snap) throw Invalid(`Version ${input.version} cannot be read`, "version");
     return newVersion(tx, actor, tenantId, input.policyId, snap, "routing.restore", { restoredFrom: input.version });
-  });
+  }));
 }
 
 export async function removePolicy(db: Db, actor: Actor, tenantId: string, policyId: string) {
-  await db.$transaction(async (tx) => {
+  await configChange(() => db.$transaction(async (tx) => {
     const p = await tx.routingPolicy.findFirst({ where: { id: policyId, tenantId }, select: { id: true, alias: true } });
     if (!p) throw NotFound("Routing policy");
     const others = await tx.routingPolicy.findMany({ where: { tenantId, id: { not: p.id } }, select: { alias: true, targets: true } });
     const users = others.filter((o) => parseJson<PolicyTarget[]>(o.targets, []).some((t) => t?.type === "alias" && t.alias === p.alias));
     if (users.length) throw Conflict(`The alias ${p.alias} is a target of ${users.map((u) => u.alias).join(", ")}; change those first`, "alias_in_use");
     await tx.routingPolicy.deleteMany({ where: { id: p.id, tenantId } });
+    await bumpConfigStamp(tx);
     await recordAudit(tx, actor, { tenantId, action: "routing.remove", targetType: "routing_policy", targetId: p.id, data: { alias: p.alias } });
-  });
+  }));
 }
 
-/** The tenant's enabled aliases this caller may use (within the key's model allowlist), optionally one by name. */
-export async function aliasesForPrincipal(db: Db, p: Principal, alias?: string) {
-  return db.routingPolicy.findMany({
-    where: {
-      tenantId: p.tenantId,
-      enabled: true,
-      ...(alias !== undefined ? { alias } : {}),
-      ...(p.models ? { alias: alias !== undefined ? (p.models.includes(alias) ? alias : { in: [] }) : { in: p.models } } : {}),
-    },
-    orderBy: { alias: "asc" },
-    select: { alias: true, createdAt: true },
+/** The tenant's enabled aliases this caller may use (within the key's model allowlist), optionally one by name; from the config cache. */
+export async function aliasesForPrincipal(db: Db, p: Principal, alias?: string): Promise<{ alias: string; createdAt: Date }[]> {
+  const allowed = (a: string) => !p.models || p.models.includes(a);
+  if (alias !== undefined) {
+    const one = await enabledPolicy(db, p.tenantId, alias);
+    return one && allowed(alias) ? [{ alias: one.alias, createdAt: one.createdAt }] : [];
+  }
+  const all = await cachedConfig(`aliases\0${p.tenantId}`, () =>
+    db.routingPolicy.findMany({ where: { tenantId: p.tenantId, enabled: true }, orderBy: { alias: "asc" }, select: { alias: true, createdAt: true } }),
+  );
+  return p.models ? all.filter((a) => allowed(a.alias)) : all;
+}
+
+/** The tenant's enabled policy of that alias, or null, from the in-process config cache (see config-cache.ts). */
+export function enabledPolicy(db: Db, tenantId: string, alias: string): Promise<Policy | null> {
+  return cachedConfig(`policy\0${tenantId}\0${alias}`, async () => {
+    const row = await db.routingPolicy.findFirst({ where: { tenantId, alias, enabled: true }, select: policySelect });
+    return row ? toPolicy(row) : null;
   });
 }
 
@@ -336,21 +347,21 @@ async function loadResolved(db: Db, tenantId: string, root: Policy): Promise<Res
   for (let depth = 0; depth < MAX_ALIAS_DEPTH && frontier.length; depth++) {
     const names = [...new Set(frontier.flatMap((p) => p.targets.flatMap((t) => (t.type === "alias" && !policies.has(t.alias) ? [t.alias] : []))))];
     if (!names.length) break;
-    const rows = await db.routingPolicy.findMany({ where: { tenantId, alias: { in: names }, enabled: true }, select: policySelect });
-    frontier = rows.map(toPolicy);
+    frontier = [];
+    for (const name of names) {
+      const p = await enabledPolicy(db, tenantId, name);
+      if (p) frontier.push(p);
+    }
     for (const p of frontier) policies.set(p.alias, p);
   }
   const all = [...policies.values()].flatMap((p) => p.targets);
   const modelNames = [...new Set(all.flatMap((t) => (t.type === "model" ? [t.model] : [])))];
-  const modelRows = modelNames.length
-    ? await db.model.findMany({
-        where: { name: { in: modelNames }, enabled: true },
-        select: { ...modelSelect, grants: { where: { tenantId }, select: { id: true } } },
-      })
-    : [];
-  const models = new Map<string, ModelRowLite | null>(modelNames.map((n) => [n, null]));
-  for (const { grants, ...m } of modelRows) if ((m.public || grants.length) && !isHfUri(m.source)) models.set(m.name, m);
-  const backends = await backendsById(db, [...new Set(all.flatMap((t) => (t.type === "backend" ? [t.backendId] : [])))], tenantId);
+  const models = new Map<string, ModelRowLite | null>();
+  for (const n of modelNames) {
+    const m = await modelForTenant(db, tenantId, n);
+    models.set(n, m && !isHfUri(m.source) ? m : null);
+  }
+  const backends = await cachedBackendsById(db, [...new Set(all.flatMap((t) => (t.type === "backend" ? [t.backendId] : [])))], tenantId);
   return { models, backends, policies };
 }
 
@@ -467,8 +478,8 @@ export async function planRoute(
   req: Pick<GenerateRequest, "messages" | "prompt">,
   rng: () => number = Math.random,
 ): Promise<RoutePlan> {
-  const row = await db.routingPolicy.findFirst({ where: { tenantId: principal.tenantId, alias: name, enabled: true }, select: policySelect });
-  if (!row) {
+  const policy = await enabledPolicy(db, principal.tenantId, name);
+  if (!policy) {
     const model = await resolveModelFor(db, principal, name);
     if (hasImages(req.messages)) throw noImageInput(name, "a local model: text only");
     return { policyId: null, alias: null, reason: null, score: null, thresholds: null, candidates: [{ key: `model:${model.name}`, kind: "model", model }], skipped: [] };
@@ -476,7 +487,7 @@ export async function planRoute(
   if (principal.models && !principal.models.includes(name)) {
     throw new AppError("forbidden", `This API key may not use the model '${name}'`, { code: "model_not_allowed", param: "model" });
   }
-  return planFor(db, principal.tenantId, toPolicy(row), req, rng);
+  return planFor(db, principal.tenantId, policy, req, rng);
 }
 
 async function planFor(db: Db, tenantId: string, policy: Policy, req: Pick<GenerateRequest, "messages" | "prompt">, rng: () => number): Promise<RoutePlan> {
@@ -573,11 +584,8 @@ const exemplarCache = new Map<string, Promise<{ easy: number[]; hard: number[] }
  * caller's: its tokens are not billed. Null when the model is unusable.
  */
 async function embeddingFeature(db: Db, tenantId: string, name: string, req: Pick<GenerateRequest, "messages" | "prompt">): Promise<number | null> {
-  const m = await db.model.findFirst({
-    where: { name, enabled: true, kind: "embedding", OR: [{ public: true }, { grants: { some: { tenantId } } }] },
-    select: modelSelect,
-  });
-  if (!m || isHfUri(m.source)) return null;
+  const m = await modelForTenant(db, tenantId, name);
+  if (!m || m.kind !== "embedding" || isHfUri(m.source)) return null;
   const engine = await engineFor(m);
   const signal = AbortSignal.timeout(5000);
   // Exemplar centroids once per model version and process.
@@ -620,10 +628,15 @@ export async function recalibratePolicy(db: Db, tenantId: string, policyId: stri
   if (scores.length < CALIBRATION.minSamples) return null;
   const calibration: Calibration = { thresholds: calibrate(scores, p.strongShare, p.targets.length), samples: scores.length, at: now.toISOString() };
   // Only if the policy is still the version we calibrated: an edit in between wins.
-  await db.routingPolicy.updateMany({
-    where: { id: p.id, tenantId, version: p.version },
-    data: { config: JSON.stringify({ strongShare: p.strongShare, embeddingModel: p.embeddingModel, calibration } satisfies PolicyConfig) },
-  });
+  await configChange(() =>
+    db.$transaction(async (tx) => {
+      const { count } = await tx.routingPolicy.updateMany({
+        where: { id: p.id, tenantId, version: p.version },
+        data: { config: JSON.stringify({ strongShare: p.strongShare, embeddingModel: p.embeddingModel, calibration } satisfies PolicyConfig) },
+      });
+      if (count) await bumpConfigStamp(tx);
+    }),
+  );
   return calibration;
 }
 
