@@ -79,6 +79,8 @@ export interface GenerateRequest {
   passthrough?: Record<string, unknown>;
   /** for fair queueing across tenants, and for per-tenant caches */
   tenantId: string;
+  /** the caller's API key (null for console tokens): scopes the local prompt cache with LOCAL_PROMPT_CACHE=key */
+  apiKeyId?: string | null;
 }
 
 export interface Usage {
@@ -123,6 +125,12 @@ export interface InferenceEngine {
    */
   generate(model: string, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent>;
   embed(model: string, inputs: string[], tenantId: string, signal: AbortSignal): Promise<EmbedResult>;
+  /**
+   * Optional: refuses before any generation (and before a stream starts) what this engine
+   * can tell is wrong with the request, e.g. a prompt that does not fit the model's
+   * context (AppError invalid, code `context_length_exceeded`).
+   */
+  check?(model: string, req: GenerateRequest): Promise<void>;
 }
 
 /** The text of message content (image and audio parts contribute nothing). */

@@ -156,9 +156,13 @@ export interface PreparedGeneration {
  */
 export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest): Promise<PreparedGeneration> {
   const { model: name, stream: _stream, ...rest } = req;
-  const gen: GenerateRequest = { ...rest, tenantId: ctx.principal.tenantId };
+  const gen: GenerateRequest = { ...rest, tenantId: ctx.principal.tenantId, apiKeyId: ctx.principal.apiKeyId };
   ctx.usage.toolsOffered = gen.tools?.length ?? 0;
   const plan = await planRequest(ctx, name, gen);
+  // what the first target can refuse before generating (a prompt over its context) is a
+  // plain HTTP error in every dialect, also for streams
+  const first = plan.candidates[0]!;
+  if (first.kind === "model") await (await engineFor(first.model)).check(first.model.name, gen);
 
   const run = async (onEvent?: (ev: GenerateEvent) => void): Promise<GenerationResult> => {
     let out = new Assembler();
@@ -177,6 +181,7 @@ export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest
         } else if (ev.type === "done") {
           ctx.usage.promptTokens = ev.usage.promptTokens;
           ctx.usage.completionTokens = ev.usage.completionTokens;
+          ctx.usage.cachedTokens = ev.usage.cachedPromptTokens ?? 0;
         }
         out.add(ev);
         onEvent?.(ev);

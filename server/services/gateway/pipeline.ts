@@ -169,6 +169,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
       stream: false,
       promptTokens: 0,
       completionTokens: 0,
+      cachedTokens: 0,
       ttftMs: null,
       cached: false,
       toolsOffered: 0,

@@ -10,7 +10,7 @@ import type { FinishReason, GenerateRequest, ToolCall, Usage } from "../../infer
 import type { UsageRecord } from "../usage/types";
 
 /** A dialect-neutral generation request: what to run (`model`, an alias or a model name) and how to deliver it. */
-export interface GatewayRequest extends Omit<GenerateRequest, "tenantId"> {
+export interface GatewayRequest extends Omit<GenerateRequest, "tenantId" | "apiKeyId"> {
   model: string;
   stream: boolean;
 }
@@ -40,6 +40,8 @@ export interface UsageDraft {
   stream: boolean;
   promptTokens: number;
   completionTokens: number;
+  /** prompt tokens served from a prompt cache (the local KV slot, or upstream's cached_tokens) */
+  cachedTokens: number;
   ttftMs: number | null;
   /** answered from the response cache (no model ran; logged with 0 tokens) */
   cached: boolean;
