@@ -88,6 +88,12 @@ const serverSchema = z
     RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(1000),
     /** Signed requests: how far (seconds) a signature's timestamp may be from the server's clock, either way. */
     SIGNATURE_WINDOW_SECONDS: z.coerce.number().int().min(5).max(3600).default(300),
+    /**
+     * Local prompt cache (server/inference/prompt-slots.ts; the pool reads it per request):
+     * reuse a KV prefix within the tenant, within one API key, or never.
+     */
+    LOCAL_PROMPT_CACHE: z.enum(["tenant", "key", "off"]).default("tenant"),
+    LOCAL_PROMPT_CACHE_SIMILARITY: z.coerce.number().min(0).max(1).default(0.1),
     /** When set, <base>/metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   })

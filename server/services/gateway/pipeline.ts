@@ -207,6 +207,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         cached: usage.cached,
         promptTokens: usage.promptTokens,
         completionTokens: usage.completionTokens,
+        cachedTokens: usage.cachedTokens,
         toolsOffered: usage.toolsOffered,
         toolCalls: usage.toolCalls,
         ttftMs: usage.ttftMs,

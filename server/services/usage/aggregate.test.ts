@@ -40,13 +40,15 @@ describe("toRow", () => {
       routeReason: null,
       attempts: null,
       cached: false,
+      cachedTokens: 0,
       toolsOffered: 0,
       toolCalls: 0,
     });
-    expect(toRow({ ...r, requestId: "client-id", attempts: [{ model: "a" }], cached: true, toolsOffered: 2, toolCalls: 1 })).toMatchObject({
+    expect(toRow({ ...r, requestId: "client-id", attempts: [{ model: "a" }], cached: true, cachedTokens: 3, toolsOffered: 2, toolCalls: 1 })).toMatchObject({
       requestId: "client-id",
       attempts: '[{"model":"a"}]',
       cached: true,
+      cachedTokens: 3,
       toolsOffered: 2,
       toolCalls: 1,
     });

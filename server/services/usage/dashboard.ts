@@ -21,6 +21,7 @@ const SUMS = {
   cancelled: true,
   promptTokens: true,
   completionTokens: true,
+  cachedTokens: true,
   latencySumMs: true,
   ...(Object.fromEntries(LATENCY_COLUMNS.map((c) => [c, true])) as Record<(typeof LATENCY_COLUMNS)[number], true>),
 } as const;
@@ -77,7 +78,7 @@ export async function tenantOverview(db: Db, tenantId: string, range: OverviewRa
     errors: 0,
     tokens: 0,
   }));
-  const totals = { requests: 0, errors: 0, cancelled: 0, promptTokens: 0, completionTokens: 0, latencySumMs: 0 };
+  const totals = { requests: 0, errors: 0, cancelled: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, latencySumMs: 0 };
   const histogram = LATENCY_COLUMNS.map(() => 0);
   for (const row of byHour) {
     const s = row._sum;
@@ -112,6 +113,8 @@ export async function tenantOverview(db: Db, tenantId: string, range: OverviewRa
       ...totals,
       tokens: totals.promptTokens + totals.completionTokens,
       errorRate: totals.requests ? totals.errors / totals.requests : null,
+      /** share of prompt tokens a prompt cache served */
+      cachedShare: totals.promptTokens ? totals.cachedTokens / totals.promptTokens : null,
       avgLatencyMs: totals.requests ? Math.round(totals.latencySumMs / totals.requests) : null,
       p50LatencyMs: histogramQuantile(histogram, 0.5),
       p95LatencyMs: histogramQuantile(histogram, 0.95),
@@ -142,6 +145,7 @@ const logSelect = {
   stream: true,
   promptTokens: true,
   completionTokens: true,
+  cachedTokens: true,
   toolsOffered: true,
   toolCalls: true,
   ttftMs: true,
@@ -216,6 +220,7 @@ const CSV_COLUMNS = [
   "stream",
   "promptTokens",
   "completionTokens",
+  "cachedTokens",
   "toolsOffered",
   "toolCalls",
   "ttftMs",

@@ -28,6 +28,7 @@ export interface RollupTotals {
   cancelled: number;
   promptTokens: number;
   completionTokens: number;
+  cachedTokens: number;
   latencySumMs: number;
   ttftSumMs: number;
   ttftCount: number;
@@ -50,6 +51,7 @@ export async function rollupTotals(db: Db, tenantId: string, from: Date, to: Dat
       cancelled: true,
       promptTokens: true,
       completionTokens: true,
+      cachedTokens: true,
       latencySumMs: true,
       ttftSumMs: true,
       ttftCount: true,
@@ -62,6 +64,7 @@ export async function rollupTotals(db: Db, tenantId: string, from: Date, to: Dat
     cancelled: s.cancelled ?? 0,
     promptTokens: s.promptTokens ?? 0,
     completionTokens: s.completionTokens ?? 0,
+    cachedTokens: s.cachedTokens ?? 0,
     latencySumMs: s.latencySumMs ?? 0,
     ttftSumMs: s.ttftSumMs ?? 0,
     ttftCount: s.ttftCount ?? 0,

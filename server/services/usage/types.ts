@@ -36,6 +36,8 @@ export interface UsageRecord {
   stream: boolean;
   promptTokens: number;
   completionTokens: number;
+  /** prompt tokens a prompt cache served (local KV slot, upstream cached_tokens); 0 when absent */
+  cachedTokens?: number;
   /** time to first token; null when no token was produced or the endpoint doesn't stream */
   ttftMs: number | null;
   latencyMs: number;

@@ -26,6 +26,11 @@ export function Overview({ tenantId }: { tenantId: string }) {
   const cards = [
     { label: "Requests", value: o ? n.format(o.totals.requests) : null, testId: "stat-requests" },
     { label: "Tokens", value: o ? n.format(o.totals.tokens) : null, testId: "stat-tokens" },
+    {
+      label: "Prompt cache",
+      value: o ? (o.totals.cachedShare === null ? "—" : `${pct(o.totals.cachedShare)} (${n.format(o.totals.cachedTokens)})`) : null,
+      testId: "stat-prompt-cache",
+    },
     { label: "Error rate", value: o ? pct(o.totals.errorRate) : null, testId: "stat-error-rate" },
     { label: "p50 latency", value: o ? ms(o.totals.p50LatencyMs) : null, testId: "stat-p50" },
     { label: "p95 latency", value: o ? ms(o.totals.p95LatencyMs) : null, testId: "stat-p95" },
