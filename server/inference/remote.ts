@@ -73,12 +73,20 @@ async function upstreamMessage(res: Response): Promise<string> {
   return text.slice(0, 200);
 }
 
+/**
+ * How OpenAI ("maximum context length is N tokens"), vLLM (the same), llama-server ("exceeds the
+ * available context size") and others word a prompt that does not fit the model's context.
+ */
+const UPSTREAM_CONTEXT_ERROR = /context[_ ](length|size|window)|maximum context|exceeds? the (available )?context|too many tokens/i;
+
 function statusError(spec: RemoteBackendSpec, status: number, message: string): BackendError {
   const what = `backend ${spec.name} answered ${status}${message ? `: ${message}` : ""}`;
   if (status === 429) return new BackendError(what, "backend_rate_limited", { retryable: true, unhealthy: false, kind: "rate_limited" });
   // The caller's own bad input: another backend would refuse it too.
   if (status === 400 || status === 413 || status === 422) {
-    return new BackendError(what, "backend_rejected_request", { retryable: false, unhealthy: false, kind: "invalid" });
+    // the same code a local model's context check answers with, so clients handle one
+    const code = UPSTREAM_CONTEXT_ERROR.test(message) ? "context_length_exceeded" : "backend_rejected_request";
+    return new BackendError(what, code, { retryable: false, unhealthy: false, kind: "invalid" });
   }
   return new BackendError(what, "backend_error", { retryable: true, unhealthy: status >= 500 || status === 401 || status === 403 });
 }

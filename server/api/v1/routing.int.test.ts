@@ -171,8 +171,26 @@ describe("a remote backend behind an alias", () => {
     const p = await alias("fallback", [onBackend(await backendAt(bad.url)), onBackend(await backendAt(good.url))]);
     const res = await post("chat/completions", chat(p.alias));
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { message: string } }).error.message).toContain("context too long");
+    const body = (await res.json()) as { error: { message: string; code: string } };
+    expect(body.error.message).toContain("context too long");
+    expect(body.error.code).toBe("backend_rejected_request");
     expect(good.requests).toHaveLength(0);
+  });
+
+  it("an upstream's context-length error comes back as 400 context_length_exceeded, like a local model's", async () => {
+    const up = await fake();
+    const p = await alias("single", [onBackend(await backendAt(up.url))]);
+    for (const message of [
+      "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.",
+      "the request exceeds the available context size, try increasing it",
+    ]) {
+      up.behave({ kind: "status", status: 400, message });
+      const res = await post("chat/completions", chat(p.alias));
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { message: string; code: string } };
+      expect(body.error.code).toBe("context_length_exceeded");
+      expect(body.error.message).toContain(message);
+    }
   });
 });
 
