@@ -93,6 +93,8 @@ const serverSchema = z
      * reuse a KV prefix within the tenant, within one API key, or never.
      */
     LOCAL_PROMPT_CACHE: z.enum(["tenant", "key", "off"]).default("tenant"),
+    /** Start-up compiles a native llama.cpp in the background when none is usable (server/inference/auto-build.ts). */
+    ENGINE_AUTO_BUILD: z.enum(["auto", "off"]).default("auto"),
     LOCAL_PROMPT_CACHE_SIMILARITY: z.coerce.number().min(0).max(1).default(0.1),
     /** When set, <base>/metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),

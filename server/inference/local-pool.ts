@@ -29,8 +29,9 @@ import type {
 import { AppError, Unavailable } from "../errors";
 import { metrics } from "../metrics/metrics";
 import { AsyncQueue } from "./async-queue";
+import { type AutoBuildStatus, readAutoBuildStatus } from "./auto-build";
 import { FairSlots } from "./fair-queue";
-import { cpuInfo, defaultThreads, type EngineChoice, loadedLlamaLibraries, loadLlama } from "./llama-runtime";
+import { cpuInfo, defaultThreads, type EngineChoice, loadedLlamaLibraries, loadLlama, nativeBuildVerdict, readNativeBuildRecord } from "./llama-runtime";
 import { checkLocalRequest, endsWithToolResults, parseLogitBias, toChatHistory, ToolCallEvents, toLocalFunctions } from "./local-tools";
 import { cacheOwner, chooseSlot, promptCacheSettings } from "./prompt-slots";
 import type { EmbedResult, FinishReason, GenerateEvent, GenerateRequest, InferenceEngine } from "./types";
@@ -89,6 +90,7 @@ function lib(): Promise<NlcModule> {
 }
 
 let enginePromise: Promise<EngineChoice> | undefined;
+let engineLoaded: EngineChoice | undefined;
 
 function engineOnce(): Promise<EngineChoice> {
   enginePromise ??= lib()
@@ -101,12 +103,13 @@ function engineOnce(): Promise<EngineChoice> {
       }),
     )
     .then((choice) => {
-      // Said once, at load: on the prebuilt addon each decode runs on whichever libuv
-      // thread is free, so a decode's OpenMP threads rarely stay one team (docs/benchmarks.md).
-      if (choice.binary !== "native" && choice.llama.gpu === false && defaultThreads() > 1) {
+      engineLoaded = choice;
+      // Said once, at load: which engine, and why not the native one.
+      if (choice.binary !== "native" && choice.llama.gpu === false) {
         console.warn(
-          `[inference] prebuilt llama.cpp with ${defaultThreads()} threads per model: extra threads gain little on it ` +
-            `(${choice.fallbackReason ?? "no native build"}); \`npm run cli -- engine build\` makes one that uses them`,
+          `[inference] prebuilt llama.cpp, ${defaultThreads(choice.binary, choice.llama.gpu)} thread(s) per model by default ` +
+            `(${choice.fallbackReason ?? "no native build"}); a native build (\`npm run cli -- engine build\`, or the background ` +
+            `build at start-up) is used from the next start`,
         );
       }
       return choice;
@@ -131,6 +134,8 @@ export interface EngineInfo {
   cpu: { model: string; physicalCores: number; mathCores: number };
   /** threads a model without its own setting generates with */
   defaultThreads: number;
+  /** the background native build started at start-up (auto-build.ts), if any */
+  autoBuild: AutoBuildStatus | null;
   maxThreads: number;
   /** CPU backend variant and features as llama.cpp reports them */
   systemInfo: string;
@@ -149,13 +154,35 @@ export async function engineInfo(): Promise<EngineInfo> {
     gpu: llama.gpu,
     supportsGpuOffloading: llama.supportsGpuOffloading,
     cpu: { model: cpuInfo().model, physicalCores: cpuInfo().physicalCores, mathCores: llama.cpuMathCores },
-    defaultThreads: defaultThreads(),
+    defaultThreads: defaultThreads(binary, llama.gpu),
+    autoBuild: readAutoBuildStatus(),
     maxThreads: llama.maxThreads,
     systemInfo: llama.systemInfo,
   };
 }
 
 export { defaultThreads };
+
+export interface EngineStatus {
+  /** the engine in use; null until the first model loads it */
+  binary: EngineChoice["binary"] | null;
+  fallbackReason: string | null;
+  defaultThreads: number | null;
+  /** a native build usable on this CPU exists (in use from the next start if `binary` is not "native") */
+  nativeBuildReady: boolean;
+  autoBuild: AutoBuildStatus | null;
+}
+
+/** What the console shows about the engine, without loading it. */
+export function engineStatus(): EngineStatus {
+  return {
+    binary: engineLoaded?.binary ?? null,
+    fallbackReason: engineLoaded?.fallbackReason ?? null,
+    defaultThreads: engineLoaded ? defaultThreads(engineLoaded.binary, engineLoaded.llama.gpu) : null,
+    nativeBuildReady: nativeBuildVerdict(readNativeBuildRecord(), cpuInfo()).use,
+    autoBuild: readAutoBuildStatus(),
+  };
+}
 
 const MAX_QUEUE = Math.max(1, Number(process.env.INFERENCE_MAX_QUEUE ?? 64) || 64);
 
@@ -188,7 +215,8 @@ class LocalModel {
     this.state = "loading";
     try {
       const llama = await getLlamaOnce();
-      const threads = this.spec.threads ?? defaultThreads();
+      const engine = await engineOnce();
+      const threads = this.spec.threads ?? defaultThreads(engine.binary, engine.llama.gpu);
       const model = await llama.loadModel({ modelPath: this.spec.path });
       const loaded: Loaded = { model };
       if (this.spec.kind === "embedding") {

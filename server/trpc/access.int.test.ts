@@ -133,6 +133,7 @@ describe("platform-admin-only procedures", () => {
       "backends.update",
       "limits.setTenant",
       "models.add",
+      "models.engine",
       "models.list",
       "models.load",
       "models.pull",
