@@ -243,7 +243,7 @@ function openaiContent(c: Content | null): unknown {
   if (c === null || typeof c === "string") return c;
   return c.map((p) =>
     p.type === "text"
-      ? { type: "text", text: p.text }
+      ? { type: "text", text: p.text, ...(p.cacheControl ? { cache_control: p.cacheControl } : {}) }
       : p.type === "image"
         ? { type: "image_url", image_url: { url: p.url, ...(p.detail ? { detail: p.detail } : {}) } }
         : { type: "input_audio", input_audio: { data: p.data, format: p.format } },

@@ -8,7 +8,8 @@
 
 /** A piece of message content. Image and audio parts are forwarded as given (URL or `data:` URI, base64). */
 export type ContentPart =
-  | { type: "text"; text: string }
+  /** `cacheControl`: an Anthropic-style `cache_control` hint, forwarded to remote upstreams untouched */
+  | { type: "text"; text: string; cacheControl?: Record<string, unknown> }
   | { type: "image"; url: string; detail?: string }
   | { type: "audio"; data: string; format: string };
 

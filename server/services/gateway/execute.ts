@@ -29,8 +29,8 @@ export interface Attempt {
 }
 
 /** The plan for `name` (alias or model); errors here are proper HTTP errors (400/403/404/503), before any stream starts. */
-export async function planRequest(ctx: GatewayContext, name: string, req: Pick<GenerateRequest, "messages" | "prompt">): Promise<RoutePlan> {
-  const plan = await planRoute(db(), ctx.principal, name, req);
+export async function planRequest(ctx: GatewayContext, name: string, req: Pick<GenerateRequest, "messages" | "prompt" | "passthrough">): Promise<RoutePlan> {
+  const plan = await planRoute(db(), ctx.principal, name, { ...req, sessionId: ctx.sessionId });
   if (plan.policyId) ctx.usage.route = { policyId: plan.policyId, backendId: null, reason: plan.reason, attempts: null };
   if (plan.candidates.length === 0) {
     throw new AppError("unavailable", `No target of '${name}' is available right now (${plan.reason})`, { code: "no_healthy_target", retryAfter: 15 });

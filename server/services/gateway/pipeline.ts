@@ -264,6 +264,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         startedAt,
         usage,
         headers,
+        sessionId: req.headers.get("x-session-id")?.trim().slice(0, 256) || null,
         deferFinish: () => (deferred = true),
         finish,
       };

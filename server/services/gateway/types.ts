@@ -78,6 +78,8 @@ export interface GatewayContext {
   usage: UsageDraft;
   /** response headers every answer carries (x-request-id, …) */
   headers: Record<string, string>;
+  /** the caller's x-session-id header (session affinity of aliases), null without one */
+  sessionId: string | null;
   /** the dialect this request speaks (its error shapes) */
   dialect: Dialect;
   /** a streaming handler calls this and then owns writing the usage record via `finish` */
