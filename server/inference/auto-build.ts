@@ -49,7 +49,10 @@ export function readAutoBuildStatus(): AutoBuildStatus | null {
   if (!existsSync(file)) return null;
   try {
     const s = JSON.parse(readFileSync(file, "utf8")) as AutoBuildStatus;
-    return s.state === "building" && !alive(s.pid) ? { ...s, state: "interrupted" } : s;
+    if (s.state !== "building" || alive(s.pid)) return s;
+    // the server that started it exited first: the build's own record says whether it finished
+    const record = readNativeBuildRecord();
+    return record && record.builtAt >= s.startedAt ? { ...s, state: "built", finishedAt: record.builtAt, exitCode: 0 } : { ...s, state: "interrupted" };
   } catch {
     return null;
   }
