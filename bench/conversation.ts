@@ -6,7 +6,8 @@
  * own) side by side with another OpenAI-compatible server (llama-server, `cache_prompt` on)
  * in alternating rounds: 1 conversation, then `--streams` concurrent conversations from 2
  * tenants. `--reuse-off` also runs one conversation on our side with LOCAL_PROMPT_CACHE=off
- * (first round only: without reuse every turn re-evaluates the whole history).
+ * (after the first round's paired passes only: without reuse every turn re-evaluates the
+ * whole history). Each pass prints as it finishes, the summary at the end.
  *
  *   npx tsx bench/conversation.ts --against http://127.0.0.1:8089/v1 [--rounds 3] [--turns 8] [--tokens 64] [--threads 1]
  *                                 [--model-file .tmp/bench/bench-….gguf] [--engine native|prebuilt] [--reuse-off]
@@ -214,7 +215,6 @@ async function startOurs(cache: string): Promise<{ target: Target; binary: strin
 }
 
 const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(" ");
-const ratio = (a: number[], b: number[]) => a.map((x, i) => x / b[i]!);
 
 async function main() {
   const file = await benchModelFile();
@@ -225,7 +225,11 @@ async function main() {
   const theirs: Target | null = values.against ? { url: values.against, keys: ["none"], model: values["against-model"] } : null;
   if (theirs) await turn(theirs, "none", [{ role: "user", content: "warm up" }]);
   const rows: Record<string, Pass[]> = {};
-  const add = (k: string, p: Pass) => (rows[k] ??= []).push(p);
+  // printed as passes finish: a long run on a loaded box still leaves its numbers behind
+  const add = (k: string, p: Pass) => {
+    (rows[k] ??= []).push(p);
+    console.log(`${k} round ${rows[k].length}: TTFT ms ${fmt(p.ttft)}; ${p.tps.toFixed(2)} t/s; prompt tokens ${p.promptTokens.join(" ")}; cached ${p.cached.join(" ")}`);
+  };
   for (let r = 0; r < ROUNDS; r++) {
     for (const streams of [1, STREAMS]) {
       // the side that goes first alternates, so drift on a shared box hits both sides alike
@@ -234,33 +238,33 @@ async function main() {
         if (side === "ours") add(`ours/${streams}`, await pass(ours.target, streams, r * 10 + streams));
         else if (theirs) add(`theirs/${streams}`, await pass(theirs, streams, r * 10 + streams));
       }
-      // reuse off re-evaluates every history: one conversation, first round only, keeps the run short
-      if (off && streams === 1 && r === 0) add(`off/${streams}`, await pass(off.target, streams, r * 10 + streams + 5));
     }
-    console.log(`round ${r + 1}/${ROUNDS} done`);
+    // reuse off re-evaluates every history: one conversation, first round only, keeps the run short
+    if (off && r === 0) add("off/1", await pass(off.target, 1, 5));
   }
   ours.stop();
   off?.stop();
+  const perTurn = (ps: Pass[]) => Array.from({ length: TURNS }, (_, n) => median(ps.map((p) => p.ttft[n]!)));
   for (const streams of [1, STREAMS]) {
     const o = rows[`ours/${streams}`]!;
-    console.log(`\n== ${streams} conversation${streams > 1 ? `s (2 tenants)` : ""} ==`);
-    console.log(`prompt tokens per turn: ${o[0]!.promptTokens.join(" ")}; ours cached: ${o[0]!.cached.join(" ")}`);
-    const perTurn = (ps: Pass[]) => Array.from({ length: TURNS }, (_, n) => median(ps.map((p) => p.ttft[n]!)));
-    console.log(`ours TTFT ms per turn (median of rounds):   ${fmt(perTurn(o))}`);
-    console.log(`ours turn n / turn 1:                        ${ratio(perTurn(o), perTurn(o).map(() => perTurn(o)[0]!)).map((x) => x.toFixed(2)).join(" ")}`);
-    console.log(`ours aggregate t/s: ${median(o.map((p) => p.tps)).toFixed(1)}`);
+    const po = perTurn(o);
+    console.log(`\n== ${streams} conversation${streams > 1 ? "s (2 tenants)" : ""}, medians of ${o.length} round(s) ==`);
+    console.log(`ours TTFT ms per turn:        ${fmt(po)}`);
+    console.log(`ours turn n / turn 1:         ${po.map((x) => (x / po[0]!).toFixed(2)).join(" ")}`);
+    console.log(`ours aggregate t/s:           ${median(o.map((p) => p.tps)).toFixed(2)}`);
     const t = rows[`theirs/${streams}`];
     if (t) {
-      console.log(`theirs TTFT ms per turn:                     ${fmt(perTurn(t))}`);
       // per-round ratios, then their median (paired: each round ran both back to back)
       const ttftRatio = Array.from({ length: TURNS }, (_, n) => median(o.map((p, i) => p.ttft[n]! / t[i]!.ttft[n]!)));
-      console.log(`TTFT ours/theirs per turn (median of rounds): ${ttftRatio.map((x) => x.toFixed(2)).join(" ")}`);
-      console.log(`theirs aggregate t/s: ${median(t.map((p) => p.tps)).toFixed(1)}; ours/theirs ${median(o.map((p, i) => p.tps / t[i]!.tps)).toFixed(2)}`);
+      console.log(`theirs TTFT ms per turn:      ${fmt(perTurn(t))}`);
+      console.log(`TTFT ours/theirs per turn:    ${ttftRatio.map((x) => x.toFixed(2)).join(" ")}`);
+      console.log(`theirs aggregate t/s:         ${median(t.map((p) => p.tps)).toFixed(2)}; ours/theirs ${median(o.map((p, i) => p.tps / t[i]!.tps)).toFixed(2)}`);
     }
     const f = rows[`off/${streams}`];
     if (f) {
-      console.log(`reuse off TTFT ms per turn:                  ${fmt(perTurn(f))}`);
-      console.log(`reuse off aggregate t/s: ${median(f.map((p) => p.tps)).toFixed(1)}; reuse on / off TTFT at the last turn ${(perTurn(o)[TURNS - 1]! / perTurn(f)[TURNS - 1]!).toFixed(2)}`);
+      const pf = perTurn(f);
+      console.log(`reuse off TTFT ms per turn:   ${fmt(pf)}`);
+      console.log(`reuse on/off TTFT per turn:   ${po.map((x, n) => (x / pf[n]!).toFixed(2)).join(" ")}; reuse off aggregate t/s ${median(f.map((p) => p.tps)).toFixed(2)}`);
     }
   }
   process.exit(0);
