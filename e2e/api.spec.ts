@@ -27,6 +27,18 @@ test("chat completions stream over SSE under the base path", async () => {
   expect(text).toBe(DEMO_REPLY);
 });
 
+test("embeddings work out of the box: set-up registered demo-embeddings", async () => {
+  const res = await fetch(api("embeddings"), {
+    method: "POST",
+    headers: { authorization: `Bearer ${key()}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "demo-embeddings", input: ["Hello", "The gateway works"] }),
+  });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { data: { embedding: number[] }[] };
+  expect(body.data).toHaveLength(2);
+  expect(body.data[0]!.embedding.length).toBeGreaterThan(0);
+});
+
 test("X-API-Key works, models are listed, and errors use the OpenAI envelope", async () => {
   const models = await fetch(api("models"), { headers: { "x-api-key": key() } });
   expect(models.status).toBe(200);

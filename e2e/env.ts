@@ -34,5 +34,7 @@ export const E2E = {
     AUTH_SECRET: "e2e-secret-0123456789abcdefghijklmnopqrstuvwxyz",
     PASSWORD_HASH_COST: "6",
     NEXT_TELEMETRY_DISABLED: "1",
+    // no background llama.cpp compile competing with the browser tests for the CPUs
+    ENGINE_AUTO_BUILD: "off",
   } as Record<string, string>,
 };

@@ -61,20 +61,19 @@ async function main() {
 }
 
 /**
- * Offline out of the box: the project's own tiny scripted GGUF as model "demo",
- * and on the very first run a "default" tenant with an API key printed once.
+ * Offline out of the box: the project's own tiny scripted GGUF as models "demo" (chat)
+ * and "demo-embeddings", and on the very first run a "default" tenant with an API key
+ * printed once.
  */
 async function demoModelAndKey(appUrl: string) {
   const { db } = await import("../server/db/client");
   const { CLI_ACTOR } = await import("../server/services/audit/audit");
-  const { writeTinyModel } = await import("./tiny-gguf/make-tiny-model");
-  const { addModel, listModels } = await import("../server/services/models/models");
-  const file = path.join(root, "data/models/switchyard-tiny.gguf");
-  writeTinyModel(file);
-  if (!(await listModels(db())).some((m) => m.name === "demo")) {
-    await addModel(db(), CLI_ACTOR, { name: "demo", source: file, kind: "chat", contextSize: 2048, parallel: 4, threads: 1 });
+  const { registerDemoModels } = await import("../server/services/models/demo");
+  const added = await registerDemoModels(db(), path.join(root, "data/models"));
+  if (added.includes("demo")) {
     console.log("• registered the demo model (a tiny scripted llama generated offline; pull a real one with `npm run cli -- model pull`)");
   }
+  if (added.includes("demo-embeddings")) console.log("• registered demo-embeddings (the same file, serving /api/v1/embeddings)");
   if ((await db().tenant.count()) > 0) return;
   const { createTenant } = await import("../server/services/tenants/tenants");
   const { createApiKey } = await import("../server/services/api-keys/api-keys");
@@ -82,7 +81,8 @@ async function demoModelAndKey(appUrl: string) {
   const { key } = await createApiKey(db(), CLI_ACTOR, tenant.id, { name: "quickstart" });
   console.log(`• created tenant "default" and an API key (shown once):\n\n  ${key}\n`);
   console.log(
-    `  Try it once the server is up:\n  curl -N ${appUrl}/api/v1/chat/completions -H "Authorization: Bearer ${key}" \\\n    -H "Content-Type: application/json" -d '{"model":"demo","messages":[{"role":"user","content":"Hi"}],"stream":true}'\n`,
+    `  Try it once the server is up:\n  curl -N ${appUrl}/api/v1/chat/completions -H "Authorization: Bearer ${key}" \\\n    -H "Content-Type: application/json" -d '{"model":"demo","messages":[{"role":"user","content":"Hi"}],"stream":true}'\n` +
+      `  curl ${appUrl}/api/v1/embeddings -H "Authorization: Bearer ${key}" \\\n    -H "Content-Type: application/json" -d '{"model":"demo-embeddings","input":"Hello"}'\n`,
   );
 }
 

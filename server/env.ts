@@ -143,6 +143,14 @@ const serverSchema = z
       .refine((v) => /^\d{1,12}(\.\d{1,9})?$/.test(v), { message: 'must be a decimal amount like "0" or "0.25"' }),
     /** How often (seconds) a replica re-reads the price list; a change made on this replica applies at once. */
     PRICE_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+    /**
+     * Local prompt cache (server/inference/prompt-slots.ts; the pool reads it per request):
+     * reuse a KV prefix within the tenant, within one API key, or never.
+     */
+    LOCAL_PROMPT_CACHE: z.enum(["tenant", "key", "off"]).default("tenant"),
+    /** Start-up compiles a native llama.cpp in the background when none is usable (server/inference/auto-build.ts). */
+    ENGINE_AUTO_BUILD: z.enum(["auto", "off"]).default("auto"),
+    LOCAL_PROMPT_CACHE_SIMILARITY: z.coerce.number().min(0).max(1).default(0.1),
     /** When set, <base>/metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   })

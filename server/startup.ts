@@ -61,10 +61,28 @@ export async function startServer(): Promise<void> {
     process.exit(1);
   }
   void preload();
+  void backgroundEngineBuild();
   // Remote backends: a backend marked unhealthy by a failed request is retried by these checks;
   // the same round purges expired stored responses (Responses API `store`) and, when due,
   // usage rows and bodies past their retention.
   startHealthChecks(db(), undefined, [purgeExpiredResponses, retentionHousekeeping]);
+}
+
+/** Fast out of the box: compile the native llama.cpp in the background when it is missing (auto-build.ts). */
+async function backgroundEngineBuild() {
+  try {
+    const { maybeStartBackgroundBuild } = await import("./inference/auto-build");
+    const d = maybeStartBackgroundBuild(process.cwd(), (s) =>
+      console.log(
+        s.state === "built"
+          ? "[inference] background native llama.cpp build finished: it is used from the next start of the server"
+          : `[inference] background native llama.cpp build failed (exit ${s.exitCode}); see ${s.log}`,
+      ),
+    );
+    if (d.start) console.log("[inference] compiling a native llama.cpp for this CPU in the background (nice 19); serving on the prebuilt one meanwhile");
+  } catch (e) {
+    console.error(`[inference] background engine build not started: ${(e as Error).message}`);
+  }
 }
 
 async function preload() {

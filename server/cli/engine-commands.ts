@@ -7,11 +7,19 @@
  */
 import { applyLlamaCppPatches, NATIVE_BUILD_PATCHES, nodeLlamaCppSourceDir } from "../inference/llama-patches";
 import { cpuInfo, nativeBuildRecordPath, nativeBuildVerdict, NATIVE_CMAKE_OPTIONS, readNativeBuildRecord, writeNativeBuildRecord } from "../inference/llama-runtime";
+import type { AutoBuildStatus } from "../inference/auto-build";
 import { listModels } from "../services/models/models";
 import type { Command } from "./commands";
 import { CliError, table } from "./format";
 
 const CMAKE_ENV_PREFIX = "NODE_LLAMA_CPP_CMAKE_OPTION_";
+
+function describeAutoBuild(s: AutoBuildStatus | null, binary: string): string {
+  if (!s) return "none";
+  if (s.state === "building") return `compiling since ${s.startedAt} (pid ${s.pid}; ${s.log})`;
+  if (s.state === "built") return `finished ${s.finishedAt}${binary === "native" ? "" : "; restart the server to use it"}`;
+  return `${s.state} (${s.log}); \`engine build\` by hand`;
+}
 
 /**
  * Whether node-llama-cpp's folder already holds a native build that loads on this CPU.
@@ -106,9 +114,10 @@ export const engineCommands: Command[] = [
           ["cpu backend", info.cpuBackends.length ? info.cpuBackends.join(", ") : "built into the addon"],
           ["llama.cpp", info.llamaCppRelease],
           ["cpu", `${info.cpu.model}, ${info.cpu.physicalCores} physical cores (llama.cpp math cores: ${info.cpu.mathCores})`],
-          ["threads", `${info.defaultThreads} per model by default (LLAMA_THREADS or physical cores), at most ${info.maxThreads}`],
+          ["threads", `${info.defaultThreads} per model by default (LLAMA_THREADS, else 1 on the prebuilt binary and the physical cores on a native build), at most ${info.maxThreads}`],
           ["gpu", info.gpu === false ? "none (CPU only)" : `${info.gpu}${info.supportsGpuOffloading ? " with offloading" : ""}`],
           ["native build", record ? `${record.builtAt} on ${record.cpuModel} (node-llama-cpp ${record.nodeLlamaCppVersion}; llama.cpp patches: ${record.llamaCppPatches?.join(", ") || "none"})` : "none"],
+          ["background build", describeAutoBuild(info.autoBuild, info.binary)],
           ["features", info.systemInfo],
           ...models.map((m) => [`model ${m.name}`, `${m.threads ?? info.defaultThreads} threads${m.threads ? "" : " (default)"}, parallel ${m.parallel}`]),
         ],

@@ -29,11 +29,11 @@ function engineInfo(env: Record<string, string | undefined>): Promise<{ code: nu
 }
 
 describe("engine info", () => {
-  it("without a native build: the prebuilt binary, threads = physical cores, no GPU", async () => {
+  it("without a native build: the prebuilt binary, 1 thread per model by default, no GPU", async () => {
     const r = await engineInfo({ SWITCHYARD_ENGINE_DIR: path.join(scratch, "none") });
     expect(r.code, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout);
-    expect(info).toMatchObject({ binary: "prebuilt", gpu: false, nativeBuild: null, defaultThreads: cpuInfo().physicalCores });
+    expect(info).toMatchObject({ binary: "prebuilt", gpu: false, nativeBuild: null, defaultThreads: 1, autoBuild: null });
     expect(info.fallbackReason).toMatch(/engine build/);
     expect(info.addonPath).toMatch(/llama-addon\.node$/);
     expect(info.maxThreads).toBeLessThanOrEqual(Math.max(cpuInfo().physicalCores, 1));

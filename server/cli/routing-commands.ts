@@ -173,6 +173,7 @@ export const routingCommands: Command[] = [
         description: "Comma-separated model:NAME, backend:BACKEND/MODEL, alias:NAME (weights as …*3); difficulty tiers weakest first",
       },
       share: { type: "string", value: "0.2", description: "difficulty: share of requests for the strongest tier" },
+      affinity: { type: "string", value: "none|session", description: "session: a conversation stays on one healthy target (x-session-id, prompt_cache_key, user, or its first messages)" },
     },
     async run(ctx, flags) {
       const tenant = await findTenantBySlug(ctx.db(), str(flags, "tenant")!);
@@ -181,10 +182,18 @@ export const routingCommands: Command[] = [
       const targets = await parseTargets(ctx.db(), str(flags, "targets")!);
       const share = str(flags, "share");
       const strongShare = share === undefined ? undefined : Number(share);
+      const affinity = str(flags, "affinity") as "none" | "session" | undefined;
       const existing = (await listPolicies(ctx.db(), tenant.id)).find((p) => p.alias === alias);
       const p = existing
-        ? await updatePolicy(ctx.db(), CLI_ACTOR, tenant.id, { policyId: existing.id, strategy, targets, strongShare: strongShare ?? existing.strongShare, enabled: existing.enabled })
-        : await createPolicy(ctx.db(), CLI_ACTOR, tenant.id, { alias, strategy, targets, strongShare });
+        ? await updatePolicy(ctx.db(), CLI_ACTOR, tenant.id, {
+            policyId: existing.id,
+            strategy,
+            targets,
+            strongShare: strongShare ?? existing.strongShare,
+            affinity: affinity ?? existing.affinity,
+            enabled: existing.enabled,
+          })
+        : await createPolicy(ctx.db(), CLI_ACTOR, tenant.id, { alias, strategy, targets, strongShare, affinity });
       return { text: `${existing ? "updated" : "created"} alias ${p.alias} (version ${p.version}): ${p.strategy} → ${p.targets.map(targetKey).join(", ")}`, json: p };
     },
   },

@@ -265,6 +265,39 @@ describe.each(targets)("0005 on a database with data ($name)", (target) => {
   });
 });
 
+describe.each(targets)("0008 on a database with data ($name)", (target) => {
+  it("adds the prompt-cache and affinity columns without losing policy versions, log or rollup rows", async () => {
+    const { migrations } = tempRoot();
+    const id = "0008_prompt_cache";
+    rmSync(path.join(migrations(target.name), id), { recursive: true });
+    const url = await target.fresh();
+    await migrate(url);
+    const client = createDb(url);
+    try {
+      const sql = (s: string) => client.$executeRawUnsafe(s);
+      await sql(`INSERT INTO "Tenant" ("id", "slug", "name", "updatedAt") VALUES ('tnt_p', 'p', 'P', '2026-01-01T00:00:00.000Z')`);
+      await sql(`INSERT INTO "RoutingPolicy" ("id", "tenantId", "alias", "updatedAt") VALUES ('rpl_p', 'tnt_p', 'fast', '2026-01-01T00:00:00.000Z')`);
+      await sql(`INSERT INTO "RoutingPolicyVersion" ("id", "tenantId", "policyId", "version", "snapshot") VALUES ('rpv_p', 'tnt_p', 'rpl_p', 1, '{}')`);
+      await sql(
+        `INSERT INTO "RequestLog" ("id", "requestId", "tenantId", "endpoint", "modelRequested", "status", "httpStatus", "promptTokens", "latencyMs") ` +
+          `VALUES ('req_p', 'req_p', 'tnt_p', 'chat.completions', 'x', 'ok', 200, 9, 5)`,
+      );
+      await sql(
+        `INSERT INTO "UsageRollup" ("id", "tenantId", "apiKeyId", "model", "hour", "requests", "promptTokens", "updatedAt") ` +
+          `VALUES ('rlp_p', 'tnt_p', '', 'x', '2026-01-01T00:00:00.000Z', 1, 9, '2026-01-01T00:00:00.000Z')`,
+      );
+      cpSync(path.join(repoRoot, "prisma/migrations", target.name, id), path.join(migrations(target.name), id), { recursive: true });
+      expect((await migrate(url)).applied).toEqual([id]);
+      expect(await client.routingPolicyVersion.count({ where: { policyId: "rpl_p" } })).toBe(1);
+      expect(await client.routingPolicy.findUniqueOrThrow({ where: { id: "rpl_p" }, select: { affinity: true } })).toEqual({ affinity: "none" });
+      expect(await client.requestLog.findUniqueOrThrow({ where: { id: "req_p" }, select: { promptTokens: true, cachedTokens: true } })).toEqual({ promptTokens: 9, cachedTokens: 0 });
+      expect(await client.usageRollup.findUniqueOrThrow({ where: { id: "rlp_p" }, select: { promptTokens: true, cachedTokens: true } })).toEqual({ promptTokens: 9, cachedTokens: 0 });
+    } finally {
+      await client.$disconnect();
+    }
+  });
+});
+
 describe("migrate with no migrations folder", () => {
   it("fails, naming the folder it looked for", async () => {
     const root = tempDir();

@@ -30,9 +30,9 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function register(name: string) {
+async function register(name: string, contextSize = 256) {
   const file = writeTinyModel(path.join(dir, `${name}.gguf`)).path;
-  await pool.register({ name, path: file, kind: "chat", contextSize: 256, parallel: PROMPTS.length, threads: 1, chatTemplate: "chatml" });
+  await pool.register({ name, path: file, kind: "chat", contextSize, parallel: PROMPTS.length, threads: 1, chatTemplate: "chatml" });
   await pool.load(name);
 }
 
@@ -111,10 +111,10 @@ describe("parallel sequences through LocalPool", () => {
 
   it("gives a freed slot to the next request while the other sequences keep generating", async () => {
     const name = `${MODEL}-reuse`;
-    await register(name);
-    // Three long generations keep the batch loop busy; a short one ends and frees its id,
-    // which comes back under the context lock the loop holds. The next request must get it
-    // between batches, not after the long ones are done.
+    await register(name, 1024);
+    // Three long generations keep the batch loop busy; a short one ends and leaves its slot,
+    // whose tokens the next request erases (to its common prefix) under the context lock the
+    // loop holds. The next request must get it between batches, not after the long ones are done.
     let longDone = 0;
     const long = PROMPTS.slice(1).map((p) => complete(name, p, 40 * MAX_TOKENS).then((r) => ((longDone += 1), r)));
     await complete(name, PROMPTS[0]!, 4);

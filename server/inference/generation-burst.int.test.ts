@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { LlamaContext } from "node-llama-cpp";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TINY_MODEL, writeTinyModel } from "../../scripts/tiny-gguf/make-tiny-model";
 import { watchNativeContext } from "../test/native-context";
 import { LocalPool } from "./local-pool";
@@ -34,6 +34,11 @@ beforeAll(async () => {
   if (process.env.SWITCHYARD_EXPECT_NATIVE_ENGINE === "1" && !supported) {
     throw new Error("the native engine tier loaded an addon without generation bursts");
   }
+});
+
+// the pool keeps its sequences as prompt-cache slots; tests that take sequences themselves need them back
+beforeEach(async () => {
+  await pool.releaseIdleSlots("tiny");
 });
 
 afterEach(() => {
@@ -216,7 +221,7 @@ describe("generation bursts (native build; skipped on a prebuilt binary)", () =>
     const abort = new AbortController();
     const out = await complete(request(PROMPTS[2]!, 200), abort.signal, (n) => n >= 8 && abort.abort());
     expect(out.tokens).toBe(0); // no usage event: the caller counts what it saw
-    await expect.poll(() => context.sequencesLeft).toBe(2);
+    await expect.poll(() => pool.status()[0]!.active).toBe(0);
     expect((context as unknown as NativeContext)._activeGenerationBurst).toBeNull();
     const next = await complete(request(PROMPTS[2]!, 12));
     expect(next.tokens).toBe(12);

@@ -117,11 +117,15 @@ export function cpuInfo(): CpuInfo {
 /**
  * Generation threads when neither the model nor LLAMA_THREADS says: the physical cores
  * (hyper-threads only contend for the same FMA units), never node-llama-cpp's CPU
- * default of max(4, cores), which collapses throughput on a 2-core machine.
+ * default of max(4, cores), which collapses throughput on a 2-core machine. On the
+ * prebuilt CPU binary, 1: its decodes hop between libuv threads, so their OpenMP teams
+ * fight over the CPUs and 2 threads ran a stream at 0.77× of 1 thread (docs/benchmarks.md);
+ * the default must never be slower than 1 thread. `binary` unknown (engine not loaded yet): cores.
  */
-export function defaultThreads(): number {
+export function defaultThreads(binary?: EngineChoice["binary"], gpu: string | false = false): number {
   const fromEnv = Number(process.env.LLAMA_THREADS);
   if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  if (binary === "prebuilt" && gpu === false) return 1;
   return cpuInfo().physicalCores;
 }
 

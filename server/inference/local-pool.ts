@@ -5,8 +5,15 @@
  *
  * Models load on first use (or at start-up with loadAtStartup). A model that fails
  * to load answers 503 with the reason and stays failed until reloaded; other models
- * keep serving. Every generation owns one sequence for its lifetime and disposes it
- * at the end — abort included — so its slot frees at once.
+ * keep serving.
+ *
+ * Prompt cache: a model's sequences stay alive between requests as slots that remember
+ * their tokens (up to `parallel` of them). A request runs on the free slot of its own
+ * tenant (or API key, LOCAL_PROMPT_CACHE=key) sharing the longest prefix with its rendered
+ * prompt (prompt-slots.ts); LlamaChat / LlamaCompletion align the sequence with the new
+ * prompt themselves (`adaptStateToTokens`), so only the differing suffix is evaluated, and
+ * leave the answer's tokens in the slot for the next turn. Another tenant's slot is erased
+ * before use: never a shared prefix across tenants (a timing side channel).
  */
 import type {
   ChatWrapper,
@@ -20,10 +27,13 @@ import type {
   TokenBias,
 } from "node-llama-cpp";
 import { AppError, Unavailable } from "../errors";
+import { metrics } from "../metrics/metrics";
 import { AsyncQueue } from "./async-queue";
+import { type AutoBuildStatus, readAutoBuildStatus } from "./auto-build";
 import { FairSlots } from "./fair-queue";
-import { cpuInfo, defaultThreads, type EngineChoice, loadedLlamaLibraries, loadLlama } from "./llama-runtime";
+import { cpuInfo, defaultThreads, type EngineChoice, loadedLlamaLibraries, loadLlama, nativeBuildVerdict, readNativeBuildRecord } from "./llama-runtime";
 import { checkLocalRequest, endsWithToolResults, parseLogitBias, stopSequenceOf, toChatHistory, ToolCallEvents, toLocalFunctions } from "./local-tools";
+import { cacheOwner, chooseSlot, promptCacheSettings } from "./prompt-slots";
 import type { EmbedResult, FinishReason, GenerateEvent, GenerateRequest, InferenceEngine } from "./types";
 
 export interface LocalModelSpec {
@@ -47,6 +57,17 @@ interface Loaded {
   embedding?: LlamaEmbeddingContext;
 }
 
+/** A kept sequence and whose tokens it holds (prompt-slots.ts). */
+interface KvSlot {
+  sequence: LlamaContextSequence;
+  /** the cache owner of its tokens; null: nobody's (erased, or caching off) */
+  owner: string | null;
+  busy: boolean;
+  lastUsed: number;
+}
+
+let useClock = 0;
+
 export interface LocalModelStatus {
   name: string;
   state: LocalModelState;
@@ -69,6 +90,7 @@ function lib(): Promise<NlcModule> {
 }
 
 let enginePromise: Promise<EngineChoice> | undefined;
+let engineLoaded: EngineChoice | undefined;
 
 function engineOnce(): Promise<EngineChoice> {
   enginePromise ??= lib()
@@ -81,12 +103,13 @@ function engineOnce(): Promise<EngineChoice> {
       }),
     )
     .then((choice) => {
-      // Said once, at load: on the prebuilt addon each decode runs on whichever libuv
-      // thread is free, so a decode's OpenMP threads rarely stay one team (docs/benchmarks.md).
-      if (choice.binary !== "native" && choice.llama.gpu === false && defaultThreads() > 1) {
+      engineLoaded = choice;
+      // Said once, at load: which engine, and why not the native one.
+      if (choice.binary !== "native" && choice.llama.gpu === false) {
         console.warn(
-          `[inference] prebuilt llama.cpp with ${defaultThreads()} threads per model: extra threads gain little on it ` +
-            `(${choice.fallbackReason ?? "no native build"}); \`npm run cli -- engine build\` makes one that uses them`,
+          `[inference] prebuilt llama.cpp, ${defaultThreads(choice.binary, choice.llama.gpu)} thread(s) per model by default ` +
+            `(${choice.fallbackReason ?? "no native build"}); a native build (\`npm run cli -- engine build\`, or the background ` +
+            `build at start-up) is used from the next start`,
         );
       }
       return choice;
@@ -111,6 +134,8 @@ export interface EngineInfo {
   cpu: { model: string; physicalCores: number; mathCores: number };
   /** threads a model without its own setting generates with */
   defaultThreads: number;
+  /** the background native build started at start-up (auto-build.ts), if any */
+  autoBuild: AutoBuildStatus | null;
   maxThreads: number;
   /** CPU backend variant and features as llama.cpp reports them */
   systemInfo: string;
@@ -129,13 +154,35 @@ export async function engineInfo(): Promise<EngineInfo> {
     gpu: llama.gpu,
     supportsGpuOffloading: llama.supportsGpuOffloading,
     cpu: { model: cpuInfo().model, physicalCores: cpuInfo().physicalCores, mathCores: llama.cpuMathCores },
-    defaultThreads: defaultThreads(),
+    defaultThreads: defaultThreads(binary, llama.gpu),
+    autoBuild: readAutoBuildStatus(),
     maxThreads: llama.maxThreads,
     systemInfo: llama.systemInfo,
   };
 }
 
 export { defaultThreads };
+
+export interface EngineStatus {
+  /** the engine in use; null until the first model loads it */
+  binary: EngineChoice["binary"] | null;
+  fallbackReason: string | null;
+  defaultThreads: number | null;
+  /** a native build usable on this CPU exists (in use from the next start if `binary` is not "native") */
+  nativeBuildReady: boolean;
+  autoBuild: AutoBuildStatus | null;
+}
+
+/** What the console shows about the engine, without loading it. */
+export function engineStatus(): EngineStatus {
+  return {
+    binary: engineLoaded?.binary ?? null,
+    fallbackReason: engineLoaded?.fallbackReason ?? null,
+    defaultThreads: engineLoaded ? defaultThreads(engineLoaded.binary, engineLoaded.llama.gpu) : null,
+    nativeBuildReady: nativeBuildVerdict(readNativeBuildRecord(), cpuInfo()).use,
+    autoBuild: readAutoBuildStatus(),
+  };
+}
 
 const MAX_QUEUE = Math.max(1, Number(process.env.INFERENCE_MAX_QUEUE ?? 64) || 64);
 
@@ -145,6 +192,10 @@ class LocalModel {
   loaded: Loaded | null = null;
   private loading: Promise<Loaded> | null = null;
   readonly slots: FairSlots;
+  /** kept sequences of the loaded context (at most `parallel`) */
+  kv: KvSlot[] = [];
+  /** sequences being created for a slot (counted against `parallel` before they exist) */
+  kvCreating = 0;
 
   constructor(readonly spec: LocalModelSpec) {
     const slots = spec.kind === "embedding" ? 1 : Math.max(1, spec.parallel);
@@ -164,7 +215,8 @@ class LocalModel {
     this.state = "loading";
     try {
       const llama = await getLlamaOnce();
-      const threads = this.spec.threads ?? defaultThreads();
+      const engine = await engineOnce();
+      const threads = this.spec.threads ?? defaultThreads(engine.binary, engine.llama.gpu);
       const model = await llama.loadModel({ modelPath: this.spec.path });
       const loaded: Loaded = { model };
       if (this.spec.kind === "embedding") {
@@ -175,7 +227,8 @@ class LocalModel {
       } else {
         loaded.chatWrapper = chatWrapperFor(await lib(), model, this.spec);
         loaded.context = await model.createContext({
-          contextSize: Math.min(this.spec.contextSize * this.spec.parallel, model.trainContextSize * this.spec.parallel),
+          // per sequence: node-llama-cpp allocates contextSize cells for each of the sequences
+          contextSize: Math.min(this.spec.contextSize, model.trainContextSize),
           sequences: Math.max(1, this.spec.parallel),
           threads,
           batchSize: Math.min(512, this.spec.contextSize),
@@ -197,12 +250,19 @@ class LocalModel {
     const l = this.loaded;
     this.loaded = null;
     this.loading = null;
+    this.kv = [];
     this.state = "unloaded";
     this.error = null;
     this.slots.rejectAll(Unavailable(`Model ${this.spec.name} was unloaded`, "model_unloaded", 1));
     await l?.context?.dispose();
     await l?.embedding?.dispose();
     await l?.model.dispose();
+  }
+
+  /** Tokens one sequence holds: the configured size (node-llama-cpp may allocate a padded one), at most the loaded context's. */
+  contextLimit(): number {
+    const allocated = this.loaded?.context?.contextSize ?? this.spec.contextSize;
+    return Math.min(this.spec.contextSize, allocated);
   }
 
   status(): LocalModelStatus {
@@ -285,30 +345,58 @@ function forcedCallWrapper(base: ChatWrapper): ChatWrapper {
 }
 
 /**
- * Counts the tokens the model samples on this sequence (what LlamaChat counts against
- * maxTokens): function-call tokens reach no onToken callback, and usage must still add up.
- * The sequence is this request's own (disposed after it), so wrapping its method is local.
+ * Watches one request's use of a kept sequence: where its first evaluation starts (the
+ * prefix LlamaChat/LlamaCompletion kept from the slot's cache, i.e. the cached prompt
+ * tokens) and how many tokens the model samples (what LlamaChat counts against maxTokens:
+ * function-call tokens reach no onToken callback, and usage must still add up). The
+ * sequence outlives the request, so `end()` takes the wrapper off again.
  */
-function countSampledTokens(sequence: LlamaContextSequence): { readonly count: number } {
-  const counter = { count: 0 };
+function probeSequence(sequence: LlamaContextSequence): { readonly sampled: number; readonly reusedPrefix: number | null; end(): void } {
+  const probe = { sampled: 0, reusedPrefix: null as number | null, end: () => void delete (sequence as { evaluate?: unknown }).evaluate };
   const evaluate = sequence.evaluate.bind(sequence);
   sequence.evaluate = ((...args: Parameters<typeof evaluate>) => {
+    probe.reusedPrefix ??= sequence.nextTokenIndex;
     const it = evaluate(...args);
     const next = it.next.bind(it);
     it.next = async (...a: Parameters<typeof next>) => {
       const r = await next(...a);
-      if (!r.done) counter.count += 1;
+      if (!r.done) probe.sampled += 1;
       return r;
     };
     return it;
   }) as typeof sequence.evaluate;
-  return counter;
+  return probe;
+}
+
+/** node-llama-cpp's errors for a context that cannot hold the conversation (context shift impossible). */
+const CONTEXT_FULL = /compress chat history|context size is too small|too long prompt/i;
+
+export function contextLengthExceeded(promptTokens: number, maxTokens: number | undefined, limit: number, param: string): AppError {
+  const message =
+    maxTokens === undefined || promptTokens >= limit
+      ? `This model's maximum context length is ${limit} tokens, but the prompt is ${promptTokens} tokens. Shorten the ${param === "prompt" ? "prompt" : "messages"}.`
+      : `This model's maximum context length is ${limit} tokens, but ${promptTokens + maxTokens} tokens were requested (${promptTokens} in the prompt, ${maxTokens} for the completion). Shorten the ${param === "prompt" ? "prompt" : "messages"} or lower max_tokens.`;
+  return new AppError("invalid", message, { code: "context_length_exceeded", param: maxTokens !== undefined && promptTokens < limit ? "max_tokens" : param });
+}
+
+/**
+ * The completion budget of a request that fits: its max_tokens, or what is left of the
+ * context (generation then ends with finish "length" at the context's end instead of
+ * shifting it). A prompt at or over the context, or prompt + max_tokens over it, is refused.
+ */
+function fitContext(promptTokens: number, req: GenerateRequest, limit: number): number {
+  const param = req.mode === "chat" ? "messages" : "prompt";
+  if (promptTokens >= limit || (req.maxTokens !== undefined && promptTokens + req.maxTokens > limit)) {
+    throw contextLengthExceeded(promptTokens, req.maxTokens, limit, param);
+  }
+  return req.maxTokens ?? limit - promptTokens;
 }
 
 export class LocalPool implements InferenceEngine {
   private readonly models = new Map<string, LocalModel>();
   /** every running or queued generation, so shutdown can end them all */
   private readonly running = new Set<AbortController>();
+  private readonly rendered = new WeakMap<GenerateRequest, { model: LlamaModel; tokens: Token[] }>();
 
   /** Registers or replaces a model spec (replacing unloads the old one). */
   async register(spec: LocalModelSpec) {
@@ -385,6 +473,105 @@ export class LocalPool implements InferenceEngine {
     for (const c of this.running) c.abort(reason);
   }
 
+  /**
+   * Refuses, before any generation and before a stream starts, what the model can tell is
+   * wrong with a request: the checks of the run itself, and a prompt (after the chat
+   * template) or prompt + max_tokens that does not fit the context (400
+   * `context_length_exceeded`, both numbers named). The gateway core calls it while
+   * planning; a model that cannot load is left to the run (which may fall back).
+   */
+  async check(name: string, req: GenerateRequest): Promise<void> {
+    const m = this.models.get(name);
+    if (!m || m.spec.kind !== "chat") return;
+    checkLocalRequest(name, req);
+    let loaded: Loaded;
+    try {
+      loaded = await m.ensureLoaded();
+    } catch {
+      return;
+    }
+    fitContext(this.promptTokens(m, loaded, req).length, req, m.contextLimit());
+  }
+
+  /** The rendered prompt's tokens (tokenized once per request: `check` and the run share them). */
+  private promptTokens(m: LocalModel, loaded: Loaded, req: GenerateRequest): Token[] {
+    const hit = this.rendered.get(req);
+    if (hit && hit.model === loaded.model) return hit.tokens;
+    const { model } = loaded;
+    let tokens: Token[];
+    if (req.mode === "chat") {
+      const history = toChatHistory(req.messages ?? []);
+      const tooling = toLocalFunctions(req);
+      tokens = m.loaded!.chatWrapper!
+        .generateContextState({
+          chatHistory: endsWithToolResults(history) ? history : [...history, { type: "model", response: [] }],
+          availableFunctions: tooling?.functions,
+        })
+        .contextText.tokenize(model.tokenizer);
+    } else {
+      const text = model.tokenize(req.prompt ?? "", false);
+      tokens = model.tokens.bos != null ? [model.tokens.bos, ...text] : text;
+    }
+    this.rendered.set(req, { model, tokens });
+    return tokens;
+  }
+
+  /** Drops the kept sequences no request is using (their cached prompts go with them). */
+  async releaseIdleSlots(name: string) {
+    const m = this.models.get(name);
+    if (!m) return;
+    const idle = m.kv.filter((s) => !s.busy);
+    m.kv = m.kv.filter((s) => s.busy);
+    for (const s of idle) s.sequence.dispose();
+    await new Promise((r) => setImmediate(r)); // a disposed sequence returns its id asynchronously
+  }
+
+  /** The slot a request runs on, its tokens erased first unless they are the request's owner's to reuse. */
+  private async takeSlot(m: LocalModel, context: LlamaContext, req: GenerateRequest, prompt: Token[], signal: AbortSignal): Promise<KvSlot> {
+    const settings = promptCacheSettings();
+    const owner = cacheOwner(settings, req.tenantId, req.apiKeyId);
+    const parallel = Math.max(1, m.spec.parallel);
+    const views = m.kv.map((s) => ({ owner: s.owner, busy: s.busy, lastUsed: s.lastUsed, tokens: s.busy ? [] : s.sequence.contextTokens }));
+    const choice = chooseSlot(views, owner, prompt, settings.similarity, m.kv.length + m.kvCreating < parallel);
+    if (!choice) throw Unavailable(`Model ${m.spec.name} has no free sequence`, "model_overloaded", 1);
+    if (choice.kind === "new") {
+      m.kvCreating++;
+      try {
+        const slot: KvSlot = { sequence: await getSequence(context, signal), owner, busy: true, lastUsed: ++useClock };
+        m.kv.push(slot);
+        return slot;
+      } finally {
+        m.kvCreating--;
+      }
+    }
+    const slot = m.kv[choice.index]!;
+    slot.busy = true; // before the first await: nobody else may pick it
+    try {
+      if (!choice.keep && slot.sequence.nextTokenIndex > 0) await slot.sequence.clearHistory();
+    } catch (e) {
+      slot.busy = false;
+      throw e;
+    }
+    slot.owner = owner;
+    return slot;
+  }
+
+  /** After a failed (not aborted) run its tokens are not trusted: erase them, or drop the sequence. */
+  private async settleSlot(m: LocalModel, slot: KvSlot, failed: boolean) {
+    if (failed) {
+      slot.owner = null;
+      try {
+        await slot.sequence.clearHistory();
+      } catch {
+        m.kv = m.kv.filter((s) => s !== slot);
+        if (!slot.sequence.disposed) slot.sequence.dispose();
+        return;
+      }
+    }
+    slot.lastUsed = ++useClock;
+    slot.busy = false;
+  }
+
   private async run(name: string, req: GenerateRequest, signal: AbortSignal, out: AsyncQueue<GenerateEvent>) {
     const m = this.get(name);
     if (m.spec.kind !== "chat") {
@@ -397,20 +584,27 @@ export class LocalPool implements InferenceEngine {
     checkLocalRequest(name, req);
     const tooling = req.mode === "chat" ? toLocalFunctions(req) : undefined;
     const history = req.mode === "chat" ? toChatHistory(req.messages ?? []) : undefined;
-    const { model, context } = await m.ensureLoaded();
+    const loaded = await m.ensureLoaded();
+    const { model, context } = loaded;
+    const prompt = this.promptTokens(m, loaded, req);
+    const promptTokens = prompt.length;
+    const maxTokens = fitContext(promptTokens, req, m.contextLimit());
     const tokenBias = req.logitBias && Object.keys(req.logitBias).length > 0 ? await this.tokenBiasFor(model, req.logitBias) : undefined;
     const release = await m.slots.acquire(req.tenantId, signal);
-    let sequence: Awaited<ReturnType<typeof getSequence>> | undefined;
+    let slot: KvSlot | undefined;
+    let failed = false;
     try {
-      sequence = await getSequence(context!, signal);
+      slot = await this.takeSlot(m, context!, req, prompt, signal);
+      const sequence = slot.sequence;
       const n = await lib();
       const grammar = await this.grammarFor(req);
       let pendingTokens = 0;
       let completionTokens = 0;
+      let produced = false;
       const common = {
         signal,
         stopOnAbortSignal: true,
-        maxTokens: req.maxTokens,
+        maxTokens,
         temperature: req.temperature ?? 0,
         topP: req.topP,
         topK: req.topK,
@@ -428,76 +622,98 @@ export class LocalPool implements InferenceEngine {
         },
         onTextChunk: (text: string) => {
           if (!text) return;
+          produced = true;
           out.push({ type: "delta", text, tokens: pendingTokens });
           pendingTokens = 0;
         },
       };
+      // The context ran full where node-llama-cpp cannot shift it (e.g. one message longer than
+      // the context): before any output that is the caller's 400, after it the answer is cut.
+      const contextFull = (e: unknown): { metadata: { stopReason: string } } => {
+        if (signal.aborted || !CONTEXT_FULL.test((e as Error)?.message ?? "")) throw e;
+        if (!produced) throw contextLengthExceeded(promptTokens, req.maxTokens, m.contextLimit(), req.mode === "chat" ? "messages" : "prompt");
+        return { metadata: { stopReason: "maxTokens" } };
+      };
       let stopReason: string;
       let stopSequence: string | undefined;
-      let promptTokens: number;
       let calledTools = false;
-      if (req.mode === "chat") {
-        const baseWrapper = m.loaded!.chatWrapper!;
-        const functions = tooling?.functions;
-        const chatWrapper = tooling?.force ? forcedCallWrapper(baseWrapper) : baseWrapper;
-        const chat = new n.LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
-        const continuesModelTurn = endsWithToolResults(history!);
-        promptTokens = baseWrapper
-          .generateContextState({
-            chatHistory: continuesModelTurn ? history! : [...history!, { type: "model", response: [] }],
-            availableFunctions: functions,
-          })
-          .contextText.tokenize(model.tokenizer).length;
-        if (!functions) {
-          const res = await chat.generateResponse(history!, common);
-          stopReason = res.metadata.stopReason;
-          stopSequence = stopSequenceOf(res.metadata, req.stop);
+      const probe = probeSequence(sequence);
+      try {
+        if (req.mode === "chat") {
+          const baseWrapper = m.loaded!.chatWrapper!;
+          const functions = tooling?.functions;
+          const chatWrapper = tooling?.force ? forcedCallWrapper(baseWrapper) : baseWrapper;
+          const chat = new n.LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
+          try {
+            if (!functions) {
+              const res = await chat.generateResponse(history!, common).catch(contextFull);
+              stopReason = res.metadata.stopReason;
+              stopSequence = stopSequenceOf(res.metadata, req.stop);
+            } else {
+              const calls = new ToolCallEvents(tooling!, out, () => {
+                produced = true;
+                // tokens sampled since the last event and not text (onToken counted those)
+                const t = Math.max(0, probe.sampled - completionTokens);
+                completionTokens += t;
+                return t;
+              });
+              const res = await chat
+                .generateResponse(history!, {
+                  ...common,
+                  grammar: undefined,
+                  functions,
+                  // legacy function_call answers carry one call
+                  maxParallelFunctionCalls: req.parallelToolCalls === false || req.legacyFunctions ? 1 : undefined,
+                  onFunctionCallParamsChunk: (chunk) => calls.onParamsChunk(chunk),
+                  onFunctionCall: (call) => calls.onCall(call),
+                })
+                .catch((e: unknown) => {
+                  // inside a call, LlamaChat throws the abort instead of honouring stopOnAbortSignal
+                  if (signal.aborted) return null;
+                  return contextFull(e);
+                });
+              stopReason = res?.metadata.stopReason ?? "abort";
+              if (res) stopSequence = stopSequenceOf(res.metadata, req.stop);
+              calledTools = stopReason === "functionCalls" && calls.count > 0;
+              // text tokens were counted by onToken; the rest (call syntax, end of turn) go on the last event
+              const rest = Math.max(0, probe.sampled - completionTokens);
+              pendingTokens += rest;
+              completionTokens += rest;
+            }
+          } finally {
+            chat.dispose({ disposeSequence: false });
+          }
         } else {
-          const sampled = countSampledTokens(sequence);
-          const calls = new ToolCallEvents(tooling!, out, () => {
-            // tokens sampled since the last event and not text (onToken counted those)
-            const t = Math.max(0, sampled.count - completionTokens);
-            completionTokens += t;
-            return t;
-          });
-          const res = await chat
-            .generateResponse(history!, {
-              ...common,
-              grammar: undefined,
-              functions,
-              // legacy function_call answers carry one call
-              maxParallelFunctionCalls: req.parallelToolCalls === false || req.legacyFunctions ? 1 : undefined,
-              onFunctionCallParamsChunk: (chunk) => calls.onParamsChunk(chunk),
-              onFunctionCall: (call) => calls.onCall(call),
-            })
-            .catch((e: unknown) => {
-              // inside a call, LlamaChat throws the abort instead of honouring stopOnAbortSignal
-              if (signal.aborted) return null;
-              throw e;
-            });
-          stopReason = res?.metadata.stopReason ?? "abort";
-          if (res) stopSequence = stopSequenceOf(res.metadata, req.stop);
-          calledTools = stopReason === "functionCalls" && calls.count > 0;
-          // text tokens were counted by onToken; the rest (call syntax, end of turn) go on the last event
-          const rest = Math.max(0, sampled.count - completionTokens);
-          pendingTokens += rest;
-          completionTokens += rest;
+          const completion = new n.LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+          try {
+            const res = await completion.generateCompletionWithMeta(req.prompt ?? "", common).catch(contextFull);
+            stopReason = res.metadata.stopReason;
+            stopSequence = stopSequenceOf(res.metadata, req.stop);
+          } finally {
+            completion.dispose({ disposeSequence: false });
+          }
         }
-        chat.dispose({ disposeSequence: false });
-      } else {
-        const completion = new n.LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
-        promptTokens = model.tokenize(req.prompt ?? "", false).length + (model.tokens.bos != null ? 1 : 0);
-        const res = await completion.generateCompletionWithMeta(req.prompt ?? "", common);
-        stopReason = res.metadata.stopReason;
-        stopSequence = stopSequenceOf(res.metadata, req.stop);
-        completion.dispose({ disposeSequence: false });
+      } finally {
+        probe.end();
       }
+      // the prefix kept from the slot (LlamaChat re-evaluates at least the prompt's last token)
+      const cachedPromptTokens = Math.min(probe.reusedPrefix ?? 0, promptTokens);
+      metrics().promptCacheTokens.inc({ result: "hit", model: name }, cachedPromptTokens);
+      metrics().promptCacheTokens.inc({ result: "miss", model: name }, promptTokens - cachedPromptTokens);
       if (signal.aborted || stopReason === "abort") return; // the caller counts what it saw
       if (pendingTokens > 0) out.push({ type: "delta", text: "", tokens: pendingTokens });
       const finishReason: FinishReason = calledTools ? "tool_calls" : stopReason === "maxTokens" ? "length" : "stop";
-      out.push({ type: "done", finishReason, usage: { promptTokens, completionTokens }, ...(stopSequence !== undefined ? { stopSequence } : {}) });
+      out.push({
+        type: "done",
+        finishReason,
+        usage: { promptTokens, completionTokens, cachedPromptTokens },
+        ...(stopSequence !== undefined ? { stopSequence } : {}),
+      });
+    } catch (e) {
+      failed = !signal.aborted;
+      throw e;
     } finally {
-      sequence?.dispose();
+      if (slot) await this.settleSlot(m, slot, failed);
       release();
     }
   }

@@ -92,12 +92,20 @@ function messageOf(text: string): string {
   return text.slice(0, 200);
 }
 
+/**
+ * How OpenAI ("maximum context length is N tokens"), vLLM (the same), llama-server ("exceeds the
+ * available context size") and others word a prompt that does not fit the model's context.
+ */
+const UPSTREAM_CONTEXT_ERROR = /context[_ ](length|size|window)|maximum context|exceeds? the (available )?context|too many tokens/i;
+
 function statusError(spec: RemoteBackendSpec, status: number, message: string): BackendError {
   const what = `backend ${spec.name} answered ${status}${message ? `: ${message}` : ""}`;
   if (status === 429) return new BackendError(what, "backend_rate_limited", { retryable: true, unhealthy: false, kind: "rate_limited" });
   // The caller's own bad input: another backend would refuse it too.
   if (status === 400 || status === 413 || status === 422) {
-    return new BackendError(what, "backend_rejected_request", { retryable: false, unhealthy: false, kind: "invalid" });
+    // the same code a local model's context check answers with, so clients handle one
+    const code = UPSTREAM_CONTEXT_ERROR.test(message) ? "context_length_exceeded" : "backend_rejected_request";
+    return new BackendError(what, code, { retryable: false, unhealthy: false, kind: "invalid" });
   }
   return new BackendError(what, "backend_error", { retryable: true, unhealthy: status >= 500 || status === 401 || status === 403 });
 }
@@ -259,7 +267,7 @@ function openaiContent(c: Content | null): unknown {
   if (c === null || typeof c === "string") return c;
   return c.map((p) =>
     p.type === "text"
-      ? { type: "text", text: p.text }
+      ? { type: "text", text: p.text, ...(p.cacheControl ? { cache_control: p.cacheControl } : {}) }
       : p.type === "image"
         ? { type: "image_url", image_url: { url: p.url, ...(p.detail ? { detail: p.detail } : {}) } }
         : { type: "input_audio", input_audio: { data: p.data, format: p.format } },

@@ -8,7 +8,8 @@
 
 /** A piece of message content. Image and audio parts are forwarded as given (URL or `data:` URI, base64). */
 export type ContentPart =
-  | { type: "text"; text: string }
+  /** `cacheControl`: an Anthropic-style `cache_control` hint, forwarded to remote upstreams untouched */
+  | { type: "text"; text: string; cacheControl?: Record<string, unknown> }
   | { type: "image"; url: string; detail?: string }
   | { type: "audio"; data: string; format: string };
 
@@ -86,6 +87,8 @@ export interface GenerateRequest {
    * asked for it non-streaming. Engines still report it as events.
    */
   whole?: boolean;
+  /** the caller's API key (null for console tokens): scopes the local prompt cache with LOCAL_PROMPT_CACHE=key */
+  apiKeyId?: string | null;
 }
 
 export interface Usage {
@@ -131,6 +134,12 @@ export interface InferenceEngine {
    */
   generate(model: string, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent>;
   embed(model: string, inputs: string[], tenantId: string, signal: AbortSignal): Promise<EmbedResult>;
+  /**
+   * Optional: refuses before any generation (and before a stream starts) what this engine
+   * can tell is wrong with the request, e.g. a prompt that does not fit the model's
+   * context (AppError invalid, code `context_length_exceeded`).
+   */
+  check?(model: string, req: GenerateRequest): Promise<void>;
 }
 
 /** The text of message content (image and audio parts contribute nothing). */

@@ -71,6 +71,12 @@ function create() {
     buckets: WAIT_BUCKETS,
     registers: [registry],
   });
+  const promptCacheTokens = new Counter({
+    name: "switchyard_prompt_cache_tokens_total",
+    help: "Prompt tokens of local generations: result=hit (kept in the tenant's KV cache slot, not evaluated again) or miss (evaluated)",
+    labelNames: ["result", "model"] as const,
+    registers: [registry],
+  });
   const rateLimitRejections = new Counter({
     name: "switchyard_ratelimit_rejections_total",
     help: "Requests refused by a limit: scope=tenant|key, limit=rpm|tpm|concurrency|budget",
@@ -224,6 +230,7 @@ function create() {
     ttft,
     tokens,
     queueWait,
+    promptCacheTokens,
     rateLimitRejections,
     rateLimitBackendErrors,
     budgetWarnings,

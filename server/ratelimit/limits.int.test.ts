@@ -30,7 +30,7 @@ const MODEL = `tiny-limits-${uniq()}`;
 beforeAll(async () => {
   const file = path.join(mkdtempSync(path.join(tmpdir(), "switchyard-limits-")), "tiny.gguf");
   writeTinyModel(file);
-  await addModel(db(), CLI_ACTOR, { name: MODEL, source: file, kind: "chat", contextSize: 512, parallel: 4, threads: 1 });
+  await addModel(db(), CLI_ACTOR, { name: MODEL, source: file, kind: "chat", contextSize: 4096, parallel: 4, threads: 1 });
   server = await startV1Server();
 }, 120_000);
 
@@ -134,7 +134,7 @@ describe("tokens per minute", () => {
 
     // a stream cancelled after a few tokens pays for the tokens it produced, not for max_tokens
     const abort = new AbortController();
-    const stream = await post(key, "completions", { model: MODEL, prompt: "Once upon a time", max_tokens: 5000, stream: true }, abort.signal);
+    const stream = await post(key, "completions", { model: MODEL, prompt: "Once upon a time", max_tokens: 4000, stream: true }, abort.signal);
     expect(stream.status).toBe(200);
     const requestId = stream.headers.get("x-request-id")!;
     const reader = stream.body!.getReader();
@@ -179,7 +179,7 @@ describe("concurrency", () => {
       Array.from({ length: 6 }, () => {
         const a = new AbortController();
         aborts.push(a);
-        return post(key, "completions", { model: MODEL, prompt: "Once upon a time", max_tokens: 100_000, stream: true }, a.signal);
+        return post(key, "completions", { model: MODEL, prompt: "Once upon a time", max_tokens: 4000, stream: true }, a.signal);
       }),
     );
     const running = responses.filter((r) => r.status === 200);

@@ -275,6 +275,7 @@ export const PROCEDURES: Record<ProcedurePath, ProcedureCase> = {
     audit: { action: "usage.export", tenant: "input" },
   },
   "models.list": { type: "query", access: { kind: "platform-admin" }, input: async () => undefined },
+  "models.engine": { type: "query", access: { kind: "platform-admin" }, input: async () => undefined },
   "models.add": {
     type: "mutation",
     access: { kind: "platform-admin" },

@@ -17,6 +17,6 @@ export async function registerTinyModel(label: string, opts: { tools?: boolean }
   const file = path.join(mkdtempSync(path.join(tmpdir(), `switchyard-${label}-`)), "tiny.gguf");
   writeTinyModel(file, opts.tools ? "tools" : "chatml");
   const name = `tiny-${label}-${uniq()}`;
-  await addModel(db(), CLI_ACTOR, { name, source: file, kind: "chat", contextSize: 512, parallel: 2, threads: 1 });
+  await addModel(db(), CLI_ACTOR, { name, source: file, kind: "chat", contextSize: 2048, parallel: 2, threads: 1 });
   return name;
 }

@@ -134,6 +134,7 @@ describe("platform-admin-only procedures", () => {
       "backends.update",
       "limits.setTenant",
       "models.add",
+      "models.engine",
       "models.list",
       "models.load",
       "models.pull",

@@ -19,6 +19,7 @@ export function ModelsView() {
   // Runtime state (loading, slots, queue) moves on its own: poll while the page is open.
   const models = useQuery({ ...trpc.models.list.queryOptions(), refetchInterval: 3000 });
   const tenants = useQuery(trpc.tenants.list.queryOptions());
+  const engine = useQuery({ ...trpc.models.engine.queryOptions(), refetchInterval: 15_000 });
   const [adding, setAdding] = useState(false);
   const [removing, setRemoving] = useState<string | null>(null);
   const [access, setAccess] = useState<{ name: string; public: boolean; tenantIds: string[] } | null>(null);
@@ -52,6 +53,7 @@ export function ModelsView() {
           </button>
         </div>
         {models.error && <Alert>{describeError(models.error).message}</Alert>}
+        {engine.data && <EngineLine status={engine.data} />}
         <div className="panel">
           <div className="table-wrap">
             <table className="table">
@@ -247,5 +249,38 @@ function ModelAccess({
       onSave={(v) => save.mutate({ name: value.name, ...v })}
       onClose={onClose}
     />
+  );
+}
+
+type EngineStatusView = {
+  binary: string | null;
+  fallbackReason: string | null;
+  defaultThreads: number | null;
+  nativeBuildReady: boolean;
+  autoBuild: { state: string; startedAt: string; finishedAt: string | null } | null;
+};
+
+/** Which llama.cpp engine serves, and what the background native build is doing (server/inference/auto-build.ts). */
+function EngineLine({ status }: { status: EngineStatusView }) {
+  const b = status.autoBuild;
+  const engine =
+    status.binary === null
+      ? "Engine: loads with the first model"
+      : `Engine: ${status.binary === "native" ? "native build for this CPU" : `${status.binary} llama.cpp`} · ${status.defaultThreads} thread(s) per model by default`;
+  const build =
+    status.binary === "native"
+      ? null
+      : status.nativeBuildReady
+        ? "A native build is ready: it is used from the next start of the server."
+        : b?.state === "building"
+          ? `Compiling a native build in the background since ${new Date(b.startedAt).toLocaleTimeString()} (used from the next start).`
+          : b?.state === "failed"
+            ? "The background native build failed; run `npm run cli -- engine build`."
+            : null;
+  return (
+    <p className="sub" data-testid="engine-status">
+      {engine}
+      {build ? ` — ${build}` : ""}
+    </p>
   );
 }

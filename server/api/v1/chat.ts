@@ -48,15 +48,18 @@ function userParts(content: Extract<WireMessage, { role: "user" }>["content"]): 
   if (typeof content === "string") return content;
   return content.map((p): ContentPart =>
     p.type === "text"
-      ? { type: "text", text: p.text }
+      ? textPart(p)
       : p.type === "image_url"
         ? { type: "image", url: p.image_url.url, ...(p.image_url.detail ? { detail: p.image_url.detail } : {}) }
         : { type: "audio", data: p.input_audio.data, format: p.input_audio.format },
   );
 }
 
-const textParts = (content: string | { type: "text"; text: string }[]): string | ContentPart[] =>
-  typeof content === "string" ? content : content.map((p) => ({ type: "text", text: p.text }));
+const textPart = (p: { text: string; cache_control?: Record<string, unknown> }): ContentPart =>
+  p.cache_control ? { type: "text", text: p.text, cacheControl: p.cache_control } : { type: "text", text: p.text };
+
+const textParts = (content: string | { type: "text"; text: string; cache_control?: Record<string, unknown> }[]): string | ContentPart[] =>
+  typeof content === "string" ? content : content.map(textPart);
 
 function toMessage(m: WireMessage): ChatMessage {
   const name = m.role !== "tool" && m.name !== undefined ? { name: m.name } : {};
@@ -71,7 +74,7 @@ function toMessage(m: WireMessage): ChatMessage {
       let refusal = m.refusal ?? null;
       if (typeof m.content === "string") content = m.content;
       else if (m.content) {
-        content = m.content.flatMap((p) => (p.type === "text" ? [{ type: "text" as const, text: p.text }] : []));
+        content = m.content.flatMap((p) => (p.type === "text" ? [textPart(p)] : []));
         const refused = m.content.flatMap((p) => (p.type === "refusal" ? [p.refusal] : [])).join("");
         if (refused) refusal = (refusal ?? "") + refused;
       }

@@ -180,8 +180,26 @@ describe("a remote backend behind an alias", () => {
     const p = await alias("fallback", [onBackend(await backendAt(bad.url)), onBackend(await backendAt(good.url))]);
     const res = await post("chat/completions", chat(p.alias));
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { message: string } }).error.message).toContain("context too long");
+    const body = (await res.json()) as { error: { message: string; code: string } };
+    expect(body.error.message).toContain("context too long");
+    expect(body.error.code).toBe("backend_rejected_request");
     expect(good.requests).toHaveLength(0);
+  });
+
+  it("an upstream's context-length error comes back as 400 context_length_exceeded, like a local model's", async () => {
+    const up = await fake();
+    const p = await alias("single", [onBackend(await backendAt(up.url))]);
+    for (const message of [
+      "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.",
+      "the request exceeds the available context size, try increasing it",
+    ]) {
+      up.behave({ kind: "status", status: 400, message });
+      const res = await post("chat/completions", chat(p.alias));
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { message: string; code: string } };
+      expect(body.error.code).toBe("context_length_exceeded");
+      expect(body.error.message).toContain(message);
+    }
   });
 });
 
@@ -448,5 +466,66 @@ describe("backend access: a backend is the platform's cost, so tenants route to 
     // Public again: every tenant may use it.
     await setBackendAccess(db(), CLI_ACTOR, { id: b.id, public: true });
     expect((await backendsForTenant(db(), other.id)).map((x) => x.id)).toContain(b.id);
+  });
+});
+
+describe("session affinity (affinity: session)", () => {
+  it("keeps a conversation on one healthy backend, and moves it when that backend turns unhealthy", async () => {
+    const f1 = await fake();
+    const f2 = await fake();
+    const b1 = await backendAt(f1.url);
+    const b2 = await backendAt(f2.url);
+    const p = await alias("weighted", [onBackend(b1), onBackend(b2)], { affinity: "session" });
+    const send = (body: object, headers: Record<string, string> = {}) =>
+      fetch(`${server.url}/api/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${key}`, ...headers },
+        body: JSON.stringify(body),
+      });
+    const byBackend = () => [f1.requests.length, f2.requests.length];
+
+    // x-session-id: every request of the session on one backend, despite weighted's coin
+    for (let i = 0; i < 8; i++) expect((await send(chat(p.alias), { "x-session-id": "session-1" })).status).toBe(200);
+    const [n1, n2] = byBackend();
+    expect([n1, n2].sort()).toEqual([0, 8]);
+    const [sticky, other] = n1 === 8 ? [f1, f2] : [f2, f1];
+    const stickyBackend = sticky === f1 ? b1 : b2;
+
+    // without a header: the turns of one conversation (same system prompt and first message) stay together
+    const conversation = [
+      { role: "system", content: "You are terse." },
+      { role: "user", content: `Plan a trip ${uniq()}` },
+    ];
+    const before = byBackend();
+    const res1 = await send({ model: p.alias, messages: conversation });
+    const res2 = await send({ model: p.alias, messages: [...conversation, { role: "assistant", content: "Where to?" }, { role: "user", content: "Rome" }] });
+    expect((await logRow(res1)).backendId).toBe((await logRow(res2)).backendId);
+    expect(byBackend().reduce((a, b) => a + b) - before.reduce((a, b) => a + b)).toBe(2);
+
+    // the session's backend fails: the request falls back, the backend is circuit-broken, the session moves
+    sticky.behave({ kind: "status", status: 500 });
+    const moved = await send(chat(p.alias), { "x-session-id": "session-1" });
+    expect(moved.status).toBe(200);
+    expect((await db().backend.findUniqueOrThrow({ where: { id: stickyBackend.id } })).health).toBe("unhealthy");
+    const otherBefore = other.requests.length;
+    const stickyBefore = sticky.requests.length;
+    for (let i = 0; i < 4; i++) expect((await send(chat(p.alias), { "x-session-id": "session-1" })).status).toBe(200);
+    expect(other.requests.length - otherBefore).toBe(4);
+    expect(sticky.requests.length - stickyBefore).toBe(0);
+    expect((await logRow(moved)).routeReason).toMatch(/session affinity/);
+  });
+
+  it("passes prompt-cache fields through untouched and adds nothing ahead of the conversation", async () => {
+    const f = await fake();
+    const p = await alias("single", [onBackend(await backendAt(f.url))]);
+    const messages = [
+      { role: "system", content: [{ type: "text", text: "Long tool schemas…", cache_control: { type: "ephemeral" } }] },
+      { role: "user", content: "Hi" },
+    ];
+    const res = await post("chat/completions", { model: p.alias, messages, cache_prompt: true, id_slot: 2, prompt_cache_key: "conv-42" });
+    expect(res.status).toBe(200);
+    const body = f.requests.at(-1)!.body;
+    expect(body).toMatchObject({ cache_prompt: true, id_slot: 2, prompt_cache_key: "conv-42" });
+    expect(body.messages).toEqual(messages);
   });
 });

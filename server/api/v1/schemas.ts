@@ -15,7 +15,12 @@ const unsupported = (name: string, why = "is not supported by this gateway") =>
       if (v !== undefined && v !== null) ctx.addIssue({ code: "custom", message: `${name} ${why}` });
     });
 
-const TextPart = z.object({ type: z.literal("text"), text: z.string() });
+const TextPart = z.object({
+  type: z.literal("text"),
+  text: z.string(),
+  /** prompt-caching hint of Anthropic-style upstreams (OpenRouter, LiteLLM…): forwarded as given */
+  cache_control: z.record(z.string(), z.unknown()).optional(),
+});
 const RefusalPart = z.object({ type: z.literal("refusal"), refusal: z.string() });
 
 /** An image by URL or inline as a `data:` URI; forwarded to the backend as given. */

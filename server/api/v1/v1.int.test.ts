@@ -79,7 +79,7 @@ beforeAll(async () => {
   await addModel(db(), CLI_ACTOR, { name: CHAT, source: file, kind: "chat", contextSize: 512, parallel: 4, threads: 1 });
   await addModel(db(), CLI_ACTOR, { name: EMBED, source: file, kind: "embedding", contextSize: 512, threads: 1 });
   await addModel(db(), CLI_ACTOR, { name: BROKEN, source: broken, kind: "chat", contextSize: 512, parallel: 1 });
-  await addModel(db(), CLI_ACTOR, { name: SLOW, source: file, kind: "chat", contextSize: 512, parallel: 1, threads: 1 });
+  await addModel(db(), CLI_ACTOR, { name: SLOW, source: file, kind: "chat", contextSize: 4096, parallel: 1, threads: 1 });
   key = await newKey();
   server = await startV1Server();
 }, 120_000);
@@ -219,7 +219,7 @@ describe("completions", () => {
     const res = await fetch(`${server.url}/api/v1/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
-      body: JSON.stringify({ model: SLOW, prompt: "Once upon a time", max_tokens: 100_000, stream: true }),
+      body: JSON.stringify({ model: SLOW, prompt: "Once upon a time", max_tokens: 4000, stream: true }),
       signal: ac.signal,
     });
     const requestId = res.headers.get("x-request-id")!;
@@ -339,7 +339,7 @@ describe("errors: OpenAI envelope and the right status", () => {
       fetch(`${server.url}/api/v1/completions`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
-        body: JSON.stringify({ model: SLOW, prompt: "Once upon a time", max_tokens: 100_000, stream: true }),
+        body: JSON.stringify({ model: SLOW, prompt: "Once upon a time", max_tokens: 4000, stream: true }),
         signal: hold.signal,
       }).catch(() => null);
     // 1 running + 2 queued fills SLOW (parallel 1, INFERENCE_MAX_QUEUE=2).

@@ -30,11 +30,11 @@ export interface Attempt {
 }
 
 /** The plan for `name` (alias or model); errors here are proper HTTP errors (400/403/404/503), before any stream starts. */
-export async function planRequest(ctx: GatewayContext, name: string, req: Pick<GenerateRequest, "messages" | "prompt">): Promise<RoutePlan> {
+export async function planRequest(ctx: GatewayContext, name: string, req: Pick<GenerateRequest, "messages" | "prompt" | "passthrough">): Promise<RoutePlan> {
   const span = startChildSpan(ctx.trace, `route ${name}`, SpanKind.INTERNAL, { "gen_ai.request.model": name });
   let plan: RoutePlan;
   try {
-    plan = await planRoute(db(), ctx.principal, name, req);
+    plan = await planRoute(db(), ctx.principal, name, { ...req, sessionId: ctx.sessionId });
   } catch (e) {
     endSpan(span, { error: e, errorType: isAppError(e) ? e.code : undefined });
     throw e;
@@ -207,11 +207,15 @@ export interface PreparedGeneration {
  */
 export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest): Promise<PreparedGeneration> {
   const { model: name, stream: _stream, ...rest } = req;
-  const gen: GenerateRequest = { ...rest, tenantId: ctx.principal.tenantId };
+  const gen: GenerateRequest = { ...rest, tenantId: ctx.principal.tenantId, apiKeyId: ctx.principal.apiKeyId };
   ctx.usage.toolsOffered = gen.tools?.length ?? 0;
   let answer: () => GenerationResult | null = () => null;
   ctx.exchange = { request: req, answer: () => answer() };
   const plan = await planRequest(ctx, name, gen);
+  // what the first target can refuse before generating (a prompt over its context) is a
+  // plain HTTP error in every dialect, also for streams
+  const first = plan.candidates[0]!;
+  if (first.kind === "model") await (await engineFor(first.model)).check(first.model.name, gen);
 
   const run = async (onEvent?: (ev: GenerateEvent) => void): Promise<GenerationResult> => {
     let out = new Assembler();
@@ -233,7 +237,7 @@ export async function prepareGeneration(ctx: GatewayContext, req: GatewayRequest
         } else if (ev.type === "done") {
           ctx.usage.promptTokens = ev.usage.promptTokens;
           ctx.usage.completionTokens = ev.usage.completionTokens;
-          ctx.usage.cachedPromptTokens = ev.usage.cachedPromptTokens;
+          ctx.usage.cachedTokens = ev.usage.cachedPromptTokens ?? 0;
         }
         out.add(ev);
         onEvent?.(ev);

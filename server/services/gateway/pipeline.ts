@@ -190,6 +190,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
       stream: false,
       promptTokens: 0,
       completionTokens: 0,
+      cachedTokens: 0,
       ttftMs: null,
       cached: false,
       toolsOffered: 0,
@@ -205,7 +206,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
       req.signal?.removeEventListener("abort", onClientGone);
       const tokens = usage.promptTokens + usage.completionTokens;
       // the cost of what was used (a cancelled stream: the tokens streamed), at the price in force when it started
-      const cachedTokens = usage.cachedPromptTokens ?? 0;
+      const cachedTokens = usage.cachedTokens;
       const { costNano, priceId } = priceBook().cost(usage.served ?? null, new Date(startedAt), {
         promptTokens: usage.promptTokens,
         cachedTokens,
@@ -323,6 +324,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         timing,
         usage,
         headers,
+        sessionId: req.headers.get("x-session-id")?.trim().slice(0, 256) || null,
         deferFinish: () => (deferred = true),
         finish,
         trace: rt,

@@ -12,7 +12,7 @@ import type { UsageRecord } from "../usage/types";
 import type { RequestTrace } from "../../telemetry/tracing";
 
 /** A dialect-neutral generation request: what to run (`model`, an alias or a model name) and how to deliver it. */
-export interface GatewayRequest extends Omit<GenerateRequest, "tenantId"> {
+export interface GatewayRequest extends Omit<GenerateRequest, "tenantId" | "apiKeyId"> {
   model: string;
   stream: boolean;
 }
@@ -44,14 +44,14 @@ export interface UsageDraft {
   stream: boolean;
   promptTokens: number;
   completionTokens: number;
+  /** prompt tokens served from a prompt cache (the local KV slot, or upstream's cached_tokens) */
+  cachedTokens: number;
   ttftMs: number | null;
   /** answered from the response cache (no model ran; logged with 0 tokens) */
   cached: boolean;
   /** tools the request offered, and tool calls in the answer */
   toolsOffered: number;
   toolCalls: number;
-  /** of promptTokens, how many the upstream served from its prompt cache (from `done`) */
-  cachedPromptTokens?: number;
   /** the target that served (or last tried) the request, for its price: see execute.ts */
   served?: { backendId: string | null; model: string };
   /** set when a routing policy (alias) served the request: see execute.ts */
@@ -84,6 +84,8 @@ export interface GatewayContext {
   usage: UsageDraft;
   /** response headers every answer carries (x-request-id, …) */
   headers: Record<string, string>;
+  /** the caller's x-session-id header (session affinity of aliases), null without one */
+  sessionId: string | null;
   /** the dialect this request speaks (its error shapes) */
   dialect: Dialect;
   /** time spent waiting for engines (a remote upstream, llama.cpp); the rest is the gateway's own (x-switchyard-overhead-ms) */

@@ -17,11 +17,13 @@ import { difficultyScore, featuresOf } from "../../routing/difficulty";
 import { EASY_EXEMPLARS, HARD_EXEMPLARS, centroid, hardness } from "../../routing/exemplars";
 import { type Decision, type LiveState, calibrate, decide, defaultThresholds, scoreFromReason } from "../../routing/router";
 import { inFlight } from "../../routing/in-flight";
+import { sessionKeyOf, stickyFirst } from "../../routing/affinity";
 import { type Actor, recordAudit } from "../audit/audit";
 import { backendVision, backendsById, cachedBackendsById } from "../backends/backends";
 import { isHfUri, modelForTenant, resolveModelFor } from "../models/models";
 import { bumpConfigStamp, cachedConfig, configChange } from "./config-cache";
 import {
+  type AffinityName,
   CreatePolicyInput,
   DryRunInput,
   type PolicyTarget,
@@ -39,6 +41,7 @@ const policySelect = {
   strategy: true,
   targets: true,
   config: true,
+  affinity: true,
   version: true,
   enabled: true,
   createdAt: true,
@@ -61,10 +64,12 @@ interface Snapshot {
   targets: PolicyTarget[];
   strongShare: number;
   embeddingModel?: string | null;
+  /** absent in versions saved before affinity existed */
+  affinity?: AffinityName;
   enabled: boolean;
 }
 
-type PolicyRow = { id: string; tenantId: string; alias: string; strategy: string; targets: string; config: string; version: number; enabled: boolean; createdAt: Date; updatedAt: Date };
+type PolicyRow = { id: string; tenantId: string; alias: string; strategy: string; targets: string; config: string; affinity: string; version: number; enabled: boolean; createdAt: Date; updatedAt: Date };
 
 function parseJson<T>(s: string, fallback: T): T {
   try {
@@ -85,6 +90,7 @@ export function toPolicy(r: PolicyRow) {
     strongShare: config.strongShare ?? 0.2,
     embeddingModel: config.embeddingModel ?? null,
     calibration: config.calibration ?? null,
+    affinity: (r.affinity === "session" ? "session" : "none") as AffinityName,
     version: r.version,
     enabled: r.enabled,
     createdAt: r.createdAt,
@@ -175,8 +181,15 @@ async function validateTargets(tx: Tx | Db, tenantId: string, alias: string, tar
   if (cycle) throw Invalid(`Aliases would form a cycle: ${cycle.join(" → ")}`, "targets", "alias_cycle");
 }
 
-function snapshotOf(input: { strategy: StrategyName; targets: PolicyTarget[]; strongShare: number; embeddingModel?: string | null; enabled: boolean }): Snapshot {
-  return { strategy: input.strategy, targets: input.targets, strongShare: input.strongShare, embeddingModel: input.embeddingModel ?? null, enabled: input.enabled };
+function snapshotOf(input: { strategy: StrategyName; targets: PolicyTarget[]; strongShare: number; embeddingModel?: string | null; affinity?: AffinityName; enabled: boolean }): Snapshot {
+  return {
+    strategy: input.strategy,
+    targets: input.targets,
+    strongShare: input.strongShare,
+    embeddingModel: input.embeddingModel ?? null,
+    affinity: input.affinity ?? "none",
+    enabled: input.enabled,
+  };
 }
 
 /** The difficulty embedding model must be a local embedding model this tenant may use. */
@@ -212,6 +225,7 @@ export async function createPolicy(db: Db, actor: Actor, tenantId: string, raw: 
           strategy: input.strategy,
           targets: JSON.stringify(input.targets),
           config: JSON.stringify({ strongShare: input.strongShare, embeddingModel: snap.embeddingModel } satisfies PolicyConfig),
+          affinity: snap.affinity,
           enabled: input.enabled,
           version: 1,
         },
@@ -248,6 +262,7 @@ async function newVersion(tx: Tx, actor: Actor, tenantId: string, policyId: stri
         embeddingModel: snap.embeddingModel ?? null,
         calibration: keepCalibration ? (oldConfig.calibration ?? null) : null,
       } satisfies PolicyConfig),
+      affinity: snap.affinity ?? "none",
       enabled: snap.enabled,
       version,
     },
@@ -475,7 +490,7 @@ export async function planRoute(
   db: Db,
   principal: Principal,
   name: string,
-  req: Pick<GenerateRequest, "messages" | "prompt">,
+  req: PlanInput,
   rng: () => number = Math.random,
 ): Promise<RoutePlan> {
   const policy = await enabledPolicy(db, principal.tenantId, name);
@@ -490,7 +505,10 @@ export async function planRoute(
   return planFor(db, principal.tenantId, policy, req, rng);
 }
 
-async function planFor(db: Db, tenantId: string, policy: Policy, req: Pick<GenerateRequest, "messages" | "prompt">, rng: () => number): Promise<RoutePlan> {
+/** What planning reads of a request; `sessionId` (the x-session-id header) and `passthrough` only matter to session affinity. */
+export type PlanInput = Pick<GenerateRequest, "messages" | "prompt"> & { passthrough?: Record<string, unknown>; sessionId?: string | null };
+
+async function planFor(db: Db, tenantId: string, policy: Policy, req: PlanInput, rng: () => number): Promise<RoutePlan> {
   const r = await loadResolved(db, tenantId, policy);
   let score = 0;
   let embeddingNote = "";
@@ -517,10 +535,18 @@ async function planFor(db: Db, tenantId: string, policy: Policy, req: Pick<Gener
     }
     if (candidates.length === 0 && !policyTakesImages(policy, r, 0)) throw noImageInput(policy.alias, `its targets: ${[...new Set(targetLabels(policy, r))].join(", ")}`);
   }
+  let affinityNote = "";
+  if (policy.affinity === "session" && candidates.length > 1) {
+    const session = sessionKeyOf(tenantId, req);
+    if (session) {
+      candidates = stickyFirst(candidates, session);
+      affinityNote = `; session affinity → ${candidates[0]!.key}`;
+    }
+  }
   const plan: RoutePlan = {
     policyId: policy.id,
     alias: policy.alias,
-    reason: decision.reason + embeddingNote + imageNote,
+    reason: decision.reason + embeddingNote + imageNote + affinityNote,
     score: decision.score ?? null,
     thresholds: policy.strategy === "difficulty" ? thresholdsOf(policy) : null,
     candidates,

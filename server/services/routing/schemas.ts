@@ -11,6 +11,10 @@ export type StrategyName = (typeof STRATEGIES)[number];
 
 export const Alias = ModelName;
 
+/** "session": a conversation stays on one healthy target (server/routing/affinity.ts) */
+export const AFFINITIES = ["none", "session"] as const;
+export type AffinityName = (typeof AFFINITIES)[number];
+
 const Weight = z.number({ message: "A weight is a number" }).positive("Weights must be positive").max(1_000_000).optional();
 
 export const PolicyTarget = z.discriminatedUnion(
@@ -37,6 +41,7 @@ const PolicyFields = {
   strongShare: z.number().gt(0, "The share must be above 0").lt(1, "The share must be below 1").default(0.2),
   /** difficulty: a local embedding model whose similarity to built-in easy/hard examples joins the score */
   embeddingModel: ModelName.nullish(),
+  affinity: z.enum(AFFINITIES, { message: `Choose an affinity: ${AFFINITIES.join(", ")}` }).default("none"),
   enabled: z.boolean().default(true),
 };
 

@@ -56,16 +56,18 @@ describe("toRow", () => {
       routeReason: null,
       attempts: null,
       cached: false,
+      cachedTokens: 0,
       toolsOffered: 0,
       toolCalls: 0,
       // no cost given for a served request: unpriced, never a silent 0
       costNano: null,
       priceId: null,
     });
-    expect(toRow({ ...r, requestId: "client-id", attempts: [{ model: "a" }], cached: true, toolsOffered: 2, toolCalls: 1 })).toMatchObject({
+    expect(toRow({ ...r, requestId: "client-id", attempts: [{ model: "a" }], cached: true, cachedTokens: 3, toolsOffered: 2, toolCalls: 1 })).toMatchObject({
       requestId: "client-id",
       attempts: '[{"model":"a"}]',
       cached: true,
+      cachedTokens: 3,
       toolsOffered: 2,
       toolCalls: 1,
     });

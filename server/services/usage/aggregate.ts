@@ -34,6 +34,7 @@ export interface RequestLogRow {
   cached: boolean;
   promptTokens: number;
   completionTokens: number;
+  cachedTokens: number;
   toolsOffered: number;
   toolCalls: number;
   ttftMs: number | null;
@@ -118,6 +119,8 @@ export function toRow(r: UsageRecord, now: () => Date = () => new Date()): Reque
     cached: r.cached === true,
     promptTokens: int(r.promptTokens),
     completionTokens: int(r.completionTokens),
+    // a cache can serve at most the whole prompt
+    cachedTokens: Math.min(int(r.cachedTokens ?? 0), int(r.promptTokens)),
     toolsOffered: int(r.toolsOffered ?? 0),
     toolCalls: int(r.toolCalls ?? 0),
     ttftMs: r.ttftMs == null ? null : int(r.ttftMs),
@@ -156,6 +159,7 @@ export interface RollupDelta extends Record<LatencyColumn, number> {
   cancelled: number;
   promptTokens: number;
   completionTokens: number;
+  cachedTokens: number;
   latencySumMs: number;
   ttftSumMs: number;
   ttftCount: number;
@@ -192,6 +196,7 @@ export function aggregateRollups(rows: readonly RequestLogRow[]): RollupDelta[] 
         cancelled: 0,
         promptTokens: 0,
         completionTokens: 0,
+        cachedTokens: 0,
         latencySumMs: 0,
         ttftSumMs: 0,
         ttftCount: 0,
@@ -206,6 +211,7 @@ export function aggregateRollups(rows: readonly RequestLogRow[]): RollupDelta[] 
     if (r.status === "cancelled") g.cancelled++;
     g.promptTokens += r.promptTokens;
     g.completionTokens += r.completionTokens;
+    g.cachedTokens += r.cachedTokens;
     g.latencySumMs += r.latencyMs;
     g[latencyColumn(r.latencyMs)]++;
     if (r.costNano === null) g.unpriced++;

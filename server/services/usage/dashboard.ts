@@ -23,6 +23,7 @@ const SUMS = {
   cancelled: true,
   promptTokens: true,
   completionTokens: true,
+  cachedTokens: true,
   latencySumMs: true,
   costNano: true,
   unpriced: true,
@@ -78,7 +79,7 @@ export async function tenantOverview(db: Db, tenantId: string, range: OverviewRa
   }));
   // spend per UTC day over the range (the "by day" view, whatever the chart's bucket)
   const days = new Map<string, { day: string; costNano: bigint; unpriced: number; requests: number }>();
-  const totals = { requests: 0, errors: 0, cancelled: 0, promptTokens: 0, completionTokens: 0, latencySumMs: 0, unpriced: 0 };
+  const totals = { requests: 0, errors: 0, cancelled: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, latencySumMs: 0, unpriced: 0 };
   let totalCost = 0n;
   const histogram = LATENCY_COLUMNS.map(() => 0);
   for (const row of byHour) {
@@ -136,6 +137,8 @@ export async function tenantOverview(db: Db, tenantId: string, range: OverviewRa
       /** nano-units of `currency`, of the priced requests; `unpriced` requests are not in it */
       costNano: totalCost,
       errorRate: totals.requests ? totals.errors / totals.requests : null,
+      /** share of prompt tokens a prompt cache served */
+      cachedShare: totals.promptTokens ? totals.cachedTokens / totals.promptTokens : null,
       avgLatencyMs: totals.requests ? Math.round(totals.latencySumMs / totals.requests) : null,
       p50LatencyMs: histogramQuantile(histogram, 0.5),
       p95LatencyMs: histogramQuantile(histogram, 0.95),
@@ -197,6 +200,7 @@ const logSelect = {
   stream: true,
   promptTokens: true,
   completionTokens: true,
+  cachedTokens: true,
   toolsOffered: true,
   toolCalls: true,
   ttftMs: true,
@@ -287,6 +291,7 @@ const CSV_COLUMNS = [
   "stream",
   "promptTokens",
   "completionTokens",
+  "cachedTokens",
   "toolsOffered",
   "toolCalls",
   "ttftMs",

@@ -28,6 +28,7 @@ export interface RollupTotals {
   cancelled: number;
   promptTokens: number;
   completionTokens: number;
+  cachedTokens: number;
   latencySumMs: number;
   ttftSumMs: number;
   ttftCount: number;
@@ -54,6 +55,7 @@ export async function rollupTotals(db: Db, tenantId: string, from: Date, to: Dat
       cancelled: true,
       promptTokens: true,
       completionTokens: true,
+      cachedTokens: true,
       latencySumMs: true,
       ttftSumMs: true,
       ttftCount: true,
@@ -68,6 +70,7 @@ export async function rollupTotals(db: Db, tenantId: string, from: Date, to: Dat
     cancelled: s.cancelled ?? 0,
     promptTokens: Number(s.promptTokens ?? 0),
     completionTokens: Number(s.completionTokens ?? 0),
+    cachedTokens: Number(s.cachedTokens ?? 0),
     latencySumMs: Number(s.latencySumMs ?? 0),
     ttftSumMs: Number(s.ttftSumMs ?? 0),
     ttftCount: s.ttftCount ?? 0,

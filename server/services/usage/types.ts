@@ -36,6 +36,8 @@ export interface UsageRecord {
   stream: boolean;
   promptTokens: number;
   completionTokens: number;
+  /** prompt tokens a prompt cache served (local KV slot, upstream cached_tokens; priced at the cached-input price); 0 when absent */
+  cachedTokens?: number;
   /** time to first token; null when no token was produced or the endpoint doesn't stream */
   ttftMs: number | null;
   latencyMs: number;
@@ -50,8 +52,6 @@ export interface UsageRecord {
   toolsOffered?: number;
   /** tool calls in the answer (all choices); 0 when absent */
   toolCalls?: number;
-  /** of promptTokens, how many the upstream served from its prompt cache (priced at the cached-input price) */
-  cachedTokens?: number;
   /**
    * cost in nano-units of SPEND_CURRENCY, from the price in force at createdAt (the pipeline
    * computes it with the price book); null = unpriced. Absent: 0 when no model served, else unpriced.

@@ -115,6 +115,7 @@ describe("UsageWriter", () => {
       routeReason: "fallback",
       attempts: [{ model: "a", error: "timeout" }, { model: "tiny-chat" }],
       cached: true,
+      cachedTokens: 4,
       toolsOffered: 3,
       toolCalls: 2,
       costNano: 1_234_567_891n,
@@ -157,7 +158,7 @@ describe("UsageWriter", () => {
     const t = await makeTenant();
     const w = writer();
     // key_a × tiny-chat × 10:00 — ok, error, cancelled
-    w.record(rec(t.id, { createdAt: at(H10, 1), promptTokens: 10, completionTokens: 20, latencyMs: 100, ttftMs: 30 }));
+    w.record(rec(t.id, { createdAt: at(H10, 1), promptTokens: 10, completionTokens: 20, cachedTokens: 6, latencyMs: 100, ttftMs: 30 }));
     w.record(rec(t.id, { createdAt: at(H10, 59), status: "error", httpStatus: 500, promptTokens: 3, completionTokens: 0, latencyMs: 50, ttftMs: null }));
     w.record(rec(t.id, { createdAt: at(H10, 30), status: "cancelled", httpStatus: 499, promptTokens: 4, completionTokens: 2, latencyMs: 70, ttftMs: 10 }));
     // key_a × tiny-chat × 11:00
@@ -187,7 +188,7 @@ describe("UsageWriter", () => {
     const ten = await rollupTotals(db(), t.id, H10, H11);
     expect(ten).toMatchObject({ requests: 6, errors: 2, cancelled: 1, ttftSumMs: 60, ttftCount: 4, avgTtftMs: 15 });
     const both = await rollupTotals(db(), t.id, H10, H12);
-    expect(both).toMatchObject({ requests: 8, promptTokens: 30, completionTokens: 39, latencySumMs: 322 });
+    expect(both).toMatchObject({ requests: 8, promptTokens: 30, completionTokens: 39, cachedTokens: 6, latencySumMs: 322 });
     expect(both.avgLatencyMs).toBeCloseTo(322 / 8);
     // another tenant sees nothing
     expect((await rollupTotals(db(), (await makeTenant()).id, H10, H12)).requests).toBe(0);

@@ -35,11 +35,12 @@ interface Draft {
   strategy: StrategyName;
   strongShare: number;
   embeddingModel: string | null;
+  affinity: "none" | "session";
   enabled: boolean;
   targets: { key: string; weight: number | undefined }[];
 }
 
-const blank: Draft = { policyId: null, alias: "", strategy: "fallback", strongShare: 0.2, embeddingModel: null, enabled: true, targets: [{ key: "", weight: undefined }] };
+const blank: Draft = { policyId: null, alias: "", strategy: "fallback", strongShare: 0.2, embeddingModel: null, affinity: "none", enabled: true, targets: [{ key: "", weight: undefined }] };
 
 export function Aliases({ tenantId, role }: { tenantId: string; role: Role }) {
   const trpc = useTRPC();
@@ -142,6 +143,7 @@ export function Aliases({ tenantId, role }: { tenantId: string; role: Role }) {
                                 strategy: p.strategy,
                                 strongShare: p.strongShare,
                                 embeddingModel: p.embeddingModel,
+                                affinity: p.affinity,
                                 enabled: p.enabled,
                                 targets: p.targets.map((t) => ({ key: targetKey(t), weight: t.weight })),
                               })
@@ -225,6 +227,7 @@ function PolicyDialog({
       strategy: d.strategy,
       strongShare: d.strongShare,
       embeddingModel: d.strategy === "difficulty" ? d.embeddingModel : null,
+      affinity: d.affinity,
       enabled: d.enabled,
       targets: targets as PolicyTarget[],
     };
@@ -259,6 +262,14 @@ function PolicyDialog({
               ))}
             </select>
           </Field>
+          {d.strategy !== "single" && (
+            <Field label="Affinity" id="affinity" hint="session: a conversation stays on one healthy target, so upstream prompt caches keep working">
+              <select id="affinity" className="select" value={d.affinity} onChange={(e) => setD({ ...d, affinity: e.target.value === "session" ? "session" : "none" })}>
+                <option value="none">none</option>
+                <option value="session">session</option>
+              </select>
+            </Field>
+          )}
           {d.strategy === "difficulty" && (
             <Field label="Share to the strongest tier (%)" id="strongShare">
               <input

@@ -33,6 +33,11 @@ export function Overview({ tenantId }: { tenantId: string }) {
       value: o ? `${formatMoney(o.totals.costNano, o.currency)}${o.totals.unpriced ? ` + ${n.format(o.totals.unpriced)} unpriced` : ""}` : null,
       testId: "stat-spend",
     },
+    {
+      label: "Prompt cache",
+      value: o ? (o.totals.cachedShare === null ? "—" : `${pct(o.totals.cachedShare)} (${n.format(o.totals.cachedTokens)})`) : null,
+      testId: "stat-prompt-cache",
+    },
     { label: "Error rate", value: o ? pct(o.totals.errorRate) : null, testId: "stat-error-rate" },
     { label: "p50 latency", value: o ? ms(o.totals.p50LatencyMs) : null, testId: "stat-p50" },
     { label: "p95 latency", value: o ? ms(o.totals.p95LatencyMs) : null, testId: "stat-p95" },

@@ -248,6 +248,7 @@ function RowDetail({ tenantId, id, onClose }: { tenantId: string; id: string | n
         ["Status", `${r.status} · HTTP ${r.httpStatus}`],
         ["Error", r.errorCode ? `${r.errorCode}: ${r.errorMessage ?? ""}` : "—"],
         ["Tokens", `${r.promptTokens} in, ${r.completionTokens} out`],
+        ["Prompt cache", r.cachedTokens ? `${r.cachedTokens} of ${r.promptTokens} prompt tokens cached` : "—"],
         ["Tools", r.toolsOffered || r.toolCalls ? `${r.toolsOffered} offered, ${r.toolCalls} call${r.toolCalls === 1 ? "" : "s"} in the answer` : "—"],
         ["Time to first token", r.ttftMs === null ? "—" : `${r.ttftMs} ms`],
         ["Latency", `${r.latencyMs} ms`],
