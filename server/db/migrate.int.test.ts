@@ -291,7 +291,7 @@ describe.each(targets)("0008 on a database with data ($name)", (target) => {
       expect(await client.routingPolicyVersion.count({ where: { policyId: "rpl_p" } })).toBe(1);
       expect(await client.routingPolicy.findUniqueOrThrow({ where: { id: "rpl_p" }, select: { affinity: true } })).toEqual({ affinity: "none" });
       expect(await client.requestLog.findUniqueOrThrow({ where: { id: "req_p" }, select: { promptTokens: true, cachedTokens: true } })).toEqual({ promptTokens: 9, cachedTokens: 0 });
-      expect(await client.usageRollup.findUniqueOrThrow({ where: { id: "rlp_p" }, select: { promptTokens: true, cachedTokens: true } })).toEqual({ promptTokens: 9, cachedTokens: 0 });
+      expect(await client.usageRollup.findUniqueOrThrow({ where: { id: "rlp_p" }, select: { promptTokens: true, cachedTokens: true } })).toEqual({ promptTokens: 9n, cachedTokens: 0n });
     } finally {
       await client.$disconnect();
     }
