@@ -89,7 +89,7 @@ test("an admin creates a key, sees it once, calls the API with it, and finds the
       { timeout: 15_000 },
     )
     .toBeGreaterThan(requestsBefore);
-  await expect(page.getByText("e2e service")).toBeVisible();
+  await expect(page.getByTestId("top-keys").getByText("e2e service")).toBeVisible();
 
   // Revoke: the API refuses the key (within the one-second verification cache).
   await page.getByRole("tab", { name: "API keys" }).click();
@@ -195,7 +195,7 @@ test("CSV export downloads exactly the filtered rows", async ({ page }) => {
   const file = await (await download).path();
   const lines = readFileSync(file, "utf8").trim().split("\n");
   expect(lines[0]).toBe(
-    "createdAt,requestId,endpoint,modelRequested,modelUsed,apiKeyId,userId,status,httpStatus,errorCode,stream,promptTokens,completionTokens,toolsOffered,toolCalls,ttftMs,latencyMs",
+    "createdAt,requestId,endpoint,modelRequested,modelUsed,apiKeyId,userId,status,httpStatus,errorCode,stream,promptTokens,completionTokens,cachedTokens,toolsOffered,toolCalls,ttftMs,latencyMs,cost,currency",
   );
   const rows = lines.slice(1).map((l) => l.split(","));
   expect(rows.length).toBeGreaterThan(0);

@@ -145,9 +145,10 @@ export function Overview({ tenantId }: { tenantId: string }) {
       <div className="grid-2">
         <TopTable
           title="Top keys"
+          testId="top-keys"
           rows={o?.topKeys.map((k) => ({ ...k, id: k.apiKeyId ?? "console", sub: k.prefix ? `${k.prefix}…` : null }))}
         />
-        <TopTable title="Top models" rows={o?.topModels.map((m) => ({ ...m, id: m.model, name: m.model, sub: null }))} />
+        <TopTable title="Top models" testId="top-models" rows={o?.topModels.map((m) => ({ ...m, id: m.model, name: m.model, sub: null }))} />
       </div>
     </>
   );
