@@ -133,7 +133,7 @@ async function main() {
     const cliEnv = { ...process.env, DATABASE_URL: env.DATABASE_URL!, AUTH_SECRET: env.AUTH_SECRET!, BASE_PATH: basePath };
     const cli = (...a: string[]) =>
       execFileSync(path.join(root, "node_modules/.bin/tsx"), ["server/cli/main.ts", ...a], { cwd: root, env: cliEnv, encoding: "utf8" });
-    cli("model", "add", modelFile, "--name", "tiny", "--ctx", "1024", "--parallel", "2", "--threads", "1");
+    cli("model", "add", modelFile, "--name", "tiny", "--ctx", "4096", "--parallel", "2", "--threads", "1");
     cli("tenant", "create", "--slug", "img", "--name", "Image test");
     const key = /sk-sy-[A-Za-z0-9]+/.exec(cli("key", "create", "--tenant", "img", "--name", "image"))?.[0];
     assert.ok(key, "key create printed a key");
@@ -172,7 +172,7 @@ async function main() {
     const stream = await fetch(`${origin}${B}/api/v1/completions`, {
       method: "POST",
       headers: { ...auth, "x-request-id": `image-term-${Date.now()}` },
-      body: JSON.stringify({ model: "tiny", prompt: "Once upon a time", max_tokens: 100_000, stream: true }),
+      body: JSON.stringify({ model: "tiny", prompt: "Once upon a time", max_tokens: 4000, stream: true }),
     });
     assert.equal(stream.status, 200);
     const requestId = stream.headers.get("x-request-id")!;

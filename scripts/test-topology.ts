@@ -165,7 +165,7 @@ async function main() {
     const cli = (...args: string[]) =>
       execFileSync(path.join(root, "node_modules/.bin/tsx"), ["server/cli/main.ts", ...args], { cwd: root, env: cliEnv, encoding: "utf8" });
     cli("admin", "create", "--email", "ops@topology.test", "--password", "topology-password-1");
-    cli("model", "add", modelFile, "--name", "tiny", "--ctx", "1024", "--parallel", "2", "--threads", "1");
+    cli("model", "add", modelFile, "--name", "tiny", "--ctx", "4096", "--parallel", "2", "--threads", "1");
     cli("tenant", "create", "--slug", "topo", "--name", "Topology");
     const limited = JSON.parse(cli("key", "create", "--tenant", "topo", "--name", "limited", "--json")) as { key: string; id: string };
     const free = JSON.parse(cli("key", "create", "--tenant", "topo", "--name", "free", "--json")) as { key: string };
@@ -210,7 +210,7 @@ async function main() {
     const stream = await request(`http://localhost:${portA}${B}/api/v1/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${free.key}`, "content-type": "application/json", "x-request-id": requestId },
-      body: JSON.stringify({ model: "tiny", prompt: "Once upon a time", max_tokens: 100_000, stream: true }),
+      body: JSON.stringify({ model: "tiny", prompt: "Once upon a time", max_tokens: 4000, stream: true }),
     });
     assert.equal(stream.status, 200);
     const reader = stream.body!.getReader();
