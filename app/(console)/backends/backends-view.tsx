@@ -2,7 +2,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { CreateBackendInput, VISION_CHOICES } from "@/server/services/backends/schemas";
-import { Alert, Badge, ConfirmDialog, Dialog, EmptyState, Field, SkeletonRows, formatDate, useToast } from "../../_components/ui";
+import { Check, Field } from "../../_components/form";
+import { FormDialog } from "../../_components/form-dialog";
+import { Alert, Badge, ConfirmDialog, EmptyState, SkeletonRows, formatDate, useToast } from "../../_components/ui";
 import { AccessDialog } from "../../_components/access-dialog";
 import { useZodForm } from "../../_components/use-zod-form";
 import { describeError } from "../../_lib/errors";
@@ -219,18 +221,22 @@ function AddBackendDialog({ open, onClose, onAdded }: { open: boolean; onClose: 
     }),
   );
   return (
-    <Dialog open={open} onClose={onClose} title="Add a remote backend" description="Any OpenAI-compatible API. Its models are discovered from GET {base URL}/models.">
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          const v = form.validate();
-          if (!v) return;
-          setError(null);
-          add.mutate(v);
-        }}
-      >
-        <Alert>{error}</Alert>
+    <FormDialog
+      open={open}
+      onClose={onClose}
+      title="Add a remote backend"
+      description="Any OpenAI-compatible API. Its models are discovered from GET {base URL}/models."
+      error={error}
+      onSubmit={() => {
+        const v = form.validate();
+        if (!v) return;
+        setError(null);
+        add.mutate(v);
+      }}
+      submitLabel="Add backend"
+      busyLabel="Adding…"
+      busy={add.isPending}
+    >
         <Field label="Name" id="name" error={form.errorFor("name")} hint="e.g. gpu-box-1">
           <input className="input" autoFocus {...form.bind("name")} />
         </Field>
@@ -265,23 +271,9 @@ function AddBackendDialog({ open, onClose, onAdded }: { open: boolean; onClose: 
         >
           <VisionSelect id="vision" value={form.values.vision} onChange={(vision) => form.setValues((v) => ({ ...v, vision }))} />
         </Field>
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={form.values.public === true}
-            onChange={(e) => form.setValues((v) => ({ ...v, public: e.target.checked }))}
-          />{" "}
+        <Check checked={form.values.public === true} onChange={(checked) => form.setValues((v) => ({ ...v, public: checked }))}>
           Every tenant may route to it <span className="sub">(otherwise choose tenants with Access; its cost is yours)</span>
-        </label>
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={add.isPending}>
-            {add.isPending ? "Adding…" : "Add backend"}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+        </Check>
+    </FormDialog>
   );
 }

@@ -2,7 +2,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { AddModelInput } from "@/server/services/models/schemas";
-import { Alert, Badge, ConfirmDialog, Dialog, EmptyState, Field, SkeletonRows, useToast } from "../../_components/ui";
+import { Field } from "../../_components/form";
+import { FormDialog } from "../../_components/form-dialog";
+import { Alert, Badge, ConfirmDialog, EmptyState, SkeletonRows, useToast } from "../../_components/ui";
 import { AccessDialog } from "../../_components/access-dialog";
 import { useZodForm } from "../../_components/use-zod-form";
 import { describeError } from "../../_lib/errors";
@@ -177,18 +179,22 @@ function AddModelDialog({ open, onClose, onAdded }: { open: boolean; onClose: ()
     }),
   );
   return (
-    <Dialog open={open} onClose={onClose} title="Add a model" description="A GGUF file on this server's disk, or an hf: URI to download.">
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          const v = form.validate();
-          if (!v) return;
-          setError(null);
-          add.mutate(v);
-        }}
-      >
-        <Alert>{error}</Alert>
+    <FormDialog
+      open={open}
+      onClose={onClose}
+      title="Add a model"
+      description="A GGUF file on this server's disk, or an hf: URI to download."
+      error={error}
+      onSubmit={() => {
+        const v = form.validate();
+        if (!v) return;
+        setError(null);
+        add.mutate(v);
+      }}
+      submitLabel="Add model"
+      busyLabel="Adding…"
+      busy={add.isPending}
+    >
         <Field label="Name" id="name" error={form.errorFor("name")} hint="What callers put in “model”">
           <input className="input" autoFocus {...form.bind("name")} />
         </Field>
@@ -212,16 +218,7 @@ function AddModelDialog({ open, onClose, onAdded }: { open: boolean; onClose: ()
             <input className="input" {...form.bindNumber("threads", null)} />
           </Field>
         </div>
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={add.isPending}>
-            {add.isPending ? "Adding…" : "Add model"}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    </FormDialog>
   );
 }
 

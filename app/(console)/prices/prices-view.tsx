@@ -4,7 +4,9 @@ import { useState } from "react";
 import { formatMoney } from "@/server/services/pricing/money";
 import { SetPriceInput } from "@/server/services/pricing/schemas";
 import { OVERVIEW_RANGES, type OverviewRange } from "@/server/services/usage/schemas";
-import { Alert, Badge, Dialog, EmptyState, Field, SkeletonRows, formatDate, useToast } from "../../_components/ui";
+import { Field, FormFooter, TextField } from "../../_components/form";
+import { FormDialog } from "../../_components/form-dialog";
+import { Alert, Badge, Dialog, EmptyState, SkeletonRows, formatDate, useToast } from "../../_components/ui";
 import { describeError } from "../../_lib/errors";
 import { useTRPC } from "../../_lib/trpc";
 import { TopBar } from "../shell";
@@ -213,28 +215,30 @@ function PriceDialog({
     }),
   );
   const text = (key: keyof typeof v, label: string, placeholder = "") => (
-    <Field key={key} label={label} id={`price-${key}`} error={errors[key]}>
-      <input
-        id={`price-${key}`}
-        className="input"
-        inputMode={key === "model" ? undefined : "decimal"}
-        placeholder={placeholder}
-        value={v[key]}
-        aria-invalid={errors[key] ? true : undefined}
-        onChange={(e) => setV((cur) => ({ ...cur, [key]: e.target.value }))}
-      />
-    </Field>
+    <TextField
+      key={key}
+      label={label}
+      id={`price-${key}`}
+      error={errors[key]}
+      inputMode={key === "model" ? undefined : "decimal"}
+      placeholder={placeholder}
+      value={v[key]}
+      onChange={(value) => setV((cur) => ({ ...cur, [key]: value }))}
+    />
   );
   return (
-    <Dialog open onClose={onClose} title="Set a price" description={`Per million tokens, in ${currency}. Saving adds a version; rows already costed keep their cost.`}>
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (parsed.success) save.mutate(input);
-        }}
-      >
-        <Alert>{serverError}</Alert>
+    <FormDialog
+      onClose={onClose}
+      title="Set a price"
+      description={`Per million tokens, in ${currency}. Saving adds a version; rows already costed keep their cost.`}
+      error={serverError}
+      onSubmit={() => {
+        if (parsed.success) save.mutate(input);
+      }}
+      submitLabel="Save price"
+      busy={save.isPending}
+      disabled={!parsed.success}
+    >
         {text("model", "Model (a local model's name, or the upstream model id)", "gpt-4o-mini")}
         <Field label="Backend" id="price-backend">
           <select id="price-backend" className="select" value={v.backendId} onChange={(e) => setV((cur) => ({ ...cur, backendId: e.target.value }))}>
@@ -252,25 +256,15 @@ function PriceDialog({
           {text("output", "Output / M tokens", "0.60")}
           {text("perRequest", "Per request", "0")}
         </div>
-        <Field label="Takes effect (empty = now)" id="price-effectiveFrom" error={errors.effectiveFrom}>
-          <input
-            id="price-effectiveFrom"
-            type="datetime-local"
-            className="input"
-            value={v.effectiveFrom}
-            onChange={(e) => setV((cur) => ({ ...cur, effectiveFrom: e.target.value }))}
-          />
-        </Field>
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={save.isPending || !parsed.success}>
-            {save.isPending ? "Saving…" : "Save price"}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+        <TextField
+          label="Takes effect (empty = now)"
+          id="price-effectiveFrom"
+          type="datetime-local"
+          error={errors.effectiveFrom}
+          value={v.effectiveFrom}
+          onChange={(value) => setV((cur) => ({ ...cur, effectiveFrom: value }))}
+        />
+    </FormDialog>
   );
 }
 
@@ -305,11 +299,7 @@ function HistoryDialog({ target, onClose }: { target: { model: string; backendId
           ))}
         </tbody>
       </table>
-      <div className="form-actions">
-        <button type="button" className="btn" onClick={onClose}>
-          Close
-        </button>
-      </div>
+      <FormFooter onCancel={onClose} cancelLabel="Close" />
     </Dialog>
   );
 }

@@ -2,7 +2,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { CreatePolicyInput, type PolicyTarget, STRATEGIES, type StrategyName, UpdatePolicyInput, targetKey } from "@/server/services/routing/schemas";
-import { Alert, Badge, ConfirmDialog, Dialog, EmptyState, Field, SkeletonRows, formatDate, useToast } from "../../../_components/ui";
+import { Field } from "../../../_components/form";
+import { Alert, Badge, ConfirmDialog, Dialog, EmptyState, SkeletonRows, formatDate, useToast } from "../../../_components/ui";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
 import { type Role, can } from "./roles";
