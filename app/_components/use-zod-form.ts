@@ -7,6 +7,19 @@ import { afterInsert, afterMove, afterRemove, type IndexMap, insertAt, moveItem,
 type ArrayKey<T> = { [K in keyof T]-?: NonNullable<T[K]> extends readonly unknown[] ? K : never }[keyof T] & string;
 type ItemOf<T, K extends keyof T> = NonNullable<T[K]> extends readonly (infer I)[] ? I : never;
 
+/** One array field of a useZodForm, as rows (what `array(key)` returns). */
+export interface FieldArray<Item> {
+  rows: Item[];
+  /** appends the row, or inserts it at `at` */
+  add: (row: Item, at?: number) => void;
+  remove: (index: number) => void;
+  move: (from: number, to: number) => void;
+  update: (index: number, patch: Partial<Item>) => void;
+  /** marks a row's field as touched, so its error shows before submit (call it on blur) */
+  touch: (index: number, field: string) => void;
+  errorFor: (index: number, field: string) => string | undefined;
+}
+
 /**
  * Form state validated by the same zod schema the server uses: errors show as
  * soon as a field has been touched, and all of them on submit. Server-side field
@@ -68,7 +81,7 @@ export function useZodForm<S extends z.ZodObject>(schema: S, initial: z.input<S>
    * their own error (`errorFor(i, "key")`) and touched flag, and both follow the row
    * when rows are removed or moved.
    */
-  function array<K extends ArrayKey<Values>>(key: K) {
+  function array<K extends ArrayKey<Values>>(key: K): FieldArray<ItemOf<Values, K>> {
     type Item = ItemOf<Values, K>;
     const rows = ((values as Record<string, unknown>)[key] ?? []) as Item[];
     const path = (i: number, field: string) => `${key}.${i}.${field}`;

@@ -12,7 +12,7 @@ import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
 import { AuditTable } from "../../../_components/audit-table";
 import { TopBar } from "../../shell";
-import { Aliases } from "./aliases";
+import { Aliases } from "./aliases/aliases";
 import { ApiKeys } from "./keys";
 import { Limits } from "./limits";
 import { Overview } from "./overview";
