@@ -6,6 +6,8 @@ import { SetPriceInput } from "@/server/services/pricing/schemas";
 import { OVERVIEW_RANGES, type OverviewRange } from "@/server/services/usage/schemas";
 import { Field, FormFooter, TextField } from "../../_components/form";
 import { FormDialog } from "../../_components/form-dialog";
+import { RangePicker } from "../../_components/range-picker";
+import { TopTable } from "../../_components/top-table";
 import { Alert, Badge, Dialog, EmptyState, SkeletonRows, formatDate, useToast } from "../../_components/ui";
 import { describeError } from "../../_lib/errors";
 import { useTRPC } from "../../_lib/trpc";
@@ -120,13 +122,7 @@ export function PricesView() {
         <div className="panel" data-testid="platform-spend">
           <div className="panel-head">
             <h2>Spend across tenants</h2>
-            <div className="segmented" role="group" aria-label="Time range">
-              {OVERVIEW_RANGES.map((r) => (
-                <button key={r} type="button" aria-pressed={range === r} onClick={() => setRange(r)}>
-                  Last {r}
-                </button>
-              ))}
-            </div>
+            <RangePicker ranges={OVERVIEW_RANGES} value={range} onChange={setRange} />
           </div>
           {spend.error && <Alert>{describeError(spend.error).message}</Alert>}
           {spend.data && (
@@ -135,32 +131,25 @@ export function PricesView() {
               {spend.data.unpriced > 0 && <> + {n.format(spend.data.unpriced)} unpriced requests</>}
             </div>
           )}
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Tenant</th>
-                <th className="num">Requests</th>
-                <th className="num">Tokens</th>
-                <th className="num">Spend</th>
-                <th className="num">Unpriced</th>
-              </tr>
-            </thead>
-            <tbody>
-              {spend.isPending && <SkeletonRows cols={5} />}
-              {spend.data?.tenants.map((t) => (
-                <tr key={t.tenantId}>
-                  <td>
+          <TopTable
+            pending={spend.isPending}
+            rows={spend.data?.tenants}
+            rowKey={(t) => t.tenantId}
+            columns={[
+              {
+                header: "Tenant",
+                cell: (t) => (
+                  <>
                     {t.name} <span className="sub mono">{t.slug}</span>
-                  </td>
-                  <td className="num">{n.format(t.requests)}</td>
-                  <td className="num">{n.format(t.tokens)}</td>
-                  <td className="num">{formatMoney(t.costNano, spend.data.currency)}</td>
-                  <td className="num">{t.unpriced ? <Badge tone="warn">{n.format(t.unpriced)}</Badge> : "0"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {spend.data?.tenants.length === 0 && <EmptyState title="No traffic in this period" />}
+                  </>
+                ),
+              },
+              { header: "Requests", num: true, cell: (t) => n.format(t.requests) },
+              { header: "Tokens", num: true, cell: (t) => n.format(t.tokens) },
+              { header: "Spend", num: true, cell: (t) => formatMoney(t.costNano, spend.data?.currency ?? currency) },
+              { header: "Unpriced", num: true, cell: (t) => (t.unpriced ? <Badge tone="warn">{n.format(t.unpriced)}</Badge> : "0") },
+            ]}
+          />
         </div>
       </div>
       {editing && <PriceDialog initial={editing} currency={currency} onClose={() => setEditing(null)} />}
