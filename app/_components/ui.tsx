@@ -96,6 +96,18 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
   );
 }
 
+/** A figure in a card; a skeleton until `value` is known (null). */
+export function Stat({ label, value, testId }: { label: string; value: React.ReactNode | null; testId?: string }) {
+  return (
+    <div className="stat panel">
+      <div className="stat-label">{label}</div>
+      <div className="stat-value" data-testid={testId}>
+        {value ?? <span className="skeleton" style={{ width: 80, height: 24, display: "inline-block" }} />}
+      </div>
+    </div>
+  );
+}
+
 export function SkeletonRows({ rows = 3, cols = 4 }: { rows?: number; cols?: number }) {
   return (
     <>

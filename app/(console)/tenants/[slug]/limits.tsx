@@ -5,7 +5,7 @@ import { LimitsPatch, SetTenantLimitsInput } from "@/server/services/limits/sche
 import { formatAmount, formatMoney } from "@/server/services/pricing/money";
 import { TextField } from "../../../_components/form";
 import { FormDialog } from "../../../_components/form-dialog";
-import { Alert, Badge, EmptyState, SkeletonRows, useToast } from "../../../_components/ui";
+import { Alert, Badge, EmptyState, SkeletonRows, Stat, useToast } from "../../../_components/ui";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
 import { type Role, can } from "./roles";
@@ -62,20 +62,10 @@ export function Limits({ tenantId, role, platformAdmin }: { tenantId: string; ro
         <div className="panel-body">
           <div className="stats">
             {FIELDS.map((f) => (
-              <div className="stat panel" key={f.key}>
-                <div className="stat-label">{f.label}</div>
-                <div className="stat-value" data-testid={`tenant-limit-${f.key}`}>
-                  {v ? show(v.tenant.limits[f.key]) : <span className="skeleton" style={{ width: 80, height: 24, display: "inline-block" }} />}
-                </div>
-              </div>
+              <Stat key={f.key} label={f.label} testId={`tenant-limit-${f.key}`} value={v ? show(v.tenant.limits[f.key]) : null} />
             ))}
             {MONEY_FIELDS.map((f) => (
-              <div className="stat panel" key={f.key}>
-                <div className="stat-label">{f.label}</div>
-                <div className="stat-value" data-testid={`tenant-limit-${f.key}`}>
-                  {v ? money(v.tenant.limits[f.nano], v.currency) : <span className="skeleton" style={{ width: 80, height: 24, display: "inline-block" }} />}
-                </div>
-              </div>
+              <Stat key={f.key} label={f.label} testId={`tenant-limit-${f.key}`} value={v ? money(v.tenant.limits[f.nano], v.currency) : null} />
             ))}
           </div>
           {v && (

@@ -6,7 +6,7 @@ import { formatMoney } from "@/server/services/pricing/money";
 import { OVERVIEW_RANGES, type OverviewRange } from "@/server/services/usage/schemas";
 import { RangePicker } from "../../../_components/range-picker";
 import { TopTable } from "../../../_components/top-table";
-import { Alert, EmptyState } from "../../../_components/ui";
+import { Alert, EmptyState, Stat } from "../../../_components/ui";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
 
@@ -54,12 +54,7 @@ export function Overview({ tenantId }: { tenantId: string }) {
       {q.error && <Alert>{describeError(q.error).message}</Alert>}
       <div className="stats">
         {cards.map((c) => (
-          <div className="stat panel" key={c.label}>
-            <div className="stat-label">{c.label}</div>
-            <div className="stat-value" data-testid={c.testId}>
-              {c.value ?? <span className="skeleton" style={{ width: 80, height: 24, display: "inline-block" }} />}
-            </div>
-          </div>
+          <Stat key={c.label} label={c.label} value={c.value} testId={c.testId} />
         ))}
       </div>
       <div className="grid-2">
