@@ -237,43 +237,43 @@ function AddBackendDialog({ open, onClose, onAdded }: { open: boolean; onClose: 
       busyLabel="Adding…"
       busy={add.isPending}
     >
-        <Field label="Name" id="name" error={form.errorFor("name")} hint="e.g. gpu-box-1">
-          <input className="input" autoFocus {...form.bind("name")} />
+      <Field label="Name" id="name" error={form.errorFor("name")} hint="e.g. gpu-box-1">
+        <input className="input" autoFocus {...form.bind("name")} />
+      </Field>
+      <Field label="Base URL" id="baseUrl" error={form.errorFor("baseUrl")} hint="Up to and including /v1, e.g. http://10.0.0.5:8080/v1">
+        <input className="input mono" {...form.bind("baseUrl")} />
+      </Field>
+      <Field label="Credential (optional)" id="credential" error={form.errorFor("credential")} hint="Sent as a bearer token; encrypted at rest and never shown again">
+        <input
+          className="input mono"
+          type="password"
+          autoComplete="off"
+          {...form.bind("credential")}
+          onChange={(e) => form.setValues((v) => ({ ...v, credential: e.target.value === "" ? undefined : e.target.value }))}
+        />
+      </Field>
+      <div className="row">
+        <Field label="Connect timeout (ms)" id="connectTimeoutMs" error={form.errorFor("connectTimeoutMs")}>
+          <input className="input" {...form.bindNumber("connectTimeoutMs")} />
         </Field>
-        <Field label="Base URL" id="baseUrl" error={form.errorFor("baseUrl")} hint="Up to and including /v1, e.g. http://10.0.0.5:8080/v1">
-          <input className="input mono" {...form.bind("baseUrl")} />
+        <Field label="First token (ms)" id="firstTokenTimeoutMs" error={form.errorFor("firstTokenTimeoutMs")}>
+          <input className="input" {...form.bindNumber("firstTokenTimeoutMs")} />
         </Field>
-        <Field label="Credential (optional)" id="credential" error={form.errorFor("credential")} hint="Sent as a bearer token; encrypted at rest and never shown again">
-          <input
-            className="input mono"
-            type="password"
-            autoComplete="off"
-            {...form.bind("credential")}
-            onChange={(e) => form.setValues((v) => ({ ...v, credential: e.target.value === "" ? undefined : e.target.value }))}
-          />
+        <Field label="Total (ms)" id="totalTimeoutMs" error={form.errorFor("totalTimeoutMs")}>
+          <input className="input" {...form.bindNumber("totalTimeoutMs")} />
         </Field>
-        <div className="row">
-          <Field label="Connect timeout (ms)" id="connectTimeoutMs" error={form.errorFor("connectTimeoutMs")}>
-            <input className="input" {...form.bindNumber("connectTimeoutMs")} />
-          </Field>
-          <Field label="First token (ms)" id="firstTokenTimeoutMs" error={form.errorFor("firstTokenTimeoutMs")}>
-            <input className="input" {...form.bindNumber("firstTokenTimeoutMs")} />
-          </Field>
-          <Field label="Total (ms)" id="totalTimeoutMs" error={form.errorFor("totalTimeoutMs")}>
-            <input className="input" {...form.bindNumber("totalTimeoutMs")} />
-          </Field>
-        </div>
-        <Field
-          label="Image input"
-          id="vision"
-          error={form.errorFor("vision")}
-          hint="Text only: requests with images skip it. Not declared: they are forwarded and the upstream decides (models its /models lists as taking images count as accepting them)."
-        >
-          <VisionSelect id="vision" value={form.values.vision} onChange={(vision) => form.setValues((v) => ({ ...v, vision }))} />
-        </Field>
-        <Check checked={form.values.public === true} onChange={(checked) => form.setValues((v) => ({ ...v, public: checked }))}>
-          Every tenant may route to it <span className="sub">(otherwise choose tenants with Access; its cost is yours)</span>
-        </Check>
+      </div>
+      <Field
+        label="Image input"
+        id="vision"
+        error={form.errorFor("vision")}
+        hint="Text only: requests with images skip it. Not declared: they are forwarded and the upstream decides (models its /models lists as taking images count as accepting them)."
+      >
+        <VisionSelect id="vision" value={form.values.vision} onChange={(vision) => form.setValues((v) => ({ ...v, vision }))} />
+      </Field>
+      <Check checked={form.values.public === true} onChange={(checked) => form.setValues((v) => ({ ...v, public: checked }))}>
+        Every tenant may route to it <span className="sub">(otherwise choose tenants with Access; its cost is yours)</span>
+      </Check>
     </FormDialog>
   );
 }

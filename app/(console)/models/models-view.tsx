@@ -195,29 +195,29 @@ function AddModelDialog({ open, onClose, onAdded }: { open: boolean; onClose: ()
       busyLabel="Adding…"
       busy={add.isPending}
     >
-        <Field label="Name" id="name" error={form.errorFor("name")} hint="What callers put in “model”">
-          <input className="input" autoFocus {...form.bind("name")} />
+      <Field label="Name" id="name" error={form.errorFor("name")} hint="What callers put in “model”">
+        <input className="input" autoFocus {...form.bind("name")} />
+      </Field>
+      <Field label="GGUF path or hf: URI" id="source" error={form.errorFor("source")} hint="e.g. /models/llama-3-8b.Q4_K_M.gguf, or hf:user/repo/file.gguf (then Download)">
+        <input className="input mono" {...form.bind("source")} />
+      </Field>
+      <div className="row">
+        <Field label="Kind" id="kind" error={form.errorFor("kind")}>
+          <select className="select" {...form.bind("kind")}>
+            <option value="chat">chat</option>
+            <option value="embedding">embedding</option>
+          </select>
         </Field>
-        <Field label="GGUF path or hf: URI" id="source" error={form.errorFor("source")} hint="e.g. /models/llama-3-8b.Q4_K_M.gguf, or hf:user/repo/file.gguf (then Download)">
-          <input className="input mono" {...form.bind("source")} />
+        <Field label="Context size" id="contextSize" error={form.errorFor("contextSize")}>
+          <input className="input" {...form.bindNumber("contextSize")} />
         </Field>
-        <div className="row">
-          <Field label="Kind" id="kind" error={form.errorFor("kind")}>
-            <select className="select" {...form.bind("kind")}>
-              <option value="chat">chat</option>
-              <option value="embedding">embedding</option>
-            </select>
-          </Field>
-          <Field label="Context size" id="contextSize" error={form.errorFor("contextSize")}>
-            <input className="input" {...form.bindNumber("contextSize")} />
-          </Field>
-          <Field label="Parallel" id="parallel" error={form.errorFor("parallel")}>
-            <input className="input" {...form.bindNumber("parallel")} />
-          </Field>
-          <Field label="Threads" id="threads" error={form.errorFor("threads")} hint="empty = default">
-            <input className="input" {...form.bindNumber("threads", null)} />
-          </Field>
-        </div>
+        <Field label="Parallel" id="parallel" error={form.errorFor("parallel")}>
+          <input className="input" {...form.bindNumber("parallel")} />
+        </Field>
+        <Field label="Threads" id="threads" error={form.errorFor("threads")} hint="empty = default">
+          <input className="input" {...form.bindNumber("threads", null)} />
+        </Field>
+      </div>
     </FormDialog>
   );
 }

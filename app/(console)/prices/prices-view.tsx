@@ -228,31 +228,31 @@ function PriceDialog({
       busy={save.isPending}
       disabled={!parsed.success}
     >
-        {text("model", "Model (a local model's name, or the upstream model id)", "gpt-4o-mini")}
-        <Field label="Backend" id="price-backend">
-          <select id="price-backend" className="select" value={v.backendId} onChange={(e) => setV((cur) => ({ ...cur, backendId: e.target.value }))}>
-            <option value="">Any backend (and local)</option>
-            {backends.data?.map((b) => (
-              <option key={b.id} value={b.id}>
-                {b.name}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <div className="row">
-          {text("input", "Input / M tokens", "0.15")}
-          {text("cachedInput", "Cached input / M", "= input")}
-          {text("output", "Output / M tokens", "0.60")}
-          {text("perRequest", "Per request", "0")}
-        </div>
-        <TextField
-          label="Takes effect (empty = now)"
-          id="price-effectiveFrom"
-          type="datetime-local"
-          error={errors.effectiveFrom}
-          value={v.effectiveFrom}
-          onChange={(value) => setV((cur) => ({ ...cur, effectiveFrom: value }))}
-        />
+      {text("model", "Model (a local model's name, or the upstream model id)", "gpt-4o-mini")}
+      <Field label="Backend" id="price-backend">
+        <select id="price-backend" className="select" value={v.backendId} onChange={(e) => setV((cur) => ({ ...cur, backendId: e.target.value }))}>
+          <option value="">Any backend (and local)</option>
+          {backends.data?.map((b) => (
+            <option key={b.id} value={b.id}>
+              {b.name}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <div className="row">
+        {text("input", "Input / M tokens", "0.15")}
+        {text("cachedInput", "Cached input / M", "= input")}
+        {text("output", "Output / M tokens", "0.60")}
+        {text("perRequest", "Per request", "0")}
+      </div>
+      <TextField
+        label="Takes effect (empty = now)"
+        id="price-effectiveFrom"
+        type="datetime-local"
+        error={errors.effectiveFrom}
+        value={v.effectiveFrom}
+        onChange={(value) => setV((cur) => ({ ...cur, effectiveFrom: value }))}
+      />
     </FormDialog>
   );
 }

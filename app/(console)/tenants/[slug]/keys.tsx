@@ -288,35 +288,35 @@ function CreateKeyDialog({
       busyLabel="Creating…"
       busy={create.isPending}
     >
-        <Field label="Name" id="name" error={form.errorFor("name")} hint="Who or what uses it, e.g. “billing service”">
-          <input className="input" autoFocus {...form.bind("name")} />
-        </Field>
-        <Fieldset legend="Scopes" error={form.errorFor("scopes")}>
-          <div className="checks">
-            {API_SCOPES.map((s) => (
-              <label key={s}>
-                <input
-                  type="checkbox"
-                  checked={scopes.includes(s)}
-                  onChange={(e) => setScopes((cur) => (e.target.checked ? [...cur, s] : cur.filter((x) => x !== s)))}
-                />{" "}
-                {s}
-              </label>
-            ))}
-          </div>
-        </Fieldset>
-        <Field label="Models" id="models" error={form.errorFor("models")} hint="Optional: comma-separated model names; empty = every model the tenant may use">
-          <input className="input" placeholder="e.g. demo, llama-3-8b" {...form.bind("models")} />
-        </Field>
-        <Field label="Expires" id="expires" error={form.errorFor("expires")}>
-          <select className="select" {...form.bind("expires")}>
-            <option value="never">Never</option>
-            <option value="7d">In 7 days</option>
-            <option value="30d">In 30 days</option>
-            <option value="90d">In 90 days</option>
-            <option value="365d">In a year</option>
-          </select>
-        </Field>
+      <Field label="Name" id="name" error={form.errorFor("name")} hint="Who or what uses it, e.g. “billing service”">
+        <input className="input" autoFocus {...form.bind("name")} />
+      </Field>
+      <Fieldset legend="Scopes" error={form.errorFor("scopes")}>
+        <div className="checks">
+          {API_SCOPES.map((s) => (
+            <label key={s}>
+              <input
+                type="checkbox"
+                checked={scopes.includes(s)}
+                onChange={(e) => setScopes((cur) => (e.target.checked ? [...cur, s] : cur.filter((x) => x !== s)))}
+              />{" "}
+              {s}
+            </label>
+          ))}
+        </div>
+      </Fieldset>
+      <Field label="Models" id="models" error={form.errorFor("models")} hint="Optional: comma-separated model names; empty = every model the tenant may use">
+        <input className="input" placeholder="e.g. demo, llama-3-8b" {...form.bind("models")} />
+      </Field>
+      <Field label="Expires" id="expires" error={form.errorFor("expires")}>
+        <select className="select" {...form.bind("expires")}>
+          <option value="never">Never</option>
+          <option value="7d">In 7 days</option>
+          <option value="30d">In 30 days</option>
+          <option value="90d">In 90 days</option>
+          <option value="365d">In a year</option>
+        </select>
+      </Field>
     </FormDialog>
   );
 }
