@@ -3,14 +3,20 @@
  * A Model row is (re)registered with the pool whenever a request uses it, so
  * configuration changes take effect on the next request without a restart.
  */
+import { registerCollector } from "../metrics/metrics";
+import { processSlot } from "../runtime/registry";
 import type { ModelRow } from "../services/models/models";
 import { type LocalModelSpec, LocalPool } from "./local-pool";
 
-const g = globalThis as unknown as { __switchyardPool?: LocalPool };
+const pool = processSlot("inference.pool", () => {
+  const p = new LocalPool();
+  // queue depth, slots and model state are read from the pool when /metrics is scraped
+  registerCollector("models", () => p.status());
+  return p;
+});
 
 export function localPool(): LocalPool {
-  g.__switchyardPool ??= new LocalPool();
-  return g.__switchyardPool;
+  return pool.get();
 }
 
 export function specOf(m: Pick<ModelRow, "name" | "source" | "kind" | "contextSize" | "parallel" | "threads" | "chatTemplate">): LocalModelSpec {

@@ -20,7 +20,8 @@ import type { LimitSet, Principal } from "../auth/principal";
 import { type Db, db as defaultDb } from "../db/client";
 import { env } from "../env";
 import { AppError } from "../errors";
-import { type LimiterStatus, metrics } from "../metrics/metrics";
+import { type LimiterStatus, metrics, registerCollector } from "../metrics/metrics";
+import { processSlot } from "../runtime/registry";
 import { formatAmount } from "../services/pricing/money";
 import { MemoryStore } from "./memory-store";
 import { RedisStore, RedisUnavailable } from "./redis-store";
@@ -459,32 +460,32 @@ export function headersOf(e: unknown): Record<string, string> {
 
 // ---- the process-wide limiter -------------------------------------------------------
 
-// On globalThis: Next may evaluate this module once per bundle; there must be one limiter per process.
-const g = globalThis as unknown as { __switchyardLimiter?: Limiter; __switchyardLimiterStatus?: () => LimiterStatus };
+// One limiter per process, whichever bundle asks first (server/runtime/registry.ts).
+const slot = processSlot("limiter", fromEnv);
 
 function fromEnv(): Limiter {
   const e = env();
   const store = e.REDIS_URL ? new RedisStore({ url: e.REDIS_URL, timeoutMs: e.RATE_LIMIT_REDIS_TIMEOUT_MS }) : new MemoryStore();
-  return new Limiter({ store, failMode: e.RATE_LIMIT_FAIL_MODE });
+  return install(new Limiter({ store, failMode: e.RATE_LIMIT_FAIL_MODE }));
+}
+
+/** The process-wide limiter reports its backend's health at scrape time (switchyard_ratelimit_backend_up). */
+function install(l: Limiter): Limiter {
+  registerCollector("limiter", () => l.status());
+  return l;
 }
 
 export function limiter(): Limiter {
-  if (!g.__switchyardLimiter) {
-    g.__switchyardLimiter = fromEnv();
-    g.__switchyardLimiterStatus = () => g.__switchyardLimiter!.status();
-  }
-  return g.__switchyardLimiter;
+  return slot.get();
 }
 
 /** Replaces the process-wide limiter (tests, the benchmark); closes the previous one. */
 export async function setLimiter(next: Limiter): Promise<void> {
-  const prev = g.__switchyardLimiter;
-  g.__switchyardLimiter = next;
-  g.__switchyardLimiterStatus = () => g.__switchyardLimiter!.status();
+  const prev = slot.set(install(next));
   if (prev && prev !== next) await prev.close();
 }
 
 /** The limiter if anything has used it (shutdown needn't connect to Redis to close nothing). */
 export function existingLimiter(): Limiter | undefined {
-  return g.__switchyardLimiter;
+  return slot.peek();
 }

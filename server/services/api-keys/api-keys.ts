@@ -20,6 +20,7 @@ import { type Db, type Prisma, db as defaultDb } from "../../db/client";
 import { Conflict, NotFound } from "../../errors";
 import { IdBatcher } from "../../lib/id-batcher";
 import { newId } from "../../lib/ids";
+import { processSlot } from "../../runtime/registry";
 import { TtlCache } from "../../lib/ttl-cache";
 import { type Actor, recordAudit } from "../audit/audit";
 import { openSigningSecret, sealSigningSecret } from "../../auth/secret-box";
@@ -283,12 +284,14 @@ interface CachedKey {
   expiresAt: number | null;
 }
 
-const positive = new TtlCache<string, CachedKey>({ maxEntries: CACHE_MAX_ENTRIES, ttlMs: POSITIVE_TTL_MS });
-const negative = new TtlCache<string, true>({ maxEntries: CACHE_MAX_ENTRIES, ttlMs: NEGATIVE_TTL_MS });
+// Process slots (server/runtime/registry.ts): every route bundle verifies against the same
+// caches, and the shutdown hook flushes the lastUsed batch the routes filled.
+const positive = processSlot("apiKeys.positive", () => new TtlCache<string, CachedKey>({ maxEntries: CACHE_MAX_ENTRIES, ttlMs: POSITIVE_TTL_MS })).get();
+const negative = processSlot("apiKeys.negative", () => new TtlCache<string, true>({ maxEntries: CACHE_MAX_ENTRIES, ttlMs: NEGATIVE_TTL_MS })).get();
 /** One database lookup per hash at a time: concurrent first requests with the same key share it. */
-const inFlight = new Map<string, Promise<CachedKey | null>>();
-/** Bumped by every invalidation; a lookup that started before one must not write the cache. */
-let invalidations = 0;
+const inFlight = processSlot("apiKeys.inFlight", () => new Map<string, Promise<CachedKey | null>>()).get();
+/** `invalidations` is bumped by every invalidation; a lookup that started before one must not write the cache. */
+const state = processSlot("apiKeys.state", () => ({ invalidations: 0 })).get();
 
 /** Forgets a key in this process and answers "no" for it from now on (revocation is permanent). */
 function invalidateApiKeyHash(hash: string): void {
@@ -298,26 +301,26 @@ function invalidateApiKeyHash(hash: string): void {
 
 /** Drops this process's cached verification of a key that changed but still works (e.g. a new expiry, new security settings). */
 export function forgetApiKeyHash(hash: string): void {
-  invalidations++;
+  state.invalidations++;
   positive.delete(hash);
 }
 
 /** Drops every positive entry of this process (a tenant-wide setting changed); other processes follow within POSITIVE_TTL_MS. */
 export function forgetVerifiedKeys(): void {
-  invalidations++;
+  state.invalidations++;
   positive.clear();
 }
 
 /** Empties this process's verification cache (tests; an operator's "forget everything"). */
 export function clearApiKeyCache(): void {
-  invalidations++;
+  state.invalidations++;
   positive.clear();
   negative.clear();
   inFlight.clear();
 }
 
 async function lookup(database: Db, hash: string): Promise<CachedKey | null> {
-  const startedAt = invalidations;
+  const startedAt = state.invalidations;
   // the hash alone names the key (and so the tenant): this is the one lookup without tenantId
   const row = await database.apiKey.findUnique({
     where: { hash },
@@ -339,7 +342,7 @@ async function lookup(database: Db, hash: string): Promise<CachedKey | null> {
   const now = Date.now();
   const expiresAt = row?.expiresAt ? row.expiresAt.getTime() : null;
   const usable = row && !row.revokedAt && (expiresAt === null || expiresAt > now);
-  if (startedAt !== invalidations) {
+  if (startedAt !== state.invalidations) {
     // A revoke happened meanwhile: answer this request from what was read, but cache nothing.
     // (The revoke's negative entry already answers later requests; this keeps a stale positive
     // entry out even if that entry is evicted early by a flood of unknown keys.)
@@ -451,10 +454,14 @@ function writeLastUsed(database: Db) {
   };
 }
 
-const lastUsed = new IdBatcher((ids) => writeLastUsed(defaultDb())(ids), {
-  intervalMs: LAST_USED_FLUSH_MS,
-  onError: (e) => console.warn(`[api-keys] could not record lastUsedAt (will retry): ${(e as Error).message}`),
-});
+const lastUsed = processSlot(
+  "apiKeys.lastUsed",
+  () =>
+    new IdBatcher((ids) => writeLastUsed(defaultDb())(ids), {
+      intervalMs: LAST_USED_FLUSH_MS,
+      onError: (e) => console.warn(`[api-keys] could not record lastUsedAt (will retry): ${(e as Error).message}`),
+    }),
+).get();
 
 /** Writes the pending lastUsedAt updates now (one updateMany). For shutdown hooks and tests. */
 export function flushLastUsed(opts: { db?: Db } = {}): Promise<void> {
