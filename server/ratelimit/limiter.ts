@@ -21,7 +21,7 @@ import { type Db, db as defaultDb } from "../db/client";
 import { env } from "../env";
 import { AppError } from "../errors";
 import { type LimiterStatus, metrics } from "../metrics/metrics";
-import { formatAmount } from "../services/pricing/money";
+import { formatAmount } from "../lib/money";
 import { MemoryStore } from "./memory-store";
 import { RedisStore, RedisUnavailable } from "./redis-store";
 import { type Check, type CheckResult, type LimiterStore, type SettleOp, WINDOW_SECONDS } from "./store";

@@ -3,7 +3,7 @@
  * Amounts are decimal strings in the deployment's currency ("2.50"), parsed exactly (money.ts).
  */
 import { z } from "zod";
-import { parseAmount } from "./money";
+import { parseAmount } from "../../lib/money";
 
 const amount = (what: string) =>
   z

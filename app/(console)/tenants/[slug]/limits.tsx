@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { LimitsPatch, SetTenantLimitsInput } from "@/server/services/limits/schemas";
-import { formatAmount, formatMoney } from "@/server/services/pricing/money";
+import { formatAmount, formatMoney } from "@/server/lib/money";
 import { Alert, Badge, Dialog, EmptyState, Field, SkeletonRows, useToast } from "../../../_components/ui";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
