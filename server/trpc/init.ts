@@ -17,7 +17,7 @@ import { type SessionInfo, resolveSessionUser } from "../auth/session-user";
 import { type Db, type Role, db as getDb } from "../db/client";
 import { type AppErrorKind, isAppError } from "../errors";
 import type { Actor } from "../services/audit/audit";
-import { hasRole } from "../services/members/roles";
+import { hasRole } from "../auth/roles";
 import { z } from "zod";
 
 export type { SessionInfo };
