@@ -3,8 +3,22 @@
  * A Model row is (re)registered with the pool whenever a request uses it, so
  * configuration changes take effect on the next request without a restart.
  */
-import type { ModelRow } from "../services/models/models";
 import { type LocalModelSpec, LocalPool } from "./local-pool";
+
+/**
+ * What the engine reads of a registered model (services/models' Model row has these
+ * columns and more; this layer names only what it needs, so it depends on no service).
+ */
+export interface ModelSource {
+  name: string;
+  /** a GGUF path (hf: URIs are downloaded first and never reach the engine) */
+  source: string;
+  kind: LocalModelSpec["kind"];
+  contextSize: number;
+  parallel: number;
+  threads: number | null;
+  chatTemplate: string | null;
+}
 
 const g = globalThis as unknown as { __switchyardPool?: LocalPool };
 
@@ -13,7 +27,7 @@ export function localPool(): LocalPool {
   return g.__switchyardPool;
 }
 
-export function specOf(m: Pick<ModelRow, "name" | "source" | "kind" | "contextSize" | "parallel" | "threads" | "chatTemplate">): LocalModelSpec {
+export function specOf(m: ModelSource): LocalModelSpec {
   return {
     name: m.name,
     path: m.source,
