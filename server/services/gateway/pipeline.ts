@@ -31,7 +31,7 @@ import { newId } from "../../lib/ids";
 import { isDbError, metrics } from "../../metrics/metrics";
 import { estimateTokens } from "../../ratelimit/estimate";
 import { type Admission, headersOf, limiter } from "../../ratelimit/limiter";
-import { endRequestSpan } from "../../telemetry/gen-ai";
+import { endRequestSpan } from "./gen-ai";
 import { startRequestSpan, withRequestSpan } from "../../telemetry/tracing";
 import { captureExchange } from "../request-bodies/request-bodies";
 import { priceBook } from "../pricing/price-book";
