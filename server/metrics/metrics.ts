@@ -13,8 +13,6 @@
  * Add a metric here, with a name starting `switchyard_`, and mention it in README.md.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { LocalModelStatus } from "../inference/local-pool";
-import type { UsageWriterStats } from "../services/usage/types";
 
 /** What the limiter reports about itself at scrape time (set by server/ratelimit/limiter.ts). */
 export interface LimiterStatus {
@@ -24,9 +22,26 @@ export interface LimiterStatus {
   up: boolean;
 }
 
+// What the collectors read from their sources (LocalPool.status(), UsageWriter.stats()),
+// named here so this module imports none of them.
+interface ModelStats {
+  name: string;
+  queued: number;
+  active: number;
+  slots: number;
+  state: string;
+  sizeBytes: number | null;
+}
+interface WriterStats {
+  buffered: number;
+  written: number;
+  dropped: number;
+  rejected: number;
+  failedFlushes: number;
+}
 interface Sources {
-  __switchyardPool?: { status(): LocalModelStatus[] };
-  __switchyardUsageWriter?: { stats(): UsageWriterStats };
+  __switchyardPool?: { status(): ModelStats[] };
+  __switchyardUsageWriter?: { stats(): WriterStats };
   __switchyardLimiterStatus?: () => LimiterStatus;
 }
 const sources = globalThis as unknown as Sources;
@@ -166,7 +181,7 @@ function create() {
     },
   });
 
-  const writerGauge = (name: string, help: string, pick: (s: UsageWriterStats) => number) =>
+  const writerGauge = (name: string, help: string, pick: (s: WriterStats) => number) =>
     new Gauge({
       name,
       help,
