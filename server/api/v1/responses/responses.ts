@@ -18,6 +18,7 @@ import { sseResponse } from "../../../services/gateway/stream";
 import type { Dialect, GatewayContext, GatewayError, GatewayRequest, GenerationResult } from "../../../services/gateway/types";
 import { deleteResponse, findResponse, saveResponse } from "../../../services/responses/responses";
 import { openaiErrorBody } from "../errors";
+import { rateLimitHeaders } from "../rate-limit-headers";
 import type { InputItem, ResponsesRequest } from "./schemas";
 import type { z } from "zod";
 
@@ -457,6 +458,7 @@ const FAILED_CODE = (e: GatewayError) => (e.kind === "rate_limited" ? "rate_limi
  */
 export const responsesDialect: Dialect = {
   errorBody: openaiErrorBody,
+  limitHeaders: rateLimitHeaders,
   streamError: (e) => ({ event: "error", data: { type: "error", code: e.code, message: e.message, param: e.param, sequence_number: 0 } }),
 };
 
