@@ -8,6 +8,7 @@
  * Sessions are JWTs signed with AUTH_SECRET, so they survive restarts; a user's
  * `sessionVersion` (checked on every tRPC call) revokes them when needed.
  */
+import "server-only";
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { db } from "../db/client";

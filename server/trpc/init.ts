@@ -10,6 +10,7 @@
  * to services. AppErrors from services become tRPC errors in one place: mapErrors.
  * Edit this file when adding a new rung to the ladder, not for a new router.
  */
+import "server-only";
 import { TRPCError, initTRPC } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError } from "zod";

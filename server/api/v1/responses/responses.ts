@@ -7,6 +7,7 @@
  * `sequence_number`). Routing, fallback, limits and usage rows are the core's;
  * stored responses are services/responses.
  */
+import "server-only";
 import { db } from "../../../db/client";
 import { AppError, isAppError } from "../../../errors";
 import type { ChatMessage, ContentPart, FinishReason, GenerateEvent, ToolCall, Usage } from "../../../inference/types";
