@@ -5,8 +5,22 @@
  */
 import { registerCollector } from "../metrics/metrics";
 import { processSlot } from "../runtime/registry";
-import type { ModelRow } from "../services/models/models";
 import { type LocalModelSpec, LocalPool } from "./local-pool";
+
+/**
+ * What the engine reads of a registered model (services/models' Model row has these
+ * columns and more; this layer names only what it needs, so it depends on no service).
+ */
+export interface ModelSource {
+  name: string;
+  /** a GGUF path (hf: URIs are downloaded first and never reach the engine) */
+  source: string;
+  kind: LocalModelSpec["kind"];
+  contextSize: number;
+  parallel: number;
+  threads: number | null;
+  chatTemplate: string | null;
+}
 
 const pool = processSlot("inference.pool", () => {
   const p = new LocalPool();
@@ -19,7 +33,7 @@ export function localPool(): LocalPool {
   return pool.get();
 }
 
-export function specOf(m: Pick<ModelRow, "name" | "source" | "kind" | "contextSize" | "parallel" | "threads" | "chatTemplate">): LocalModelSpec {
+export function specOf(m: ModelSource): LocalModelSpec {
   return {
     name: m.name,
     path: m.source,

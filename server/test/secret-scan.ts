@@ -16,7 +16,7 @@ import { KEY_INFO, deriveKey } from "../auth/derived-keys";
 import { SIGNING_SECRET_PATTERN } from "../auth/request-signing";
 import { openWith, signingSecretAad } from "../auth/secret-box";
 import { processSlot } from "../runtime/registry";
-import { API_KEY_PREFIX, KEY_BODY_LENGTH } from "../services/api-keys/key-format";
+import { API_KEY_PREFIX, KEY_BODY_LENGTH } from "../auth/key-format";
 
 export const TEST_AUTH_SECRET = "integration-test-secret-0123456789abcdef";
 export const LOG_DIR_ENV = "SWITCHYARD_TEST_LOG_DIR";

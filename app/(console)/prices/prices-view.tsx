@@ -1,7 +1,7 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { formatMoney } from "@/server/services/pricing/money";
+import { formatMoney } from "@/server/lib/money";
 import { SetPriceInput } from "@/server/services/pricing/schemas";
 import { OVERVIEW_RANGES, type OverviewRange } from "@/server/services/usage/schemas";
 import { Field, FormFooter, TextField } from "../../_components/form";

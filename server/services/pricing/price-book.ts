@@ -15,7 +15,7 @@
 import { type Db, db as defaultDb } from "../../db/client";
 import { env } from "../../env";
 import { processSlot } from "../../runtime/registry";
-import { type CostInput, type PriceAmounts, costNano, estimateNano, parseAmount } from "./money";
+import { type CostInput, type PriceAmounts, costNano, estimateNano, parseAmount } from "../../lib/money";
 
 export interface PriceRow extends PriceAmounts {
   id: string;

@@ -17,7 +17,7 @@ import { AppError, NotFound } from "../../errors";
 import { TtlCache } from "../../lib/ttl-cache";
 import { processSlot } from "../../runtime/registry";
 import { type Actor, recordAudit } from "../audit/audit";
-import { hasRole } from "../members/roles";
+import { hasRole } from "../../auth/roles";
 import type { GenerationResult } from "../gateway/types";
 import { PatternTimeout } from "./custom-patterns";
 import { type CapturedRequest, type StoredDocument, prepareBody, toDocument } from "./document";

@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { LimitsPatch, SetTenantLimitsInput } from "@/server/services/limits/schemas";
-import { formatAmount, formatMoney } from "@/server/services/pricing/money";
+import { formatAmount, formatMoney } from "@/server/lib/money";
 import { TextField } from "../../../_components/form";
 import { FormDialog } from "../../../_components/form-dialog";
 import { Alert, Badge, EmptyState, SkeletonRows, Stat, useToast } from "../../../_components/ui";

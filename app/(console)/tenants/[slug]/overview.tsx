@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Area, AreaChart, Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { formatMoney } from "@/server/services/pricing/money";
+import { formatMoney } from "@/server/lib/money";
 import { OVERVIEW_RANGES, type OverviewRange } from "@/server/services/usage/schemas";
 import { RangePicker } from "../../../_components/range-picker";
 import { TopTable } from "../../../_components/top-table";

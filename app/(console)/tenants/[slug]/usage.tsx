@@ -2,7 +2,7 @@
 import { DENIAL_CODES } from "@/server/auth/principal";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { formatMoney } from "@/server/services/pricing/money";
+import { formatMoney } from "@/server/lib/money";
 import { UsageFilter } from "@/server/services/usage/schemas";
 import { Field, FormFooter } from "../../../_components/form";
 import { Alert, Badge, Dialog, EmptyState, SkeletonRows, formatDate, useToast } from "../../../_components/ui";
