@@ -22,6 +22,8 @@ export type SlotName =
   | "limiter.status"
   | "routing.inFlight"
   | "routing.configCache"
+  | "routing.calibrationTried"
+  | "routing.exemplars"
   | "auth.replayCache"
   | "gateway.responseCache"
   | "usage.writer"

@@ -6,7 +6,8 @@
  */
 import { CLI_ACTOR } from "../../services/audit/audit";
 import { checkBackend, createBackend, listBackends, updateBackend } from "../../services/backends/backends";
-import { createPolicy, dryRun, listPolicies, updatePolicy } from "../../services/routing/routing";
+import { createPolicy, listPolicies, updatePolicy } from "../../services/routing/policies";
+import { dryRun } from "../../services/routing/plan";
 import { type PolicyTarget, STRATEGIES, type StrategyName, targetKey } from "../../services/routing/schemas";
 import { findTenantBySlug } from "../../services/tenants/tenants";
 import type { Db } from "../../db/client";

@@ -18,7 +18,7 @@ import { isBackendError } from "../../inference/remote";
 import type { EmbedResult, FinishReason, GenerateEvent, GenerateRequest, InferenceEngine } from "../../inference/types";
 import { inFlight } from "../../routing/in-flight";
 import { markBackendUnhealthy, remoteEngineFor } from "../backends/backends";
-import { type Candidate, type RoutePlan, planRoute } from "../routing/routing";
+import { type Candidate, type RoutePlan, planRoute } from "../routing/plan";
 import { SpanKind, endSpan, serverAttributes, startChildSpan, withRequestSpan } from "../../telemetry/tracing";
 import { cachedResult, responseCacheKey, storeResult } from "./cache";
 import type { ChoiceResult, GatewayContext, GatewayRequest, GenerationResult } from "./types";
