@@ -2,9 +2,9 @@
  * The plan for one request: policy → live state → router decision → concrete
  * targets in the order to try them (services/gateway/execute.ts walks them), and dry
  * runs of the same for the console and the CLI. The decision itself is
- * server/routing/router.ts (pure); this file only gathers what it needs, from the
- * in-process config cache (config-cache.ts) — no database read on a warm path, and
- * no calibration work either (calibration.ts runs in the server's housekeeping).
+ * server/routing/router.ts (pure); this file only gathers what it needs, through the
+ * in-process config cache (config-cache.ts). It starts no calibration work: the
+ * thresholds it uses are the stored ones (calibration.ts runs in housekeeping).
  */
 import type { Principal } from "../../auth/principal";
 import type { Db } from "../../db/client";
