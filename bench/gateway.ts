@@ -406,7 +406,7 @@ async function main() {
   const { createTenant } = await import("../server/services/tenants/tenants");
   const { createApiKey } = await import("../server/services/api-keys/api-keys");
   const { createBackend } = await import("../server/services/backends/backends");
-  const { createPolicy } = await import("../server/services/routing/routing");
+  const { createPolicy } = await import("../server/services/routing/policies");
   const { setKeyLimits } = await import("../server/services/limits/limits");
   await migrate(process.env.DATABASE_URL);
   const tenant = await createTenant(db(), CLI_ACTOR, { slug: "bench-gateway", name: "Bench gateway" });

@@ -57,7 +57,8 @@ async function main() {
   const { createTenant } = await import("../server/services/tenants/tenants");
   const { createApiKey } = await import("../server/services/api-keys/api-keys");
   const { createBackend } = await import("../server/services/backends/backends");
-  const { createPolicy, planRoute } = await import("../server/services/routing/routing");
+  const { createPolicy } = await import("../server/services/routing/policies");
+  const { planRoute } = await import("../server/services/routing/plan");
   const { verifyBearer } = await import("../server/auth/bearer");
   const { startFakeUpstream } = await import("../server/test/fake-upstream");
   const { startV1Server } = await import("../server/test/v1-server");

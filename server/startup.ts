@@ -15,6 +15,7 @@ import { flushLastUsed } from "./auth/verify-api-key";
 import { existingLimiter, limiter } from "./ratelimit/limiter";
 import { resetReplayCache } from "./auth/replay-cache";
 import { startHealthChecks } from "./services/backends/backends";
+import { calibrationHousekeeping } from "./services/routing/calibration";
 import { listModels } from "./services/models/models";
 import { flushBodyWrites } from "./services/request-bodies/request-bodies";
 import { retentionHousekeeping } from "./services/request-bodies/retention";
@@ -64,8 +65,8 @@ export async function startServer(): Promise<void> {
   void backgroundEngineBuild();
   // Remote backends: a backend marked unhealthy by a failed request is retried by these checks;
   // the same round purges expired stored responses (Responses API `store`) and, when due,
-  // usage rows and bodies past their retention.
-  startHealthChecks(db(), undefined, [purgeExpiredResponses, retentionHousekeeping]);
+  // usage rows and bodies past their retention, and recalibrates difficulty thresholds when due.
+  startHealthChecks(db(), undefined, [purgeExpiredResponses, retentionHousekeeping, calibrationHousekeeping]);
 }
 
 /** Fast out of the box: compile the native llama.cpp in the background when it is missing (auto-build.ts). */

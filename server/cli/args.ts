@@ -1,6 +1,6 @@
 /**
  * Command-line parsing and help text for the CLI — pure functions over a table of
- * command specs (server/cli/commands.ts), no I/O, so they are unit-tested directly.
+ * command specs (server/cli/commands/), no I/O, so they are unit-tested directly.
  *
  * Grammar: `[--json] <command words…> [--flag value | --flag=value | --switch]…`.
  * `--json` and `--help`/`-h` are global and may appear anywhere. A string flag's
@@ -28,6 +28,14 @@ export interface CommandSpec {
 }
 
 export type Flags = Record<string, string | boolean | undefined>;
+
+/** A string flag's value; undefined when it was not given. */
+export const str = (flags: Flags, name: string): string | undefined => {
+  const v = flags[name];
+  return typeof v === "string" ? v : undefined;
+};
+/** A string flag the parser already required. */
+export const req = (flags: Flags, name: string): string => str(flags, name)!;
 
 export type HelpTopic =
   | { kind: "all" }

@@ -1,6 +1,6 @@
 /**
  * Entry point of `npm run cli -- <command>`: administration from a shell (migrate,
- * first admin, tenants, users, memberships, API keys). Commands live in ./commands.ts; this
+ * first admin, tenants, users, memberships, API keys). Commands live in ./commands/ (one file per group); this
  * file only runs one and sets the exit code.
  */
 import { run } from "./run";

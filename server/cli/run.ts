@@ -3,13 +3,14 @@
  * print → disconnect. Every failure becomes one `error:` line on stderr and an exit
  * code (2 for usage errors, 1 otherwise); stack traces only with DEBUG=1.
  */
-import { rewritePositionals } from "./model-commands";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Db } from "../db/client";
 import { env } from "../env";
 import { type Parsed, helpText, parseCommandLine } from "./args";
-import { type Command, commands } from "./commands";
+import { commands } from "./commands";
+import { rewritePositionals } from "./commands/models";
+import type { Command } from "./registry";
 import { CliError, describeError, errorLines, toJson } from "./format";
 
 export interface Io {

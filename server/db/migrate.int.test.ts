@@ -298,6 +298,51 @@ describe.each(targets)("0008 on a database with data ($name)", (target) => {
   });
 });
 
+describe.each(targets)("0012 on a database with data ($name)", (target) => {
+  it("adds RequestLog.routeScore, backfilled from the difficulty reasons written before it", async () => {
+    const { migrations } = tempRoot();
+    const id = "0012_request_log_route_score";
+    rmSync(path.join(migrations(target.name), id), { recursive: true });
+    const url = await target.fresh();
+    await migrate(url);
+    const client = createDb(url);
+    try {
+      const sql = (s: string) => client.$executeRawUnsafe(s);
+      await sql(`INSERT INTO "Tenant" ("id", "slug", "name", "updatedAt") VALUES ('tnt_r', 'r', 'R', '2026-01-01T00:00:00.000Z')`);
+      const reasons: Record<string, string | null> = {
+        req_r1: "difficulty: score=0.1234 < 0.3000 → tier 1/2",
+        req_r2: "difficulty: score=1.0000 ≥ 0.8000 → tier 2/2; session affinity → model:x",
+        req_r3: "difficulty: score=0.5000",
+        req_r4: "fallback: first in chain",
+        req_r5: "no healthy target; skipped unhealthy model:x",
+        req_r6: "difficulty: score=NaN (no thresholds) → tier 1/1",
+        req_r7: null,
+      };
+      for (const [rid, reason] of Object.entries(reasons)) {
+        await sql(
+          `INSERT INTO "RequestLog" ("id", "requestId", "tenantId", "endpoint", "modelRequested", "routeReason", "status", "httpStatus", "latencyMs") ` +
+            `VALUES ('${rid}', '${rid}', 'tnt_r', 'chat.completions', 'x', ${reason === null ? "NULL" : `'${reason}'`}, 'ok', 200, 5)`,
+        );
+      }
+      cpSync(path.join(repoRoot, "prisma/migrations", target.name, id), path.join(migrations(target.name), id), { recursive: true });
+      expect((await migrate(url)).applied).toEqual([id]);
+      const rows = await client.requestLog.findMany({ where: { tenantId: "tnt_r" }, orderBy: { id: "asc" }, select: { id: true, routeReason: true, routeScore: true } });
+      expect(Object.fromEntries(rows.map((r) => [r.id, r.routeScore]))).toEqual({
+        req_r1: 0.1234,
+        req_r2: 1,
+        req_r3: 0.5,
+        req_r4: null,
+        req_r5: null,
+        req_r6: null,
+        req_r7: null,
+      });
+      expect(rows.map((r) => r.routeReason)).toEqual(Object.values(reasons));
+    } finally {
+      await client.$disconnect();
+    }
+  });
+});
+
 describe("migrate with no migrations folder", () => {
   it("fails, naming the folder it looked for", async () => {
     const root = tempDir();

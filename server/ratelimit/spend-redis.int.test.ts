@@ -11,7 +11,7 @@ import { CLI_ACTOR } from "../services/audit/audit";
 import { createBackend } from "../services/backends/backends";
 import { setTenantLimits } from "../services/limits/limits";
 import { setPrice } from "../services/pricing/prices";
-import { createPolicy } from "../services/routing/routing";
+import { createPolicy } from "../services/routing/policies";
 import { type FakeUpstream, startFakeUpstream } from "../test/fake-upstream";
 import { makeTenant, uniq } from "../test/fixtures";
 import { type TestRedis, startRedis } from "../test/redis";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { difficultyScore, featuresOf } from "./difficulty";
 import { centroid, hardness } from "./exemplars";
-import { type LiveState, type RoutingPolicyInput, calibrate, decide, scoreFromReason, tierOf } from "./router";
+import { type LiveState, type RoutingPolicyInput, calibrate, decide, tierOf } from "./router";
 
 /** Deterministic PRNG (mulberry32) so statistical tests are reproducible. */
 function seeded(seed: number) {
@@ -97,10 +97,13 @@ describe("decide", () => {
     expect(decide(p, { score: 0.9 }, live({ down: ["strong"] }), Math.random).order).toEqual([1, 0]);
   });
 
-  it("the recorded reason gives the score back for calibration", () => {
+  it("returns the score it decided on, and the reason starts with it as migration 0012 reads it back", () => {
     const p: RoutingPolicyInput = { strategy: "difficulty", targets: targets("w", "s"), thresholds: [0.5] };
-    expect(scoreFromReason(decide(p, { score: 0.1234 }, live(), Math.random).reason)).toBe(0.1234);
-    expect(scoreFromReason("fallback: first in chain")).toBeNull();
+    const d = decide(p, { score: 0.1234 }, live(), Math.random);
+    expect(d.score).toBe(0.1234);
+    // 0012_request_log_route_score backfills RequestLog.routeScore from rows written before it by this prefix
+    expect(d.reason).toMatch(/^difficulty: score=0\.1234 /);
+    expect(decide({ strategy: "fallback", targets: targets("w", "s") }, null, live(), Math.random).score).toBeUndefined();
   });
 });
 

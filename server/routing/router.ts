@@ -116,14 +116,6 @@ export function decide(policy: RoutingPolicyInput, features: { score: number } |
   }
 }
 
-/** The score a difficulty reason recorded (usage-log history for calibration), or null. */
-export function scoreFromReason(reason: string | null | undefined): number | null {
-  const m = reason ? /^difficulty: score=([0-9.]+)/.exec(reason) : null;
-  if (!m) return null;
-  const v = Number(m[1]);
-  return Number.isFinite(v) ? v : null;
-}
-
 /**
  * Thresholds for `tiers` tiers such that `shareToStrongest` of the given scores
  * reach the strongest tier, and the rest is split evenly between the others.

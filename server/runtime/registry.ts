@@ -21,6 +21,8 @@ export type SlotName =
   | "limiter"
   | "routing.inFlight"
   | "routing.configCache"
+  | "routing.calibrationTried"
+  | "routing.exemplars"
   | "auth.replayCache"
   | "gateway.responseCache"
   | "usage.writer"

@@ -19,7 +19,7 @@ import type { Role } from "../db/client";
 import { createApiKey } from "../services/api-keys/api-keys";
 import { enableSigning } from "../services/api-keys/security";
 import { createBackend } from "../services/backends/backends";
-import { createPolicy } from "../services/routing/routing";
+import { createPolicy } from "../services/routing/policies";
 import { startFakeUpstream } from "./fake-upstream";
 import { CLI_ACTOR } from "../services/audit/audit";
 import { TEST_PASSWORD, type TestTenant, addMemberTo, makeUser, uniq } from "./fixtures";

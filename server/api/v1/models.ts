@@ -1,7 +1,7 @@
 /** GET /api/v1/models and GET /api/v1/models/{model}: what this caller may use — the tenant's aliases and models. */
 import { db } from "../../db/client";
 import { resolveModelFor, modelsForPrincipal } from "../../services/models/models";
-import { aliasesForPrincipal } from "../../services/routing/routing";
+import { aliasesForPrincipal } from "../../services/routing/policies";
 import type { V1Context } from "./handler";
 
 const toOpenAI = (m: { name: string; createdAt: Date }, ownedBy = "switchyard") => ({

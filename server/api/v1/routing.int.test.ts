@@ -17,7 +17,8 @@ const { CLI_ACTOR } = await import("../../services/audit/audit");
 const { addModel } = await import("../../services/models/models");
 const { createApiKey } = await import("../../services/api-keys/api-keys");
 const { createBackend, checkBackend, setBackendAccess, backendsForTenant } = await import("../../services/backends/backends");
-const { createPolicy, recalibratePolicy } = await import("../../services/routing/routing");
+const { createPolicy } = await import("../../services/routing/policies");
+const { recalibratePolicy } = await import("../../services/routing/calibration");
 const { usageWriter } = await import("../../services/usage/usage-writer");
 const { localPool } = await import("../../inference/engine");
 const { difficultyScore, featuresOf } = await import("../../routing/difficulty");
@@ -311,6 +312,7 @@ describe("least busy", () => {
     const row = await logRow(second);
     expect(row.backendId).toBe(b2.id);
     expect(row.routeReason).toBe(`least_busy: in flight backend:${b2.id}/up-model=0, ${k1}=1`);
+    expect(row.routeScore).toBeNull(); // only difficulty decisions have a score
 
     abort.abort();
     await pending;
@@ -383,6 +385,7 @@ describe("difficulty routing end to end", () => {
         modelRequested: p.alias,
         policyId: p.id,
         routeReason: `difficulty: score=${((i / 400) * 0.4).toFixed(4)} → tier 1/2`,
+        routeScore: Number(((i / 400) * 0.4).toFixed(4)),
         status: "ok" as const,
         httpStatus: 200,
         latencyMs: 5,
@@ -405,12 +408,15 @@ describe("difficulty routing end to end", () => {
     const easyRow = await logRow(easy);
     expect(easyRow).toMatchObject({ modelUsed: TINY, policyId: p.id });
     expect(easyRow.routeReason).toMatch(/^difficulty: score=0\.\d{4} < 0\.3\d* → tier 1\/2$/);
+    // the usage row carries the score the router decided on, for the next calibration
+    expect(easyRow.routeScore).toBe(Number(/score=([0-9.]+)/.exec(easyRow.routeReason!)![1]));
 
     const hard = await post("chat/completions", { model: p.alias, messages: hardMessages });
     expect(((await hard.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe(DEFAULT_TOKENS.join(""));
     const hardRow = await logRow(hard);
     expect(hardRow).toMatchObject({ backendId: b.id });
     expect(hardRow.routeReason).toMatch(/→ tier 2\/2$/);
+    expect(hardRow.routeScore).toBeGreaterThan(0.3);
   });
 });
 

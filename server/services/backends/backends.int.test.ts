@@ -8,7 +8,7 @@ import { db } from "../../db/client";
 import { makeTenant, makeUser, callerFor, tenantWithMember, uniq } from "../../test/fixtures";
 import { type FakeUpstream, startFakeUpstream } from "../../test/fake-upstream";
 import { CLI_ACTOR } from "../audit/audit";
-import { createPolicy } from "../routing/routing";
+import { createPolicy } from "../routing/policies";
 import { checkAllBackends, createBackend, specOfBackend } from "./backends";
 import { configChanged } from "../routing/config-cache";
 

@@ -18,7 +18,7 @@ import { isBackendError } from "../../inference/remote";
 import type { EmbedResult, FinishReason, GenerateEvent, GenerateRequest, InferenceEngine } from "../../inference/types";
 import { inFlight } from "../../routing/in-flight";
 import { markBackendUnhealthy, remoteEngineFor } from "../backends/backends";
-import { type Candidate, type RoutePlan, planRoute } from "../routing/routing";
+import { type Candidate, type RoutePlan, planRoute } from "../routing/plan";
 import { SpanKind, endSpan, serverAttributes, startChildSpan, withRequestSpan } from "../../telemetry/tracing";
 import { cachedResult, responseCacheKey, storeResult } from "./cache";
 import type { ChoiceResult, GatewayContext, GatewayRequest, GenerationResult } from "./types";
@@ -46,7 +46,7 @@ export async function planRequest(ctx: GatewayContext, name: string, req: Pick<G
       ...(plan.policyId ? { "switchyard.route.policy_id": plan.policyId } : {}),
     },
   });
-  if (plan.policyId) ctx.usage.route = { policyId: plan.policyId, backendId: null, reason: plan.reason, attempts: null };
+  if (plan.policyId) ctx.usage.route = { policyId: plan.policyId, backendId: null, reason: plan.reason, score: plan.score, attempts: null };
   if (plan.candidates.length === 0) {
     throw new AppError("unavailable", `No target of '${name}' is available right now (${plan.reason})`, { code: "no_healthy_target", retryAfter: 15 });
   }

@@ -230,6 +230,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         backendId: usage.route?.backendId ?? null,
         policyId: usage.route?.policyId ?? null,
         routeReason: usage.route?.reason ?? null,
+        routeScore: usage.route?.score ?? null,
         attempts: usage.route?.attempts ?? null,
         status,
         httpStatus,

@@ -60,6 +60,8 @@ export interface UsageDraft {
     policyId: string | null;
     backendId: string | null;
     reason: string | null;
+    /** the difficulty score (difficulty policies), stored for calibration */
+    score: number | null;
     attempts: readonly unknown[] | null;
   };
 }

@@ -19,7 +19,7 @@ import { CLI_ACTOR } from "../audit/audit";
 import { createBackend } from "../backends/backends";
 import { setKeyLimits, setTenantLimits } from "../limits/limits";
 import { addModel } from "../models/models";
-import { createPolicy } from "../routing/routing";
+import { createPolicy } from "../routing/policies";
 import { platformSpend, tenantOverview, usageCsv } from "../usage/dashboard";
 import { usageWriter } from "../usage/usage-writer";
 import { type FakeUpstream, startFakeUpstream } from "../../test/fake-upstream";

@@ -16,7 +16,8 @@ import { makeTenant, tenantWithMember, uniq } from "../../test/fixtures";
 import { CLI_ACTOR } from "../audit/audit";
 import { createBackend, updateBackend } from "../backends/backends";
 import { addModel } from "../models/models";
-import { TEXT_ONLY, createPolicy, dryRun, planRoute } from "./routing";
+import { TEXT_ONLY, dryRun, planRoute } from "./plan";
+import { createPolicy } from "./policies";
 import { configChanged } from "./config-cache";
 import type { PolicyTarget } from "./schemas";
 

@@ -16,7 +16,9 @@ import { CLI_ACTOR } from "../audit/audit";
 import { createBackend } from "../backends/backends";
 import { addModel, setModelAccess } from "../models/models";
 import { localPool } from "../../inference/engine";
-import { createPolicy, dryRun, recalibratePolicy } from "./routing";
+import { createPolicy } from "./policies";
+import { dryRun } from "./plan";
+import { CALIBRATION, calibrationHousekeeping, recalibratePolicy } from "./calibration";
 import { configChanged } from "./config-cache";
 
 let file: string;
@@ -107,12 +109,12 @@ describe("validation at save time", () => {
     expect(e).toMatchObject({ kind: "invalid", code: "alias_cycle" });
     expect((e as Error).message).toBe(`Aliases would form a cycle: ${a.alias} → ${b.alias} → ${a.alias}`);
     // and a referenced alias cannot be removed
-    const { removePolicy } = await import("./routing");
+    const { removePolicy } = await import("./policies");
     await expect(removePolicy(db(), CLI_ACTOR, tenant.id, a.id)).rejects.toMatchObject({ code: "alias_in_use" });
   });
 
   async function createPolicyUpdate(policyId: string, targets: unknown[]) {
-    const { updatePolicy } = await import("./routing");
+    const { updatePolicy } = await import("./policies");
     return updatePolicy(db(), CLI_ACTOR, tenant.id, { policyId, strategy: "fallback", targets: targets as never }).then(
       () => null,
       (e: unknown) => e,
@@ -178,6 +180,7 @@ describe("calibration", () => {
       modelRequested: p.alias,
       policyId,
       routeReason: `difficulty: score=${score.toFixed(4)} → tier 1/2`,
+      routeScore: Number(score.toFixed(4)),
       status: "ok" as const,
       httpStatus: 200,
       latencyMs: 5,
@@ -205,6 +208,83 @@ describe("calibration", () => {
       ],
     });
     expect(await recalibratePolicy(db(), tenant.id, p.id)).toBeNull();
+  });
+});
+
+describe("calibration schedule", () => {
+  async function difficultyPolicyWithHistory(n: number) {
+    const tenant = await makeTenant();
+    const p = await createPolicy(db(), CLI_ACTOR, tenant.id, {
+      alias: `sched-${uniq()}`,
+      strategy: "difficulty",
+      strongShare: 0.2,
+      targets: [
+        { type: "model", model: await modelNamed() },
+        { type: "model", model: await modelNamed() },
+      ],
+    });
+    const seed = (from: number, count: number) =>
+      db().requestLog.createMany({
+        data: Array.from({ length: count }, (_, k) => {
+          const i = from + k;
+          const score = Number(((i % 100) / 100).toFixed(4));
+          return {
+            id: `req_sched_${p.id}_${i}`,
+            requestId: `sched-${i}`,
+            tenantId: tenant.id,
+            endpoint: "chat.completions",
+            modelRequested: p.alias,
+            policyId: p.id,
+            routeReason: `difficulty: score=${score.toFixed(4)} → tier 1/2`,
+            routeScore: score,
+            status: "ok" as const,
+            httpStatus: 200,
+            latencyMs: 5,
+          };
+        }),
+      });
+    await seed(0, n);
+    const calibrationOf = async () => JSON.parse((await db().routingPolicy.findFirstOrThrow({ where: { id: p.id, tenantId: tenant.id } })).config).calibration ?? null;
+    return { tenant, p, seed, calibrationOf };
+  }
+
+  it("a request never calibrates: planning reads the stored thresholds only", async () => {
+    const { tenant, p, calibrationOf } = await difficultyPolicyWithHistory(100);
+    await dryRun(db(), tenant.id, { alias: p.alias, messages: [{ role: "user", content: "hi" }] });
+    // the request path used to start a calibration in the background here; give one time to land
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await calibrationOf()).toBeNull();
+  });
+
+  it("the housekeeping round calibrates a due policy, then leaves it alone for staleMs", async () => {
+    const { tenant, p, seed, calibrationOf } = await difficultyPolicyWithHistory(100);
+    const t0 = new Date();
+    await calibrationHousekeeping(db(), t0);
+    const first = await calibrationOf();
+    expect(first).toMatchObject({ samples: 100, at: t0.toISOString() });
+    // what an explicit recalibration computes on the same history
+    expect(first).toEqual(await recalibratePolicy(db(), tenant.id, p.id, t0));
+
+    await seed(100, 50);
+    await calibrationHousekeeping(db(), new Date(t0.getTime() + CALIBRATION.staleMs - 1000));
+    expect(await calibrationOf()).toEqual(first);
+
+    const later = new Date(t0.getTime() + CALIBRATION.staleMs + 1000);
+    await calibrationHousekeeping(db(), later);
+    expect(await calibrationOf()).toMatchObject({ samples: 150, at: later.toISOString() });
+  });
+
+  it("a policy with too little history is tried once per staleMs, and keeps the defaults", async () => {
+    const { seed, calibrationOf } = await difficultyPolicyWithHistory(10);
+    const t0 = new Date();
+    await calibrationHousekeeping(db(), t0);
+    expect(await calibrationOf()).toBeNull();
+    await seed(10, 60);
+    // tried at t0: not before staleMs has passed, even with enough history now
+    await calibrationHousekeeping(db(), new Date(t0.getTime() + 60_000));
+    expect(await calibrationOf()).toBeNull();
+    await calibrationHousekeeping(db(), new Date(t0.getTime() + CALIBRATION.staleMs + 1000));
+    expect(await calibrationOf()).toMatchObject({ samples: 70 });
   });
 });
 

@@ -54,6 +54,7 @@ describe("toRow", () => {
       requestId: r.id,
       policyId: null,
       routeReason: null,
+      routeScore: null,
       attempts: null,
       cached: false,
       cachedTokens: 0,
@@ -63,8 +64,9 @@ describe("toRow", () => {
       costNano: null,
       priceId: null,
     });
-    expect(toRow({ ...r, requestId: "client-id", attempts: [{ model: "a" }], cached: true, cachedTokens: 3, toolsOffered: 2, toolCalls: 1 })).toMatchObject({
+    expect(toRow({ ...r, requestId: "client-id", routeScore: 0.4321, attempts: [{ model: "a" }], cached: true, cachedTokens: 3, toolsOffered: 2, toolCalls: 1 })).toMatchObject({
       requestId: "client-id",
+      routeScore: 0.4321,
       attempts: '[{"model":"a"}]',
       cached: true,
       cachedTokens: 3,
@@ -94,6 +96,7 @@ describe("toRow", () => {
         createdAt: new Date("nope"),
         attempts: [{ n: BigInt(1) }],
         modelUsed: "",
+        routeScore: Number.POSITIVE_INFINITY,
       }),
       () => T0,
     );
@@ -110,6 +113,7 @@ describe("toRow", () => {
       createdAt: T0,
       attempts: null,
       modelUsed: null,
+      routeScore: null,
     });
   });
 

@@ -25,6 +25,7 @@ export interface RequestLogRow {
   backendId: string | null;
   policyId: string | null;
   routeReason: string | null;
+  routeScore: number | null;
   attempts: string | null;
   status: UsageStatus;
   httpStatus: number;
@@ -110,6 +111,7 @@ export function toRow(r: UsageRecord, now: () => Date = () => new Date()): Reque
     backendId: optStr(r.backendId),
     policyId: optStr(r.policyId),
     routeReason: optStr(r.routeReason),
+    routeScore: typeof r.routeScore === "number" && Number.isFinite(r.routeScore) ? r.routeScore : null,
     attempts: attemptsJson(r.attempts),
     status,
     httpStatus: int(r.httpStatus, 999),

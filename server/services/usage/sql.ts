@@ -33,6 +33,7 @@ export const LOG_COLUMNS = [
   "backendId",
   "policyId",
   "routeReason",
+  "routeScore",
   "attempts",
   "status",
   "httpStatus",

@@ -45,6 +45,8 @@ export interface UsageRecord {
   /** Routing details, when the router made a choice (optional so simple endpoints can leave them out). */
   policyId?: string | null;
   routeReason?: string | null;
+  /** the difficulty score the router decided on (difficulty policies): what calibration reads */
+  routeScore?: number | null;
   /** the attempts made (fallbacks); stored as JSON, null when there was one */
   attempts?: readonly unknown[] | null;
   cached?: boolean;

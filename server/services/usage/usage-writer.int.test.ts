@@ -113,6 +113,7 @@ describe("UsageWriter", () => {
       ttftMs: null,
       policyId: "pol_1",
       routeReason: "fallback",
+      routeScore: 0.4321,
       attempts: [{ model: "a", error: "timeout" }, { model: "tiny-chat" }],
       cached: true,
       cachedTokens: 4,

@@ -1,14 +1,7 @@
 import { backendsForTenant } from "../../services/backends/backends";
 import { listModelsForTenant } from "../../services/models/models";
-import {
-  createPolicy,
-  dryRun,
-  getPolicy,
-  listPolicies,
-  removePolicy,
-  restorePolicy,
-  updatePolicy,
-} from "../../services/routing/routing";
+import { createPolicy, getPolicy, listPolicies, removePolicy, restorePolicy, updatePolicy } from "../../services/routing/policies";
+import { dryRun } from "../../services/routing/plan";
 import { CreatePolicyInput, DryRunInput, PolicyIdInput, RestorePolicyInput, UpdatePolicyInput } from "../../services/routing/schemas";
 import { router, tenantProcedure } from "../init";
 

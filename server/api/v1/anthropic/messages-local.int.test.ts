@@ -13,7 +13,7 @@ import { TINY_MODEL } from "../../../../scripts/tiny-gguf/make-tiny-model";
 const { db } = await import("../../../db/client");
 const { CLI_ACTOR } = await import("../../../services/audit/audit");
 const { createApiKey } = await import("../../../services/api-keys/api-keys");
-const { createPolicy } = await import("../../../services/routing/routing");
+const { createPolicy } = await import("../../../services/routing/policies");
 const { usageWriter } = await import("../../../services/usage/usage-writer");
 const { localPool } = await import("../../../inference/engine");
 const { makeTenant, uniq } = await import("../../../test/fixtures");

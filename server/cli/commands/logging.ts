@@ -1,17 +1,17 @@
 /**
  * `tenant logging`: show or change a tenant's body logging and retention (flags left
  * out keep their value), and `retention purge`: run the retention purge now.
- * Registered in commands.ts.
+ * Listed in commands/index.ts.
  */
-import { CLI_ACTOR } from "../services/audit/audit";
-import { getLogPolicy, updateLogPolicy } from "../services/request-bodies/request-bodies";
-import { purgeRetention } from "../services/request-bodies/retention";
-import { findTenantBySlug } from "../services/tenants/tenants";
-import type { Flags } from "./args";
-import type { Command } from "./commands";
-import { CliError } from "./format";
+import { CLI_ACTOR } from "../../services/audit/audit";
+import { getLogPolicy, updateLogPolicy } from "../../services/request-bodies/request-bodies";
+import { purgeRetention } from "../../services/request-bodies/retention";
+import { findTenantBySlug } from "../../services/tenants/tenants";
+import { type Flags, str } from "../args";
+import type { Command } from "../registry";
+import { tenantFlag } from "../flags";
+import { CliError } from "../format";
 
-const str = (flags: Flags, name: string) => (typeof flags[name] === "string" ? (flags[name] as string) : undefined);
 
 function onOff(flags: Flags, name: string): boolean | undefined {
   const v = str(flags, name);
@@ -34,7 +34,7 @@ export const loggingCommands: Command[] = [
     path: ["tenant", "logging"],
     summary: "Show or set a tenant's request-body logging (opt-in, redacted) and retention",
     flags: {
-      slug: { type: "string", value: "SLUG", required: true, description: "Tenant slug" },
+      slug: tenantFlag,
       bodies: { type: "string", value: "on|off", description: "Store request and response bodies (redacted, size-capped)" },
       keys: { type: "string", value: "ID,ID|all", description: "Only these API keys' requests (default all)" },
       sample: { type: "string", value: "0..1", description: "Share of requests stored" },

@@ -2,19 +2,20 @@
  * `backend …` (remote OpenAI-compatible backends) and `alias …` (a tenant's routing
  * policies), calling the same services as the console as CLI_ACTOR. A backend's
  * credential is read from an environment variable or standard input, never from a
- * flag (flags end up in shell history and process listings). Registered in commands.ts.
+ * flag (flags end up in shell history and process listings). Listed in commands/index.ts.
  */
-import { CLI_ACTOR } from "../services/audit/audit";
-import { checkBackend, createBackend, listBackends, updateBackend } from "../services/backends/backends";
-import { createPolicy, dryRun, listPolicies, updatePolicy } from "../services/routing/routing";
-import { type PolicyTarget, STRATEGIES, type StrategyName, targetKey } from "../services/routing/schemas";
-import { findTenantBySlug } from "../services/tenants/tenants";
-import type { Db } from "../db/client";
-import type { FlagSpec, Flags } from "./args";
-import type { Command } from "./commands";
-import { CliError, table } from "./format";
+import { CLI_ACTOR } from "../../services/audit/audit";
+import { checkBackend, createBackend, listBackends, updateBackend } from "../../services/backends/backends";
+import { createPolicy, listPolicies, updatePolicy } from "../../services/routing/policies";
+import { dryRun } from "../../services/routing/plan";
+import { type PolicyTarget, STRATEGIES, type StrategyName, targetKey } from "../../services/routing/schemas";
+import { findTenantBySlug } from "../../services/tenants/tenants";
+import type { Db } from "../../db/client";
+import { type FlagSpec, type Flags, str } from "../args";
+import type { Command } from "../registry";
+import { tenantFlag } from "../flags";
+import { CliError, table } from "../format";
 
-const str = (flags: Flags, name: string) => (typeof flags[name] === "string" ? (flags[name] as string) : undefined);
 
 const visionFlag: FlagSpec = {
   type: "string",
@@ -146,7 +147,7 @@ export const routingCommands: Command[] = [
   {
     path: ["alias", "list"],
     summary: "List a tenant's aliases (routing policies)",
-    flags: { tenant: { type: "string", value: "SLUG", required: true, description: "Tenant slug" } },
+    flags: { tenant: tenantFlag },
     async run(ctx, flags) {
       const tenant = await findTenantBySlug(ctx.db(), str(flags, "tenant")!);
       const rows = await listPolicies(ctx.db(), tenant.id);
@@ -163,7 +164,7 @@ export const routingCommands: Command[] = [
     path: ["alias", "set"],
     summary: "Create or change an alias (a new version each time)",
     flags: {
-      tenant: { type: "string", value: "SLUG", required: true, description: "Tenant slug" },
+      tenant: tenantFlag,
       alias: { type: "string", value: "NAME", required: true, description: "The model name callers use" },
       strategy: { type: "string", value: "S", required: true, description: `One of: ${STRATEGIES.join(", ")}` },
       targets: {
@@ -201,7 +202,7 @@ export const routingCommands: Command[] = [
     path: ["alias", "dry-run"],
     summary: "Show which target an alias would choose for a message, and why (calls no model)",
     flags: {
-      tenant: { type: "string", value: "SLUG", required: true, description: "Tenant slug" },
+      tenant: tenantFlag,
       alias: { type: "string", value: "NAME", required: true, description: "Alias" },
       message: { type: "string", value: "TEXT", required: true, description: "The user message" },
       image: { type: "string", value: "URL", description: "Attach an image to the message (text-only targets are then skipped)" },

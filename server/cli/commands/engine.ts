@@ -3,14 +3,14 @@
  * node-llama-cpp's bundled llama.cpp source with native CPU flags (offline: the
  * source ships inside the npm package as a git bundle); `info` loads the engine the
  * way the server does and says which binary, CPU backend, threads and GPU it got.
- * Registered in commands.ts; the selection logic lives in server/inference/llama-runtime.ts.
+ * Listed in commands/index.ts; the selection logic lives in server/inference/llama-runtime.ts.
  */
-import { applyLlamaCppPatches, NATIVE_BUILD_PATCHES, nodeLlamaCppSourceDir } from "../inference/llama-patches";
-import { cpuInfo, nativeBuildRecordPath, nativeBuildVerdict, NATIVE_CMAKE_OPTIONS, readNativeBuildRecord, writeNativeBuildRecord } from "../inference/llama-runtime";
-import type { AutoBuildStatus } from "../inference/auto-build";
-import { listModels } from "../services/models/models";
-import type { Command } from "./commands";
-import { CliError, table } from "./format";
+import { applyLlamaCppPatches, NATIVE_BUILD_PATCHES, nodeLlamaCppSourceDir } from "../../inference/llama-patches";
+import { cpuInfo, nativeBuildRecordPath, nativeBuildVerdict, NATIVE_CMAKE_OPTIONS, readNativeBuildRecord, writeNativeBuildRecord } from "../../inference/llama-runtime";
+import type { AutoBuildStatus } from "../../inference/auto-build";
+import { listModels } from "../../services/models/models";
+import type { Command } from "../registry";
+import { CliError, table } from "../format";
 
 const CMAKE_ENV_PREFIX = "NODE_LLAMA_CPP_CMAKE_OPTION_";
 
@@ -102,7 +102,7 @@ export const engineCommands: Command[] = [
     summary: "Show the llama.cpp binary, CPU variant, threads and GPU support the server uses",
     flags: {},
     async run(ctx) {
-      const { engineInfo } = await import("../inference/local-pool");
+      const { engineInfo } = await import("../../inference/local-pool");
       const info = await engineInfo();
       const record = readNativeBuildRecord();
       const models = await listModels(ctx.db()).catch(() => []);

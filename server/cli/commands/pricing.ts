@@ -1,18 +1,17 @@
 /**
  * `prices list|set|history|seed` (the platform's price list) and `spend` (who spent
  * what, across tenants). Amounts are decimals in SPEND_CURRENCY per million tokens.
- * Registered in commands.ts.
+ * Listed in commands/index.ts.
  */
-import { CLI_ACTOR } from "../services/audit/audit";
-import { formatAmount } from "../lib/money";
-import { importSeedPrices, listPrices, priceHistory, setPrice } from "../services/pricing/prices";
-import { platformSpend } from "../services/usage/dashboard";
-import { OverviewRange } from "../services/usage/schemas";
-import type { Flags } from "./args";
-import type { Command } from "./commands";
-import { CliError, table } from "./format";
+import { CLI_ACTOR } from "../../services/audit/audit";
+import { formatAmount } from "../../lib/money";
+import { importSeedPrices, listPrices, priceHistory, setPrice } from "../../services/pricing/prices";
+import { platformSpend } from "../../services/usage/dashboard";
+import { OverviewRange } from "../../services/usage/schemas";
+import { str } from "../args";
+import type { Command } from "../registry";
+import { CliError, table } from "../format";
 
-const str = (flags: Flags, name: string) => (typeof flags[name] === "string" ? (flags[name] as string) : undefined);
 
 async function backendIdOf(db: ReturnType<Parameters<Command["run"]>[0]["db"]>, name: string | undefined): Promise<string | null> {
   if (!name) return null;

@@ -1,17 +1,16 @@
 /**
  * `model add | pull | list | remove`. Local GGUF models are platform-wide (a
- * platform admin's business; the CLI acts as one). Registered in commands.ts.
+ * platform admin's business; the CLI acts as one). Listed in commands/index.ts.
  */
 import path from "node:path";
 import { statSync } from "node:fs";
-import { CLI_ACTOR } from "../services/audit/audit";
-import { addModel, isHfUri, listModels, removeModel, setModelSource } from "../services/models/models";
-import { downloadHfModel } from "../services/models/pull";
-import type { Flags } from "./args";
-import type { Command, Ctx, Output } from "./commands";
-import { CliError, table } from "./format";
+import { CLI_ACTOR } from "../../services/audit/audit";
+import { addModel, isHfUri, listModels, removeModel, setModelSource } from "../../services/models/models";
+import { downloadHfModel } from "../../services/models/pull";
+import { type Flags, str } from "../args";
+import type { Command, Ctx, Output } from "../registry";
+import { CliError, table } from "../format";
 
-const str = (flags: Flags, name: string) => (typeof flags[name] === "string" ? (flags[name] as string) : undefined);
 const int = (flags: Flags, name: string) => {
   const v = str(flags, name);
   if (v === undefined) return undefined;

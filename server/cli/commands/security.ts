@@ -1,10 +1,10 @@
 /**
  * `tenant allowlist`, `key allowlist` and `key signing`: IP allowlists (CIDRs, IPv4
  * and IPv6) and signed requests. Secrets are printed once, on --on and --rotate.
- * Registered in commands.ts.
+ * Listed in commands/index.ts.
  */
-import { getApiKey } from "../services/api-keys/api-keys";
-import { splitAllowlist } from "../services/api-keys/schemas";
+import { getApiKey } from "../../services/api-keys/api-keys";
+import { splitAllowlist } from "../../services/api-keys/schemas";
 import {
   disableSigning,
   enableSigning,
@@ -12,14 +12,14 @@ import {
   rotateSigningSecret,
   setKeyIpAllowlist,
   setTenantIpAllowlist,
-} from "../services/api-keys/security";
-import { CLI_ACTOR } from "../services/audit/audit";
-import { findTenantBySlug } from "../services/tenants/tenants";
-import type { FlagSpec, Flags } from "./args";
-import type { Command } from "./commands";
-import { CliError } from "./format";
+} from "../../services/api-keys/security";
+import { CLI_ACTOR } from "../../services/audit/audit";
+import { findTenantBySlug } from "../../services/tenants/tenants";
+import { type FlagSpec, type Flags, str } from "../args";
+import type { Command } from "../registry";
+import { tenantFlag } from "../flags";
+import { CliError } from "../format";
 
-const str = (flags: Flags, name: string) => (typeof flags[name] === "string" ? (flags[name] as string) : undefined);
 
 const listFlags: Record<string, FlagSpec> = {
   set: { type: "string", value: "CIDRS", description: 'Comma-separated addresses or CIDR ranges, e.g. "203.0.113.0/24,2001:db8::/32"' },
@@ -48,7 +48,7 @@ export const securityCommands: Command[] = [
   {
     path: ["tenant", "allowlist"],
     summary: "Show or set the IP allowlist every API key of a tenant must be used from",
-    flags: { slug: { type: "string", value: "SLUG", required: true, description: "Tenant slug" }, ...listFlags },
+    flags: { slug: tenantFlag, ...listFlags },
     oneOf: listOneOf,
     async run(ctx, flags) {
       const tenant = await findTenantBySlug(ctx.db(), str(flags, "slug")!);
@@ -65,7 +65,7 @@ export const securityCommands: Command[] = [
     path: ["key", "allowlist"],
     summary: "Show or set the IP allowlist of an API key (the tenant's list applies too)",
     flags: {
-      tenant: { type: "string", value: "SLUG", required: true, description: "Tenant slug" },
+      tenant: tenantFlag,
       id: { type: "string", value: "KEY_ID", required: true, description: "The key's id (key_…)" },
       ...listFlags,
     },
@@ -86,7 +86,7 @@ export const securityCommands: Command[] = [
     path: ["key", "signing"],
     summary: "Show, turn on, turn off or rotate signed requests for an API key (the secret is printed once)",
     flags: {
-      tenant: { type: "string", value: "SLUG", required: true, description: "Tenant slug" },
+      tenant: tenantFlag,
       id: { type: "string", value: "KEY_ID", required: true, description: "The key's id (key_…)" },
       on: { type: "boolean", description: "Require signed requests; prints the new signing secret" },
       off: { type: "boolean", description: "Stop requiring signatures and forget the secret" },

@@ -1,19 +1,19 @@
 /**
  * `tenant limits` and `key limits`: show a tenant's or a key's limits and this
  * month's usage, or change them (flags left out keep their value; "none" removes a
- * limit). Registered in commands.ts.
+ * limit). Listed in commands/index.ts.
  */
-import type { LimitSet } from "../auth/principal";
-import { CLI_ACTOR } from "../services/audit/audit";
-import { getLimits, setKeyLimits, setTenantLimits } from "../services/limits/limits";
-import { type LimitsPatch, parseLimitFlag, parseMoneyFlag } from "../services/limits/schemas";
-import { formatAmount } from "../lib/money";
-import { findTenantBySlug } from "../services/tenants/tenants";
-import type { FlagSpec, Flags } from "./args";
-import type { Command } from "./commands";
-import { CliError } from "./format";
+import type { LimitSet } from "../../auth/principal";
+import { CLI_ACTOR } from "../../services/audit/audit";
+import { getLimits, setKeyLimits, setTenantLimits } from "../../services/limits/limits";
+import { type LimitsPatch, parseLimitFlag, parseMoneyFlag } from "../../services/limits/schemas";
+import { formatAmount } from "../../lib/money";
+import { findTenantBySlug } from "../../services/tenants/tenants";
+import { type FlagSpec, type Flags, str } from "../args";
+import type { Command } from "../registry";
+import { tenantFlag } from "../flags";
+import { CliError } from "../format";
 
-const str = (flags: Flags, name: string) => (typeof flags[name] === "string" ? (flags[name] as string) : undefined);
 
 const limitFlag = (description: string): FlagSpec => ({ type: "string", value: "N|none", description });
 const limitFlags: Record<string, FlagSpec> = {
@@ -67,7 +67,7 @@ export const limitCommands: Command[] = [
     path: ["tenant", "limits"],
     summary: "Show or set a tenant's limits (RPM, TPM, concurrency, monthly token budget)",
     flags: {
-      slug: { type: "string", value: "SLUG", required: true, description: "Tenant slug" },
+      slug: tenantFlag,
       ...limitFlags,
       "warn-percent": { type: "string", value: "N|none", description: "Budget share (1-100) after which responses carry a warning (default 80)" },
     },
@@ -95,7 +95,7 @@ export const limitCommands: Command[] = [
     path: ["key", "limits"],
     summary: "Show or set an API key's limits (both the key's and its tenant's limits apply)",
     flags: {
-      tenant: { type: "string", value: "SLUG", required: true, description: "Tenant slug" },
+      tenant: tenantFlag,
       id: { type: "string", value: "KEY_ID", required: true, description: "The key's id (key_…)" },
       ...limitFlags,
     },
