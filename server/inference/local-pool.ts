@@ -17,7 +17,7 @@
  * leave the answer's tokens in the slot for the next turn. Another tenant's slot is erased
  * before use: never a shared prefix across tenants (a timing side channel).
  */
-import type { ChatWrapper, LlamaContext, LlamaModel, Token } from "node-llama-cpp";
+import type { LlamaContext, LlamaModel, Token } from "node-llama-cpp";
 import { AppError, Unavailable } from "../errors";
 import { metrics } from "../metrics/metrics";
 import { AsyncQueue } from "./async-queue";
@@ -65,12 +65,17 @@ export class LocalPool implements InferenceEngine {
     await this.models.close();
   }
 
-  /** A chat model, loaded, with its chat wrapper: what local-count.ts renders and tokenizes a prompt with. */
-  async chatModel(name: string): Promise<{ model: LlamaModel; chatWrapper: ChatWrapper }> {
+  /**
+   * Exact prompt tokens of a chat request (Anthropic's count_tokens): the same checks and
+   * the same rendering as its generation, so the count equals its usage's prompt tokens.
+   */
+  async countPromptTokens(name: string, req: GenerateRequest): Promise<number> {
+    checkLocalRequest(name, req);
+    chatInput(req); // a bad tool or history is the caller's 400 before the model loads, as in the run
     const m = this.models.get(name);
     if (m.spec.kind !== "chat") throw new AppError("invalid", `The model '${name}' is an embedding model`, { code: "model_not_supported", param: "model" });
-    const { model, chatWrapper } = await m.ensureLoaded();
-    return { model, chatWrapper: chatWrapper! };
+    const loaded = await m.ensureLoaded();
+    return this.promptTokens(loaded, req).length;
   }
 
   generate(name: string, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
