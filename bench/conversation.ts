@@ -192,7 +192,7 @@ async function serve(file: string) {
   const server = await startV1Server();
   const target = { url: `${server.url}/api/v1`, keys, model: "bench" };
   await turn(target, keys[0]!, [{ role: "user", content: "warm up" }]); // loads the model
-  const { engineInfo } = await import("../server/inference/local-pool");
+  const { engineInfo } = await import("../server/inference/local-engine");
   const info = await engineInfo();
   process.stdout.write(`${JSON.stringify({ ...target, binary: `${info.binary}${info.fallbackReason ? ` (${info.fallbackReason})` : ""}` })}\n`);
   process.stdin.resume();

@@ -281,7 +281,7 @@ async function serve(file: string) {
   const server = await startV1Server();
   const one = streamer(`${server.url}/api/v1`, key, "bench");
   await one(); // loads the model
-  const { engineInfo } = await import("../server/inference/local-pool");
+  const { engineInfo } = await import("../server/inference/local-engine");
   const info = await engineInfo();
   const binary = `${info.binary}${info.fallbackReason ? ` (${info.fallbackReason})` : ""}`;
   process.stdout.write(`${JSON.stringify({ url: `${server.url}/api/v1`, key, binary })}\n`);

@@ -258,6 +258,31 @@ describe.each(MODELS)("tool calling on $model ($wrapper wrapper)", ({ model, wra
     expect(r.text).toBe(TINY_MODEL.chatReply);
   });
 
+  it("counts a prompt (count_tokens) as its run does: tools, a named choice, tool results", async () => {
+    const afterResult: ChatMessage[] = [
+      ...ASK,
+      { role: "assistant", content: null, toolCalls: [{ id: "call_c", name: "get_time", arguments: '{"zone":"UTC","utc":true}' }] },
+      { role: "tool", toolCallId: "call_c", content: "noon" },
+    ];
+    const cases: GenerateRequest[] = [
+      chat(ASK, { tools: undefined }),
+      chat(ASK),
+      chat(ASK, { toolChoice: { name: "get_time" } }),
+      chat(afterResult),
+      chat(afterResult, { toolChoice: "none" }),
+    ];
+    const counts: number[] = [];
+    for (const req of cases) {
+      const count = await pool.countPromptTokens(model, { ...req });
+      const r = await run(model, req);
+      expect(count).toBe(r.done!.usage.promptTokens);
+      counts.push(count);
+    }
+    // the offered tools are rendered into the prompt, and only the offered ones
+    expect(counts[1]).toBeGreaterThan(counts[0]!);
+    expect(counts[2]).toBeLessThan(counts[1]!);
+  });
+
   it("refuses a tool message whose id matches no call, and a call without a result", async () => {
     const call = { id: "call_1", name: "get_time", arguments: '{"zone":"UTC","utc":true}' };
     await expectAppError(

@@ -102,7 +102,7 @@ export const engineCommands: Command[] = [
     summary: "Show the llama.cpp binary, CPU variant, threads and GPU support the server uses",
     flags: {},
     async run(ctx) {
-      const { engineInfo } = await import("../../inference/local-pool");
+      const { engineInfo } = await import("../../inference/local-engine");
       const info = await engineInfo();
       const record = readNativeBuildRecord();
       const models = await listModels(ctx.db()).catch(() => []);

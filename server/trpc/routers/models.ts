@@ -36,7 +36,7 @@ export const modelsRouter = router({
   setAccess: platformAdminProcedure.input(ModelAccessInput).mutation(({ ctx, input }) => setModelAccess(ctx.db, ctx.actor, input)),
 
   /** The llama.cpp engine this server runs (or will), and the background native build (server/inference/auto-build.ts). */
-  engine: platformAdminProcedure.query(async () => (await import("../../inference/local-pool")).engineStatus()),
+  engine: platformAdminProcedure.query(async () => (await import("../../inference/local-engine")).engineStatus()),
 
   /** Loads a model into this server's memory now (instead of on its first request). */
   load: platformAdminProcedure.input(ByName).mutation(({ ctx, input }) => loadModel(ctx.db, ctx.actor, input.name)),
