@@ -14,6 +14,7 @@
 import { SignJWT, jwtVerify } from "jose";
 import { type Db, type Role, db as defaultDb } from "../db/client";
 import { TtlCache } from "../lib/ttl-cache";
+import { processSlot } from "../runtime/registry";
 import { hasRole } from "./roles";
 import { serverKey } from "./derived-keys";
 import { API_SCOPES, type LimitSet, type Principal, limitColumns, limitSetOf } from "./principal";
@@ -60,15 +61,15 @@ interface Grant {
 }
 
 /** userId + tenantId → what the database said (null = no access), for GRANT_TTL_MS. */
-const grants = new TtlCache<string, Grant | null>({ maxEntries: 10_000, ttlMs: GRANT_TTL_MS });
+const grantCache = processSlot("auth.grants", () => new TtlCache<string, Grant | null>({ maxEntries: 10_000, ttlMs: GRANT_TTL_MS }));
 
 export function clearAccessTokenCache(): void {
-  grants.clear();
+  grantCache.get().clear();
 }
 
 async function grantFor(db: Db, userId: string, tenantId: string): Promise<Grant | null> {
   const cacheKey = `${userId}\n${tenantId}`;
-  const cached = grants.get(cacheKey);
+  const cached = grantCache.get().get(cacheKey);
   if (cached !== undefined) return cached;
   const [user, tenant] = await Promise.all([
     db.user.findUnique({ where: { id: userId }, select: { disabledAt: true, isPlatformAdmin: true, sessionVersion: true } }),
@@ -96,7 +97,7 @@ async function grantFor(db: Db, userId: string, tenantId: string): Promise<Grant
       };
     }
   }
-  grants.set(cacheKey, grant);
+  grantCache.get().set(cacheKey, grant);
   return grant;
 }
 

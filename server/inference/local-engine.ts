@@ -13,6 +13,7 @@
  */
 import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token, TokenBias } from "node-llama-cpp";
 import { AppError, Unavailable } from "../errors";
+import { processSlot } from "../runtime/registry";
 import { type AutoBuildStatus, readAutoBuildStatus } from "./auto-build";
 import { FairSlots } from "./fair-queue";
 import { cpuInfo, defaultThreads, type EngineChoice, loadedLlamaLibraries, loadLlama, nativeBuildVerdict, readNativeBuildRecord } from "./llama-runtime";
@@ -21,19 +22,27 @@ import { cacheOwner, chooseSlot, promptCacheSettings } from "./prompt-slots";
 import type { GenerateRequest } from "./types";
 
 type NlcModule = typeof import("node-llama-cpp");
-let nlc: Promise<NlcModule> | undefined;
+
+interface EngineState {
+  nlc?: Promise<NlcModule>;
+  promise?: Promise<EngineChoice>;
+  loaded?: EngineChoice;
+  /** the LRU clock of the prompt-cache slots */
+  useClock: number;
+}
+// One engine per process: the console's bundle (engine status) must see the Llama the /v1 bundle loaded.
+const engine = processSlot<EngineState>("inference.engine", () => ({ useClock: 0 }));
 
 /** node-llama-cpp itself; it is ESM-only and heavy, so loaded on first use, not at import. */
 export function nodeLlamaCpp(): Promise<NlcModule> {
-  nlc ??= import("node-llama-cpp");
-  return nlc;
+  const e = engine.get();
+  e.nlc ??= import("node-llama-cpp");
+  return e.nlc;
 }
 
-let enginePromise: Promise<EngineChoice> | undefined;
-let engineLoaded: EngineChoice | undefined;
-
 function engineOnce(): Promise<EngineChoice> {
-  enginePromise ??= nodeLlamaCpp()
+  const e = engine.get();
+  e.promise ??= nodeLlamaCpp()
     .then((m) =>
       loadLlama(m.getLlama, {
         gpu: process.env.LLAMA_GPU === "auto" ? "auto" : false,
@@ -43,7 +52,7 @@ function engineOnce(): Promise<EngineChoice> {
       }),
     )
     .then((choice) => {
-      engineLoaded = choice;
+      e.loaded = choice;
       // Said once, at load: which engine, and why not the native one.
       if (choice.binary !== "native" && choice.llama.gpu === false) {
         console.warn(
@@ -54,7 +63,7 @@ function engineOnce(): Promise<EngineChoice> {
       }
       return choice;
     });
-  return enginePromise;
+  return e.promise;
 }
 
 /** The process's Llama (loading the engine on first use). */
@@ -120,6 +129,7 @@ export interface EngineStatus {
 
 /** What the console shows about the engine, without loading it. */
 export function engineStatus(): EngineStatus {
+  const engineLoaded = engine.peek()?.loaded;
   return {
     binary: engineLoaded?.binary ?? null,
     fallbackReason: engineLoaded?.fallbackReason ?? null,
@@ -145,7 +155,6 @@ export interface KvSlot {
   lastUsed: number;
 }
 
-let useClock = 0;
 
 /**
  * The kept sequences of one loaded context (at most `parallel`): a request takes the one
@@ -172,7 +181,7 @@ export class SequenceSlots {
     if (choice.kind === "new") {
       this.creating++;
       try {
-        const slot: KvSlot = { sequence: await getSequence(context, signal), owner, busy: true, lastUsed: ++useClock };
+        const slot: KvSlot = { sequence: await getSequence(context, signal), owner, busy: true, lastUsed: ++engine.get().useClock };
         this.kv.push(slot);
         return slot;
       } finally {
@@ -203,7 +212,7 @@ export class SequenceSlots {
         return;
       }
     }
-    slot.lastUsed = ++useClock;
+    slot.lastUsed = ++engine.get().useClock;
     slot.busy = false;
   }
 

@@ -11,6 +11,7 @@
 import { Worker } from "node:worker_threads";
 import type { Span } from "./redact";
 import type { CustomPattern } from "./schemas";
+import { processSlot } from "../../runtime/registry";
 
 export const CUSTOM_PATTERN_TIMEOUT_MS = 250;
 
@@ -38,10 +39,14 @@ export class PatternTimeout extends Error {
   }
 }
 
-let worker: { w: Worker; online: Promise<void> } | null = null;
-let seq = 0;
-/** one job at a time: a timeout terminates the worker, which must not take other jobs with it */
-let chain: Promise<unknown> = Promise.resolve();
+interface Runner {
+  worker: { w: Worker; online: Promise<void> } | null;
+  seq: number;
+  /** one job at a time: a timeout terminates the worker, which must not take other jobs with it */
+  chain: Promise<unknown>;
+}
+// one worker thread per process, not one per bundle that redacts
+const runner = processSlot<Runner>("requestBodies.patternWorker", () => ({ worker: null, seq: 0, chain: Promise.resolve() }));
 
 function spawn() {
   const w = new Worker(WORKER_CODE, { eval: true });
@@ -50,15 +55,16 @@ function spawn() {
 }
 
 async function runOnce(patterns: CustomPattern[], texts: string[], timeoutMs: number): Promise<Span[][]> {
-  worker ??= spawn();
-  const { w, online } = worker;
+  const r = runner.get();
+  r.worker ??= spawn();
+  const { w, online } = r.worker;
   // the time limit is for the patterns, not for starting a thread on a busy machine
   await online;
-  const id = ++seq;
+  const id = ++r.seq;
   return new Promise<Span[][]>((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanup();
-      worker = null;
+      r.worker = null;
       void w.terminate();
       reject(new PatternTimeout());
     }, timeoutMs);
@@ -69,7 +75,7 @@ async function runOnce(patterns: CustomPattern[], texts: string[], timeoutMs: nu
     };
     const onError = (e: Error) => {
       cleanup();
-      worker = null;
+      r.worker = null;
       reject(e);
     };
     const cleanup = () => {
@@ -86,14 +92,16 @@ async function runOnce(patterns: CustomPattern[], texts: string[], timeoutMs: nu
 /** Hits of `patterns` in each of `texts` (one array per text); rejects with PatternTimeout. */
 export function customSpans(patterns: CustomPattern[], texts: string[], timeoutMs = CUSTOM_PATTERN_TIMEOUT_MS): Promise<Span[][]> {
   if (patterns.length === 0 || texts.length === 0) return Promise.resolve(texts.map(() => []));
-  const job = chain.then(() => runOnce(patterns, texts, timeoutMs));
-  chain = job.catch(() => {});
+  const r = runner.get();
+  const job = r.chain.then(() => runOnce(patterns, texts, timeoutMs));
+  r.chain = job.catch(() => {});
   return job;
 }
 
 /** Stops the worker (tests, shutdown). */
 export async function stopPatternWorker(): Promise<void> {
-  const w = worker;
-  worker = null;
+  const r = runner.peek();
+  const w = r?.worker;
+  if (r) r.worker = null;
   if (w) await w.w.terminate();
 }

@@ -15,6 +15,7 @@ import type { Db } from "../../db/client";
 import { env } from "../../env";
 import { type Actor, recordAudit } from "../audit/audit";
 import { DEFAULT_POLICY } from "./request-bodies";
+import { processSlot } from "../../runtime/registry";
 
 export const PURGE_EVERY_MS = 10 * 60_000;
 export const MAX_BATCHES_PER_RUN = 200;
@@ -30,7 +31,8 @@ export interface PurgeResult {
   more: boolean;
 }
 
-let lastRun = 0;
+// per process, whichever bundle's housekeeping round runs it
+const purge = processSlot("requestBodies.retention", () => ({ lastRun: 0 }));
 
 /** Deletes `where` rows in batches of ids; returns how many, and whether the batch budget ran out. */
 async function deleteInBatches(
@@ -59,8 +61,8 @@ async function deleteInBatches(
 export async function purgeRetention(db: Db, opts: { force?: boolean; now?: number; batchSize?: number } = {}): Promise<PurgeResult> {
   const now = opts.now ?? Date.now();
   const result: PurgeResult = { requestLogs: 0, bodies: 0, tenants: 0, more: false };
-  if (!opts.force && now - lastRun < PURGE_EVERY_MS) return result;
-  lastRun = now;
+  if (!opts.force && now - purge.get().lastRun < PURGE_EVERY_MS) return result;
+  purge.get().lastRun = now;
   const e = env();
   const size = opts.batchSize ?? e.RETENTION_PURGE_BATCH;
   const budget = { batches: MAX_BATCHES_PER_RUN };
