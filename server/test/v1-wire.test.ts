@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ChatCompletionChunk } from "../api/v1/response-schemas";
+import { ResponseStreamEvent } from "../api/v1/responses/response-schemas";
 import { routeFiles, routeOf } from "./v1-server";
 import { takeWireViolations, wireChecker, wireMismatch } from "./v1-wire";
 
@@ -21,6 +22,14 @@ describe("the /v1 wire check", () => {
     const { created: _created, ...missing } = chunk;
     expect(wireMismatch(ChatCompletionChunk, missing)).toMatch(/^created: /);
     expect(wireMismatch(ChatCompletionChunk, { ...chunk, created: "1" })).toMatch(/^created: /);
+  });
+
+  it("holds each Responses stream event to its own type's fields", () => {
+    const delta = { type: "response.output_text.delta", sequence_number: 3, item_id: "msg_1", output_index: 0, content_index: 0, delta: "Hi", logprobs: [] };
+    expect(wireMismatch(ResponseStreamEvent, delta)).toBeNull();
+    expect(wireMismatch(ResponseStreamEvent, { ...delta, text: "Hi" })).toBe("$.text is not in the schema");
+    const { item_id: _id, ...noItem } = delta;
+    expect(wireMismatch(ResponseStreamEvent, noItem)).toMatch(/^item_id: /);
   });
 
   it("checks each SSE event and the JSON error envelope by route", () => {

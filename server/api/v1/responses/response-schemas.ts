@@ -77,28 +77,32 @@ export const ResponseObject = z.object({
   metadata: z.record(z.string(), z.string()),
 });
 
-export const ResponseStreamEvent = z.object({
-  type: z.enum([
-    "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
-    "response.output_text.delta", "response.output_text.done", "response.refusal.delta", "response.refusal.done",
-    "response.reasoning_text.delta", "response.reasoning_text.done", "response.function_call_arguments.delta",
-    "response.function_call_arguments.done", "response.content_part.done", "response.output_item.done",
-    "response.completed", "response.incomplete", "response.failed",
-  ]),
-  sequence_number: z.number().int().describe("0, 1, 2… in the order sent"),
-  output_index: z.number().int().optional(),
-  content_index: z.number().int().optional(),
-  item_id: z.string().optional(),
-  delta: z.string().optional(),
-  text: z.string().optional().describe("The whole text, on `.done`"),
-  refusal: z.string().optional(),
-  name: z.string().optional(),
-  arguments: z.string().optional(),
-  logprobs: z.array(z.unknown()).optional(),
-  part: z.union([OutputText, RefusalPart, ReasoningText]).optional(),
-  item: OutputItem.optional(),
-  response: ResponseObject.optional(),
-});
+const seq = { sequence_number: z.number().int().describe("0, 1, 2… in the order sent") };
+const inPart = { item_id: z.string(), output_index: z.number().int(), content_index: z.number().int() };
+const ev = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) => z.object({ type: z.literal(type), ...seq, ...shape });
+const withResponse = <T extends string>(type: T) => ev(type, { response: ResponseObject });
+const StreamPart = z.union([OutputText, RefusalPart, ReasoningText]);
+
+/** The data of one stream event (its SSE event name equals `type`), one shape per type. */
+export const ResponseStreamEvent = z.discriminatedUnion("type", [
+  withResponse("response.created"),
+  withResponse("response.in_progress"),
+  ev("response.output_item.added", { output_index: z.number().int(), item: OutputItem }),
+  ev("response.content_part.added", { ...inPart, part: StreamPart }),
+  ev("response.output_text.delta", { ...inPart, delta: z.string(), logprobs: z.array(z.unknown()) }),
+  ev("response.output_text.done", { ...inPart, text: z.string().describe("The part's whole text"), logprobs: z.array(z.unknown()) }),
+  ev("response.refusal.delta", { ...inPart, delta: z.string() }),
+  ev("response.refusal.done", { ...inPart, refusal: z.string() }),
+  ev("response.reasoning_text.delta", { ...inPart, delta: z.string() }),
+  ev("response.reasoning_text.done", { ...inPart, text: z.string() }),
+  ev("response.function_call_arguments.delta", { item_id: z.string(), output_index: z.number().int(), delta: z.string() }),
+  ev("response.function_call_arguments.done", { item_id: z.string(), output_index: z.number().int(), name: z.string(), arguments: z.string() }),
+  ev("response.content_part.done", { ...inPart, part: StreamPart }),
+  ev("response.output_item.done", { output_index: z.number().int(), item: OutputItem }),
+  withResponse("response.completed"),
+  withResponse("response.incomplete"),
+  withResponse("response.failed"),
+]);
 
 /** The stream's last event when a failure comes before the writer could send `response.failed`. */
 export const ResponseStreamError = z.object({

@@ -41,6 +41,9 @@ const idOf = (prefix: string) => `${prefix}_${newId("req").slice(4)}`;
 // ---- the wire's output items -------------------------------------------------------------
 
 type ItemStatus = MessageOut["status"];
+type EventType = ResponseStreamEvent["type"];
+/** An event's own fields: what the writer passes besides the type and the sequence number. */
+type EventFields<T extends EventType> = Omit<Extract<ResponseStreamEvent, { type: T }>, "type" | "sequence_number">;
 type ResponseStatus = ResponseObject["status"];
 type Incomplete = ResponseObject["incomplete_details"];
 
@@ -326,11 +329,12 @@ class ResponseStreamWriter {
   constructor(private readonly emit: (data: ResponseStreamEvent, event: string) => void) {}
 
   /** The next event's data, numbered; for the one the stream writer sends itself (response.failed). */
-  event(type: ResponseStreamEvent["type"], fields: Omit<ResponseStreamEvent, "type" | "sequence_number">): ResponseStreamEvent {
-    return { type, sequence_number: this.seq++, ...fields };
+  event<T extends EventType>(type: T, fields: EventFields<T>): ResponseStreamEvent {
+    // TypeScript cannot follow a spread of a generic's fields; the parameter types are the check
+    return { type, sequence_number: this.seq++, ...fields } as unknown as ResponseStreamEvent;
   }
 
-  send(type: ResponseStreamEvent["type"], fields: Omit<ResponseStreamEvent, "type" | "sequence_number">) {
+  send<T extends EventType>(type: T, fields: EventFields<T>) {
     this.emit(this.event(type, fields), type);
   }
 
@@ -376,7 +380,7 @@ class ResponseStreamWriter {
 
   private done(at: number) {
     this.open.delete(at);
-    this.send("response.output_item.done", { output_index: at, item: structuredClone(this.items[at]) });
+    this.send("response.output_item.done", { output_index: at, item: structuredClone(this.items[at]!) });
   }
 
   reasoningDelta(text: string) {
