@@ -13,7 +13,10 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { installPeerStamp } from "../http/client-address";
-import { wireChecker } from "./v1-wire";
+import { addWireViolation, wireChecker } from "./v1-wire";
+
+/** A stdout line of v1-server-child.ts relaying a wire-check violation: this, a space, the JSON string. */
+export const WIRE_VIOLATION = "WIRE_VIOLATION";
 
 type Handler = (req: Request) => Response | Promise<Response>;
 interface Route {
@@ -149,10 +152,17 @@ export function startV1ServerChild(env: Record<string, string> = {}): Promise<{ 
   });
   return new Promise((resolve, reject) => {
     let out = "";
+    let relayed = 0;
     child.stdout!.on("data", (d) => {
       out += d;
       const m = /LISTENING (\S+)/.exec(out);
       if (m) resolve({ url: m[1]!, child });
+      // the child's wire-check violations fail the test running now, as the in-process server's do
+      const lines = out.split("\n");
+      for (; relayed < lines.length - 1; relayed++) {
+        const line = lines[relayed]!;
+        if (line.startsWith(`${WIRE_VIOLATION} `)) addWireViolation(JSON.parse(line.slice(WIRE_VIOLATION.length + 1)) as string);
+      }
     });
     child.on("exit", (code) => reject(new Error(`server process exited early (${code}): ${out}`)));
   });

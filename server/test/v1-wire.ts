@@ -45,10 +45,22 @@ const ROUTES: { method: string; path: RegExp; route: Route }[] = [
 ];
 
 const violations: string[] = [];
+/** where a server in a process of its own sends its violations instead (v1-server-child.ts) */
+let forward: ((violation: string) => void) | null = null;
 
 /** The violations recorded since the last call, cleared. */
 export function takeWireViolations(): string[] {
   return violations.splice(0);
+}
+
+/** Records a violation another process found (startV1ServerChild relays its server's). */
+export function addWireViolation(violation: string): void {
+  violations.push(violation);
+}
+
+/** In a server process of its own: hand each violation to `to` (the parent's relay) rather than keep it. */
+export function forwardWireViolations(to: (violation: string) => void): void {
+  forward = to;
 }
 
 /** Where `parsed` (zod's output, unknown keys stripped) and `raw` first differ: a key the schema does not know. */
@@ -73,7 +85,9 @@ export function wireMismatch(schema: Schema, value: unknown): string | null {
 }
 
 function record(where: string, problem: string, text: string) {
-  violations.push(`${where}: ${problem}\n  in ${text.slice(0, 500)}`);
+  const violation = `${where}: ${problem}\n  in ${text.slice(0, 500)}`;
+  if (forward) forward(violation);
+  else violations.push(violation);
 }
 
 /**
