@@ -11,7 +11,7 @@ import { env } from "./env";
 import { installPeerStamp } from "./http/client-address";
 import { installFastPath } from "./http/fast-path";
 import { localPool } from "./inference/engine";
-import { flushLastUsed } from "./services/api-keys/api-keys";
+import { flushLastUsed } from "./auth/verify-api-key";
 import { existingLimiter, limiter } from "./ratelimit/limiter";
 import { resetReplayCache } from "./auth/replay-cache";
 import { startHealthChecks } from "./services/backends/backends";

@@ -13,6 +13,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { installPeerStamp } from "../http/client-address";
+import { allowServerOnly } from "./server-only";
 import { addWireViolation, wireChecker } from "./v1-wire";
 
 /** A stdout line of v1-server-child.ts relaying a wire-check violation: this, a space, the JSON string. */
@@ -57,6 +58,7 @@ function byPrecedence(a: Route, b: Route): number {
 
 /** Every route module the app serves under ROUTE_ROOTS, imported, with the methods it exports. */
 async function routes(): Promise<Route[]> {
+  allowServerOnly(); // the route modules carry `import "server-only"`
   const table = await Promise.all(
     routeFiles().map(async (file): Promise<Route> => {
       const mod = (await import(path.join(APP_DIR, file))) as Record<string, unknown>;

@@ -5,6 +5,7 @@
 import type { AppErrorKind } from "../../errors";
 import type { Dialect, GatewayError } from "../../services/gateway/types";
 import type { ErrorEnvelope } from "./response-schemas";
+import { rateLimitHeaders } from "./rate-limit-headers";
 
 const TYPE: Record<AppErrorKind | "internal", string> = {
   invalid: "invalid_request_error",
@@ -24,6 +25,7 @@ export function openaiErrorBody(e: GatewayError): ErrorEnvelope {
 
 export const openaiDialect: Dialect = {
   errorBody: openaiErrorBody,
+  limitHeaders: rateLimitHeaders,
   streamError: (e) => ({ data: openaiErrorBody(e) }),
   streamEnd: "[DONE]",
 };

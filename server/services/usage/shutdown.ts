@@ -34,6 +34,7 @@
  * returned) flushes the usage log too; the writer's timer is unref'd so it never
  * keeps a process alive by itself.
  */
+import { processSlot } from "../../runtime/registry";
 import { existingUsageWriter } from "./usage-writer";
 
 export const SHUTDOWN_PRIORITY = {
@@ -62,13 +63,11 @@ export interface ShutdownOptions {
   signals?: NodeJS.Signals[];
 }
 
-const state = globalThis as unknown as {
-  __switchyardShutdown?: { hooks: Hook[]; installed: boolean; running: boolean };
-};
+// One sequence per process: hooks registered from any bundle run on the one signal listener.
+const state = processSlot("shutdown", () => ({ hooks: [] as Hook[], installed: false, running: false }));
 
 function registry() {
-  state.__switchyardShutdown ??= { hooks: [], installed: false, running: false };
-  return state.__switchyardShutdown;
+  return state.get();
 }
 
 const log = (m: string) => console.error(`[shutdown] ${m}`);

@@ -11,6 +11,7 @@
 import type { AppErrorKind } from "../../../errors";
 import type { Dialect, GatewayError } from "../../../services/gateway/types";
 import type { AnthropicError } from "./response-schemas";
+import { rateLimitHeaders } from "../rate-limit-headers";
 
 type ErrorType = AnthropicError["error"]["type"];
 
@@ -42,5 +43,6 @@ export function anthropicErrorBody(e: GatewayError, requestId?: string): Anthrop
 export const anthropicDialect: Dialect = {
   errorBody: anthropicErrorBody,
   status: anthropicStatus,
+  limitHeaders: rateLimitHeaders,
   streamError: (e, requestId) => ({ event: "error", data: anthropicErrorBody(e, requestId) }),
 };
