@@ -7,7 +7,7 @@
  */
 import { db } from "./db/client";
 import { migrate } from "./db/migrate";
-import { env } from "./env";
+import { env, startupEnv } from "./env";
 import { installPeerStamp } from "./http/client-address";
 import { installFastPath } from "./http/fast-path";
 import { localPool } from "./inference/engine";
@@ -39,17 +39,17 @@ export async function startServer(): Promise<void> {
       // after the usage flush: spans of requests that ended during shutdown are exported too
       onShutdown(() => shutdownTracing(), { name: "otel", priority: SHUTDOWN_PRIORITY.flushUsage + 1 });
     }
-    if (process.env.SWITCHYARD_SKIP_MIGRATE !== "1") {
+    if (!startupEnv().SWITCHYARD_SKIP_MIGRATE) {
       const result = await migrate(e.DATABASE_URL);
       if (result.applied.length) console.log(`[db] applied migrations: ${result.applied.join(", ")}`);
     }
     // a migrations job (Helm hook, compose one-off): the image's own start-up migration, then exit
-    if (process.env.SWITCHYARD_MIGRATE_ONLY === "1") {
+    if (startupEnv().SWITCHYARD_MIGRATE_ONLY) {
       console.log("[db] migrations up to date; exiting (SWITCHYARD_MIGRATE_ONLY=1)");
       process.exit(0);
     }
     // /api/v1 without Next's router (production builds only: a dev server compiles routes on demand)
-    if (process.env.NODE_ENV === "production" && e.API_FAST_PATH === "on" && installFastPath({ basePath: e.BASE_PATH, maxBodyBytes: e.API_MAX_BODY_BYTES })) {
+    if (e.NODE_ENV === "production" && e.API_FAST_PATH === "on" && installFastPath({ basePath: e.BASE_PATH, maxBodyBytes: e.API_MAX_BODY_BYTES })) {
       console.log("[http] /api/v1 served by its route handlers directly (API_FAST_PATH=on)");
     }
     // connect to Redis now rather than on the first request; the URL may hold a password, so it isn't logged

@@ -11,7 +11,7 @@
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { db } from "../db/client";
-import { env } from "../env";
+import { env, setNextAuthUrl } from "../env";
 import { authenticate } from "../services/users/users";
 import { clientIp } from "../http/forwarded";
 import { lockedFor, recordFailure, recordSuccess } from "./throttle";
@@ -25,7 +25,7 @@ let cached: NextAuthOptions | undefined;
 export function authOptions(): NextAuthOptions {
   if (cached) return cached;
   const e = env();
-  process.env.NEXTAUTH_URL = `${e.APP_URL}/api/auth`;
+  setNextAuthUrl(`${e.APP_URL}/api/auth`);
   const secure = e.APP_URL.startsWith("https://");
   const cookiePath = e.BASE_PATH || "/";
   const prefix = secure ? "__Secure-" : "";

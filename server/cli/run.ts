@@ -7,7 +7,7 @@ import { rewritePositionals } from "./model-commands";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Db } from "../db/client";
-import { env } from "../env";
+import { env, processVariables } from "../env";
 import { type Parsed, helpText, parseCommandLine } from "./args";
 import { type Command, commands } from "./commands";
 import { CliError, describeError, errorLines, toJson } from "./format";
@@ -24,7 +24,7 @@ export const processIo: Io = {
   stdout: (text) => process.stdout.write(text + "\n"),
   stderr: (text) => process.stderr.write(text + "\n"),
   cwd: process.cwd(),
-  env: process.env,
+  env: processVariables(),
   async readStdin() {
     if (process.stdin.isTTY) {
       throw new CliError('--password-stdin reads a piped password, e.g. printf %s "$PW" | npm run cli -- …', 2);

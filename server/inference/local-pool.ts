@@ -26,6 +26,7 @@ import type {
   Token,
   TokenBias,
 } from "node-llama-cpp";
+import { inferenceEnv } from "../env";
 import { AppError, Unavailable } from "../errors";
 import { metrics } from "../metrics/metrics";
 import { AsyncQueue } from "./async-queue";
@@ -96,7 +97,7 @@ function engineOnce(): Promise<EngineChoice> {
   enginePromise ??= lib()
     .then((m) =>
       loadLlama(m.getLlama, {
-        gpu: process.env.LLAMA_GPU === "auto" ? "auto" : false,
+        gpu: inferenceEnv().LLAMA_GPU,
         logLevel: m.LlamaLogLevel.error,
         // the Llama-wide cap; a model's own thread count above it is cut to it
         maxThreads: Math.max(defaultThreads(), cpuInfo().physicalCores),
@@ -184,7 +185,7 @@ export function engineStatus(): EngineStatus {
   };
 }
 
-const MAX_QUEUE = Math.max(1, Number(process.env.INFERENCE_MAX_QUEUE ?? 64) || 64);
+const MAX_QUEUE = inferenceEnv().INFERENCE_MAX_QUEUE;
 
 class LocalModel {
   state: LocalModelState = "unloaded";
