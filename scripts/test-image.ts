@@ -86,7 +86,7 @@ async function main() {
     encoding: "utf8",
     timeout: 120_000,
   });
-  assert.match(migrateOut, /\[db\] applied migrations: 0001_/, "the image applies the migrations and logs to stdout");
+  assert.match(migrateOut, /"component":"db","msg":"applied migrations: 0001_/, "the image applies the migrations and logs (JSON lines) to stdout");
   assert.match(migrateOut, /exiting \(SWITCHYARD_MIGRATE_ONLY=1\)/);
 
   console.log(`test-image: ${argv.join(" ")} in ${appDir} (uid ${asRoot ? user.uid : process.getuid?.()})`);

@@ -15,6 +15,7 @@ import { env, setNextAuthUrl } from "../env";
 import { authenticate } from "../services/users/users";
 import { clientIp } from "../http/forwarded";
 import { lockedFor, recordFailure, recordSuccess } from "./throttle";
+import { logger } from "../log/logger";
 
 export const SESSION_MAX_AGE_S = 7 * 24 * 3600;
 
@@ -130,7 +131,7 @@ export function authOptions(): NextAuthOptions {
     logger: {
       error(code, metadata) {
         if (code === "CLIENT_FETCH_ERROR") return;
-        console.error(`[auth] ${code}`, metadata instanceof Error ? metadata.message : "");
+        logger("auth").error(metadata instanceof Error ? `${code} ${metadata.message}` : code);
       },
       warn() {},
       debug() {},

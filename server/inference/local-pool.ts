@@ -36,6 +36,7 @@ import { cpuInfo, defaultThreads, type EngineChoice, loadedLlamaLibraries, loadL
 import { checkLocalRequest, endsWithToolResults, parseLogitBias, stopSequenceOf, toChatHistory, ToolCallEvents, toLocalFunctions } from "./local-tools";
 import { cacheOwner, chooseSlot, promptCacheSettings } from "./prompt-slots";
 import type { EmbedResult, FinishReason, GenerateEvent, GenerateRequest, InferenceEngine } from "./types";
+import { logger } from "../log/logger";
 
 export interface LocalModelSpec {
   name: string;
@@ -107,8 +108,8 @@ function engineOnce(): Promise<EngineChoice> {
       engineLoaded = choice;
       // Said once, at load: which engine, and why not the native one.
       if (choice.binary !== "native" && choice.llama.gpu === false) {
-        console.warn(
-          `[inference] prebuilt llama.cpp, ${defaultThreads(choice.binary, choice.llama.gpu)} thread(s) per model by default ` +
+        logger("inference").warn(
+          `prebuilt llama.cpp, ${defaultThreads(choice.binary, choice.llama.gpu)} thread(s) per model by default ` +
             `(${choice.fallbackReason ?? "no native build"}); a native build (\`npm run cli -- engine build\`, or the background ` +
             `build at start-up) is used from the next start`,
         );
@@ -242,7 +243,7 @@ class LocalModel {
       this.state = "failed";
       this.error = (e as Error).message.split("\n")[0] ?? "unknown error";
       this.loading = null;
-      console.error(`[inference] model ${this.spec.name} failed to load: ${this.error}`);
+      logger("inference").error(`model ${this.spec.name} failed to load: ${this.error}`);
       throw Unavailable(`Model ${this.spec.name} failed to load: ${this.error}`, "model_load_failed", 30);
     }
   }
@@ -294,7 +295,7 @@ function chatWrapperFor(n: NlcModule, model: LlamaModel, spec: LocalModelSpec): 
   if (!wanted || wanted.toLowerCase() === "auto") {
     const wrapper = n.resolveChatWrapper(model);
     if (wrapper instanceof n.JinjaTemplateChatWrapper) {
-      console.warn(`[inference] model ${spec.name}: rendering its Jinja chat template (no built-in wrapper matches); a matching --chat-template is faster`);
+      logger("inference").warn(`model ${spec.name}: rendering its Jinja chat template (no built-in wrapper matches); a matching --chat-template is faster`);
     }
     return wrapper;
   }

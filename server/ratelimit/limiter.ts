@@ -25,6 +25,7 @@ import { formatAmount } from "../services/pricing/money";
 import { MemoryStore } from "./memory-store";
 import { RedisStore, RedisUnavailable } from "./redis-store";
 import { type Check, type CheckResult, type LimiterStore, type SettleOp, WINDOW_SECONDS } from "./store";
+import { logger } from "../log/logger";
 
 export type LimitKind = "rpm" | "tpm" | "concurrency" | "budget" | "spend" | "spend_daily";
 export type LimitScope = "key" | "tenant";
@@ -75,8 +76,8 @@ export interface LimiterOptions {
 }
 
 const consoleLogger: LimiterLogger = {
-  warn: (m) => console.warn(`[ratelimit] ${m}`),
-  error: (m) => console.error(`[ratelimit] ${m}`),
+  warn: (m) => logger("ratelimit").warn(m),
+  error: (m) => logger("ratelimit").error(m),
 };
 
 const NOOP: Admission = { headers: {}, settle: () => {} };

@@ -25,6 +25,7 @@ import { type Actor, recordAudit } from "../audit/audit";
 import { openSigningSecret, sealSigningSecret } from "../../auth/secret-box";
 import { generateApiKey, hashApiKey, isApiKeyFormat, keyDisplayPrefix } from "./key-format";
 import { CreateApiKeyInput, RevokeApiKeyInput, RotateApiKeyInput, apiKeyStatus } from "./schemas";
+import { logger } from "../../log/logger";
 
 /** Everything about a key that may leave the server — never `hash`. */
 export const apiKeySelect = {
@@ -453,7 +454,7 @@ function writeLastUsed(database: Db) {
 
 const lastUsed = new IdBatcher((ids) => writeLastUsed(defaultDb())(ids), {
   intervalMs: LAST_USED_FLUSH_MS,
-  onError: (e) => console.warn(`[api-keys] could not record lastUsedAt (will retry): ${(e as Error).message}`),
+  onError: (e) => logger("api-keys").warn(`could not record lastUsedAt (will retry): ${(e as Error).message}`),
 });
 
 /** Writes the pending lastUsedAt updates now (one updateMany). For shutdown hooks and tests. */

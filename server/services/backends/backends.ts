@@ -17,6 +17,7 @@ import { type Actor, recordAudit } from "../audit/audit";
 import { bumpConfigStamp, cachedConfig, configChange, configChanged } from "../routing/config-cache";
 import { backendModelVision, fetchVisionModels } from "./capabilities";
 import { BackendAccessInput, CreateBackendInput, UpdateBackendInput } from "./schemas";
+import { logger } from "../../log/logger";
 
 export const backendSelect = {
   id: true,
@@ -336,7 +337,7 @@ export function startHealthChecks(db: Db, intervalMs = 15_000, housekeeping: ((d
   g.__switchyardHealthTimer = setInterval(() => {
     if (running) return;
     running = true;
-    const chores = housekeeping.map((job) => job(db).catch((e: unknown) => console.error(`[housekeeping] ${(e as Error).message}`)));
+    const chores = housekeeping.map((job) => job(db).catch((e: unknown) => logger("housekeeping").error((e as Error).message)));
     void Promise.all([checkAllBackends(db), ...chores]).finally(() => (running = false));
   }, intervalMs);
   g.__switchyardHealthTimer.unref();

@@ -6,6 +6,7 @@
 import { ZodError } from "zod";
 import { isAppError } from "../../errors";
 import type { GatewayError } from "./types";
+import { logger } from "../../log/logger";
 
 type Issue = ZodError["issues"][number];
 
@@ -36,7 +37,7 @@ export function toGatewayError(e: unknown, requestId: string): GatewayError {
     return { status: e.status, kind: e.kind, message: e.message, param: e.param ?? null, code: e.code, retryAfter: e.retryAfter };
   }
   if (e instanceof ZodError) return zodToGatewayError(e);
-  console.error(`[gateway] ${requestId} internal error:`, e);
+  logger("gateway").error({ requestId, err: e }, "internal error");
   return {
     status: 500,
     kind: "internal",

@@ -16,6 +16,7 @@
  * Keys always start with the tenant id when what they hold depends on the tenant.
  */
 import { type Db, type Tx, db as defaultDb } from "../../db/client";
+import { logger } from "../../log/logger";
 
 export const POLL_MS = 250;
 export const MAX_ENTRIES = 100_000;
@@ -82,7 +83,7 @@ function watch(): void {
       .then(() => (warned = false))
       .catch((e: unknown) => {
         // the database is unreachable: keep serving from what is cached, say so once
-        if (!warned) console.warn(`[config-cache] cannot read the config stamp: ${(e as Error).message}`);
+        if (!warned) logger("config-cache").warn(`cannot read the config stamp: ${(e as Error).message}`);
         warned = true;
       })
       .finally(() => (running = false));

@@ -33,6 +33,7 @@ import {
   UpdatePolicyInput,
   targetKey,
 } from "./schemas";
+import { logger } from "../../log/logger";
 
 const policySelect = {
   id: true,
@@ -674,5 +675,5 @@ function maybeRecalibrate(db: Db, tenantId: string, p: Policy) {
   const now = Date.now();
   if (now - at < CALIBRATION.staleMs || now - tried < CALIBRATION.staleMs) return;
   lastCalibration.set(p.id, now);
-  void recalibratePolicy(db, tenantId, p.id).catch((e: unknown) => console.error(`[routing] calibration of ${p.alias} failed:`, (e as Error).message));
+  void recalibratePolicy(db, tenantId, p.id).catch((e: unknown) => logger("routing").error(`calibration of ${p.alias} failed: ${(e as Error).message}`));
 }
