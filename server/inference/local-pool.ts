@@ -234,6 +234,8 @@ class LocalModel {
           sequences: Math.max(1, this.spec.parallel),
           threads,
           batchSize: Math.min(512, this.spec.contextSize),
+          // the patch's generation bursts (patches/README.md); SWITCHYARD_GENERATION_BURST=0 turns them off
+          generationBurst: inferenceEnv().SWITCHYARD_GENERATION_BURST,
         });
       }
       this.loaded = loaded;
