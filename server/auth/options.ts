@@ -2,7 +2,7 @@
  * next-auth (v4) configuration: email + password, optionally OIDC, JWT sessions.
  *
  * Everything URL-shaped derives from the env module: NEXTAUTH_URL is
- * `<PUBLIC_URL><BASE_PATH>/api/auth` (next-auth v4 reads it from process.env),
+ * `<PUBLIC_URL><BASE_PATH>/api/auth` (next-auth v4 reads it from its environment variable; server/env.ts sets it),
  * the sign-in page lives under the base path, and cookies are scoped to it so
  * two apps on one host under different sub-paths don't share sessions.
  * Sessions are JWTs signed with AUTH_SECRET, so they survive restarts; a user's

@@ -35,7 +35,7 @@ export const processIo: Io = {
   },
 };
 
-/** Loads ./.env into process.env; variables already set win (Node's rule). */
+/** Loads ./.env into the environment; variables already set win (Node's rule). */
 function loadDotEnv(cwd: string) {
   const file = path.join(cwd, ".env");
   if (!existsSync(file)) return;
