@@ -370,7 +370,7 @@ function logOutcome(
     model: usage.modelUsed ?? (usage.modelRequested || undefined),
     stream: usage.stream || undefined,
     code: error?.code ?? undefined,
-    error: httpStatus >= 500 ? error?.message : undefined,
+    reason: httpStatus >= 500 ? error?.message : undefined,
   };
   reqLog()[level](line, httpStatus >= 400 ? "request failed" : "request");
 }
