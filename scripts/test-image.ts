@@ -118,7 +118,7 @@ async function main() {
     }
     assert.ok(ready, `the server never became ready:\n${stdout}\n${stderr}`);
     assert.deepEqual(ready.checks, { database: "ok", migrations: "ok" });
-    assert.match(stdout, /\[ratelimit\] limits kept in this process/, "the server logs to stdout");
+    assert.match(stdout, /"component":"ratelimit","msg":"limits kept in this process/, "the server logs (JSON lines) to stdout");
     const dbFile = path.join(dataDir, "switchyard.db");
     assert.ok(existsSync(dbFile), "the SQLite database lives on the volume");
 
