@@ -5,6 +5,12 @@
  * `env()` validates everything the server needs, once, and throws an error that
  * names the bad variable. instrumentation.ts calls it at start-up so a bad value
  * stops the process before it serves anything. Add new variables here, nowhere else.
+ *
+ * Code that needs a few variables without the whole server's (the CLI, the migrator, the
+ * engine, anything read per request) uses a per-concern accessor (`inferenceEnv()`,
+ * `pathsEnv()`, …): validated the same way, no AUTH_SECRET needed. Writes to the environment
+ * (next-auth's NEXTAUTH_URL, node-llama-cpp's CMake options) and child environments go
+ * through the small functions at the end of this file.
  */
 import { z } from "zod";
 import { parseTrustProxy } from "./http/forwarded";
