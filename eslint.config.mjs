@@ -4,6 +4,7 @@
 import nextPlugin from "@next/eslint-plugin-next";
 import reactHooks from "eslint-plugin-react-hooks";
 import tseslint from "typescript-eslint";
+import { boundaries, clientBoundary } from "./eslint/boundaries.mjs";
 
 export default tseslint.config(
   {
@@ -29,4 +30,6 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
+  ...boundaries,
+  clientBoundary,
 );

@@ -5,7 +5,13 @@ import { defineConfig } from "vitest/config";
 //   unit         *.test.ts beside the code, no I/O
 //   integration  *.int.test.ts, a real database chosen by TEST_DB=sqlite|postgresql
 export default defineConfig({
-  resolve: { alias: { "@": path.resolve(import.meta.dirname) } },
+  resolve: {
+    alias: {
+      "@": path.resolve(import.meta.dirname),
+      // Next resolves the marker with the react-server condition (to its empty module); so do tests
+      "server-only": path.resolve(import.meta.dirname, "node_modules/server-only/empty.js"),
+    },
+  },
   test: {
     projects: [
       {

@@ -41,6 +41,8 @@ async function main() {
   const { createTenant } = await import("../server/services/tenants/tenants");
   const { createApiKey } = await import("../server/services/api-keys/api-keys");
   const { CLI_ACTOR } = await import("../server/services/audit/audit");
+  const { allowServerOnly } = await import("../server/test/server-only");
+  allowServerOnly(); // trpc/root carries `import "server-only"`
   const { createCaller } = await import("../server/trpc/root");
   const { createContext } = await import("../server/trpc/init");
 

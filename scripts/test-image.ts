@@ -11,7 +11,9 @@
  *   - the console (sign-in page and its static assets), /docs and its assets, under the
  *     build's base path; logs go to stdout;
  *   - SIGTERM to the init process during a stream: exit 0 and the stream's usage row
- *     is written.
+ *     is written; the stream's fresh key gets its lastUsedAt, though the signal comes
+ *     before its batch's timer: the shutdown hook (instrumentation bundle) flushes the
+ *     batch the /v1 route bundle filled (one instance per process: server/runtime/).
  * Needs a build for the base path in E2E_BASE_PATH (default /llm): the e2e matrix runs
  * this right after its /llm cell, reusing that `next build`. Needs root (to switch to
  * the image's uid, as CI runs) and `tini` and `setpriv` (Debian: tini, util-linux).
@@ -22,6 +24,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { chownSync, existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import assert from "node:assert/strict";
+import { Agent, setGlobalDispatcher } from "undici";
 import { writeTinyModel, TINY_MODEL } from "./tiny-gguf/make-tiny-model";
 import { assertPortFree, imagePath, installImage, killTree } from "./deploy/image";
 
@@ -60,6 +63,10 @@ const env: Record<string, string> = {
 const procEnv = env as unknown as NodeJS.ProcessEnv;
 
 async function main() {
+  // No keep-alive: on SIGTERM Next drains until its open sockets close, and undici keeps this
+  // client's idle ones for 4 s — long enough for the api-key batch's own 5 s timer to race the
+  // shutdown flush that the lastUsedAt check below is about.
+  setGlobalDispatcher(new Agent({ pipelining: 0 }));
   await assertPortFree(port);
   // the image user can write its volume but not the app
   if (asRoot) {
@@ -168,10 +175,27 @@ async function main() {
     assert.equal(chat.status, 200, chatBody);
     assert.equal((JSON.parse(chatBody) as { choices: { message: { content: string } }[] }).choices[0]!.message.content, TINY_MODEL.chatReply);
 
-    // SIGTERM while a stream runs: the usage row is still written
+    // SIGTERM while a stream runs: the usage row is still written, and so is the lastUsedAt of
+    // the stream's key (a fresh one). The key batch is written LAST_USED_FLUSH_MS (5 s) after
+    // its first key: wait until the chat's batch is written, so the fresh key starts a new one
+    // and a lastUsedAt earlier than 5 s after the request can only come from the shutdown flush.
+    const keyRow = (name: string) => {
+      const d = new Database(dbFile, { readonly: true });
+      try {
+        return d.prepare("SELECT id, lastUsedAt FROM ApiKey WHERE name = ?").get(name) as { id: string; lastUsedAt: string | null } | undefined;
+      } finally {
+        d.close();
+      }
+    };
+    for (let i = 0; i < 100 && !keyRow("image")?.lastUsedAt; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(keyRow("image")?.lastUsedAt, "the chat's key batch is written within its interval");
+    const termKey = /sk-sy-[A-Za-z0-9]+/.exec(cli("key", "create", "--tenant", "img", "--name", "term"))?.[0];
+    assert.ok(termKey, "key create printed a key");
+    const LAST_USED_FLUSH_MS = 5_000;
+    const sentAt = Date.now();
     const stream = await fetch(`${origin}${B}/api/v1/completions`, {
       method: "POST",
-      headers: { ...auth, "x-request-id": `image-term-${Date.now()}` },
+      headers: { ...auth, authorization: `Bearer ${termKey}`, "x-request-id": `image-term-${Date.now()}` },
       body: JSON.stringify({ model: "tiny", prompt: "Once upon a time", max_tokens: 4000, stream: true }),
     });
     assert.equal(stream.status, 200);
@@ -184,6 +208,7 @@ async function main() {
       assert.ok(!done, `stream ended before its first token: ${seen}`);
       seen += dec.decode(value, { stream: true });
     }
+    assert.equal(keyRow("term")?.lastUsedAt ?? null, null, "lastUsedAt is still waiting in its batch when the signal comes");
     child.kill("SIGTERM"); // the init process (tini) forwards it to node
     try {
       for (;;) if ((await reader.read()).done) break;
@@ -195,10 +220,20 @@ async function main() {
     assert.match(stderr, /\[shutdown\] usage log: \d+ rows written, 0 left, 0 dropped/);
     const db = new Database(dbFile, { readonly: true });
     const row = db
-      .prepare("SELECT status, errorCode, stream, completionTokens FROM RequestLog WHERE requestId = ?")
-      .get(requestId) as { status: string; errorCode: string; stream: number; completionTokens: number } | undefined;
+      .prepare("SELECT status, errorCode, stream, completionTokens, apiKeyId FROM RequestLog WHERE requestId = ?")
+      .get(requestId) as { status: string; errorCode: string; stream: number; completionTokens: number; apiKeyId: string } | undefined;
     db.close();
     assert.ok(row, "the interrupted stream has its usage row");
+    const term = keyRow("term");
+    assert.equal(row.apiKeyId, term?.id, "logged under the stream's key");
+    assert.ok(term?.lastUsedAt, "the key's lastUsedAt is written by the time the server exits");
+    // (the shutdown takes well under a second here: see the dispatcher at the top)
+    const after = Date.parse(term.lastUsedAt) - sentAt;
+    assert.ok(
+      after < LAST_USED_FLUSH_MS,
+      `lastUsedAt came ${after} ms after the request: from the batch's timer, not from the shutdown flush — ` +
+        "the shutdown hook flushed another batch than the one the /v1 route filled",
+    );
     assert.equal(row.status, "error");
     assert.equal(row.errorCode, "shutting_down");
     assert.equal(row.stream, 1);

@@ -1,3 +1,4 @@
+import "server-only";
 import { db } from "./db/client";
 import { loadMigrations } from "./db/migrate";
 import { env } from "./env";

@@ -11,8 +11,7 @@ import { env, startupEnv } from "./env";
 import { installPeerStamp } from "./http/client-address";
 import { installFastPath } from "./http/fast-path";
 import { localPool } from "./inference/engine";
-import { logger } from "./log/logger";
-import { flushLastUsed } from "./services/api-keys/api-keys";
+import { flushLastUsed } from "./auth/verify-api-key";
 import { existingLimiter, limiter } from "./ratelimit/limiter";
 import { resetReplayCache } from "./auth/replay-cache";
 import { startHealthChecks } from "./services/backends/backends";
@@ -22,6 +21,7 @@ import { retentionHousekeeping } from "./services/request-bodies/retention";
 import { initTracingFromEnv, shutdownTracing } from "./telemetry/tracing";
 import { purgeExpiredResponses } from "./services/responses/responses";
 import { SHUTDOWN_PRIORITY, installShutdownHooks, onShutdown } from "./services/usage/shutdown";
+import { logger } from "./log/logger";
 
 export async function startServer(): Promise<void> {
   // before any request: IP allowlists need the socket address (server/http/client-address.ts)

@@ -1,5 +1,6 @@
 "use client";
 import { useState } from "react";
+import { Check, Fieldset, FormFooter } from "./form";
 import { Alert, Dialog } from "./ui";
 
 /**
@@ -28,33 +29,20 @@ export function AccessDialog({
   return (
     <Dialog open onClose={onClose} title={title}>
       <Alert>{error}</Alert>
-      <label className="check">
-        <input type="checkbox" checked={isPublic} onChange={(e) => setPublic(e.target.checked)} /> Every tenant
-      </label>
+      <Check checked={isPublic} onChange={setPublic}>
+        Every tenant
+      </Check>
       {!isPublic && (
-        <fieldset className="field checks-list">
-          <legend>Only these tenants</legend>
+        <Fieldset legend="Only these tenants" className="checks-list">
           {tenants.length === 0 && <span className="sub">No tenants yet.</span>}
           {tenants.map((t) => (
-            <label key={t.id} className="check">
-              <input
-                type="checkbox"
-                checked={chosen.includes(t.id)}
-                onChange={(e) => setChosen((c) => (e.target.checked ? [...c, t.id] : c.filter((x) => x !== t.id)))}
-              />{" "}
+            <Check key={t.id} checked={chosen.includes(t.id)} onChange={(checked) => setChosen((c) => (checked ? [...c, t.id] : c.filter((x) => x !== t.id)))}>
               {t.name} <span className="sub mono">{t.slug}</span>
-            </label>
+            </Check>
           ))}
-        </fieldset>
+        </Fieldset>
       )}
-      <div className="form-actions">
-        <button type="button" className="btn" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" className="btn btn-primary" disabled={busy} onClick={() => onSave({ public: isPublic, tenantIds: isPublic ? [] : chosen })}>
-          {busy ? "Saving…" : "Save"}
-        </button>
-      </div>
+      <FormFooter onCancel={onClose} submitLabel="Save" busy={busy} onSubmit={() => onSave({ public: isPublic, tenantIds: isPublic ? [] : chosen })} />
     </Dialog>
   );
 }

@@ -1,5 +1,6 @@
 "use client";
 import { createContext, useCallback, useContext, useEffect, useRef, useState } from "react";
+import { FormFooter } from "./form";
 
 export function Badge({ tone, children }: { tone?: "ok" | "warn" | "danger" | "accent"; children: React.ReactNode }) {
   return <span className={`badge${tone ? ` badge-${tone}` : ""}`}>{children}</span>;
@@ -7,34 +8,6 @@ export function Badge({ tone, children }: { tone?: "ok" | "warn" | "danger" | "a
 
 export function StatusBadge({ status }: { status: string }) {
   return <Badge tone={status === "active" ? "ok" : "warn"}>{status}</Badge>;
-}
-
-export function Field({
-  label,
-  error,
-  hint,
-  children,
-  id,
-}: {
-  label: string;
-  error?: string;
-  hint?: string;
-  id: string;
-  children: React.ReactNode;
-}) {
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      {children}
-      {error ? (
-        <span className="error" id={`${id}-error`} role="alert">
-          {error}
-        </span>
-      ) : hint ? (
-        <span className="hint">{hint}</span>
-      ) : null}
-    </div>
-  );
 }
 
 export function Alert({ tone = "error", children }: { tone?: "error" | "ok" | "warn"; children: React.ReactNode }) {
@@ -109,20 +82,7 @@ export function ConfirmDialog({
 }) {
   return (
     <Dialog open={open} onClose={onClose} title={title} description={description}>
-      <div className="form-actions">
-        <button type="button" className="btn" onClick={onClose}>
-          Cancel
-        </button>
-        <button
-          type="button"
-          className={`btn ${danger ? "btn-danger-solid" : "btn-primary"}`}
-          onClick={onConfirm}
-          disabled={busy}
-          autoFocus
-        >
-          {busy ? "Working…" : confirmLabel}
-        </button>
-      </div>
+      <FormFooter onCancel={onClose} submitLabel={confirmLabel} busyLabel="Working…" busy={busy} onSubmit={onConfirm} danger={danger} autoFocus />
     </Dialog>
   );
 }
@@ -132,6 +92,18 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
     <div className="empty">
       <strong>{title}</strong>
       {children}
+    </div>
+  );
+}
+
+/** A figure in a card; a skeleton until `value` is known (null). */
+export function Stat({ label, value, testId }: { label: string; value: React.ReactNode | null; testId?: string }) {
+  return (
+    <div className="stat panel">
+      <div className="stat-label">{label}</div>
+      <div className="stat-value" data-testid={testId}>
+        {value ?? <span className="skeleton" style={{ width: 80, height: 24, display: "inline-block" }} />}
+      </div>
     </div>
   );
 }

@@ -1,6 +1,11 @@
 import { TRPCClientError } from "@trpc/client";
 import type { AppRouter } from "@/server/trpc/root";
 
+/** The tRPC error code the server answered with (e.g. "NOT_FOUND"); undefined for anything that isn't a tRPC error. */
+export function errorCode(error: unknown): string | undefined {
+  return error instanceof TRPCClientError ? (error as TRPCClientError<AppRouter>).data?.code : undefined;
+}
+
 /** A sentence for the user, and per-field messages when the server named fields. */
 export function describeError(error: unknown): { message: string; fields: Record<string, string> } {
   if (error instanceof TRPCClientError) {

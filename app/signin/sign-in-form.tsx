@@ -1,7 +1,8 @@
 "use client";
 import { signIn } from "next-auth/react";
 import { useState } from "react";
-import { Alert, Field } from "../_components/ui";
+import { Field } from "../_components/form";
+import { Alert } from "../_components/ui";
 import { useBasePath } from "../_lib/base-path";
 
 export function SignInForm({

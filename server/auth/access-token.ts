@@ -14,7 +14,7 @@
 import { SignJWT, jwtVerify } from "jose";
 import { type Db, type Role, db as defaultDb } from "../db/client";
 import { TtlCache } from "../lib/ttl-cache";
-import { hasRole } from "../services/members/roles";
+import { hasRole } from "./roles";
 import { serverKey } from "./derived-keys";
 import { API_SCOPES, type LimitSet, type Principal, limitColumns, limitSetOf } from "./principal";
 

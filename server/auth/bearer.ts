@@ -5,7 +5,7 @@
  * for a principal whose tenant is suspended or whose scopes don't cover the route.
  */
 import type { Db } from "../db/client";
-import { verifyApiKey } from "../services/api-keys/api-keys";
+import { verifyApiKey } from "./verify-api-key";
 import { credentialKind, verifyAccessToken } from "./access-token";
 import type { Principal } from "./principal";
 

@@ -8,12 +8,13 @@
  * Sessions are JWTs signed with AUTH_SECRET, so they survive restarts; a user's
  * `sessionVersion` (checked on every tRPC call) revokes them when needed.
  */
+import "server-only";
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { db } from "../db/client";
 import { env, setNextAuthUrl } from "../env";
-import { authenticate } from "../services/users/users";
 import { clientIp } from "../http/forwarded";
+import { authenticate } from "./sign-in";
 import { lockedFor, recordFailure, recordSuccess } from "./throttle";
 import { logger } from "../log/logger";
 

@@ -12,6 +12,7 @@
 import { Redis } from "ioredis";
 import { env } from "../env";
 import { AppError } from "../errors";
+import { processSlot } from "../runtime/registry";
 import { logger } from "../log/logger";
 
 export interface ReplayCache {
@@ -93,21 +94,20 @@ export class RedisReplayCache implements ReplayCache {
   }
 }
 
-// Next may evaluate this module once per bundle in the same process: keep one cache on globalThis.
-const slot = globalThis as unknown as { __switchyardReplayCache?: ReplayCache };
+// One cache per process, whichever bundle asks first (server/runtime/registry.ts).
+const slot = processSlot<ReplayCache>("auth.replayCache", () => {
+  const e = env();
+  return e.REDIS_URL
+    ? new RedisReplayCache({ url: e.REDIS_URL, timeoutMs: e.RATE_LIMIT_REDIS_TIMEOUT_MS, failMode: e.RATE_LIMIT_FAIL_MODE })
+    : new MemoryReplayCache();
+});
 
 export function replayCache(): ReplayCache {
-  if (!slot.__switchyardReplayCache) {
-    const e = env();
-    slot.__switchyardReplayCache = e.REDIS_URL
-      ? new RedisReplayCache({ url: e.REDIS_URL, timeoutMs: e.RATE_LIMIT_REDIS_TIMEOUT_MS, failMode: e.RATE_LIMIT_FAIL_MODE })
-      : new MemoryReplayCache();
-  }
-  return slot.__switchyardReplayCache;
+  return slot.get();
 }
 
 /** Tests: start over (e.g. after changing REDIS_URL). */
 export async function resetReplayCache(): Promise<void> {
-  await slot.__switchyardReplayCache?.close();
-  slot.__switchyardReplayCache = undefined;
+  await slot.peek()?.close();
+  slot.clear();
 }

@@ -18,7 +18,7 @@
  * default 300), compares in constant time, and accepts each signature once.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { base62 } from "../services/api-keys/key-format";
+import { base62 } from "./key-format";
 
 export const SIGNATURE_HEADER = "x-switchyard-signature";
 export const SIGNING_SECRET_PREFIX = "sy-sig-";

@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { verifyPassword } from "../auth/password";
 import { db } from "../db/client";
-import { verifyApiKey } from "../services/api-keys/api-keys";
+import { verifyApiKey } from "../auth/verify-api-key";
 import { CLI_ACTOR } from "../services/audit/audit";
 import { addMember } from "../services/members/members";
 import { makeTenant, makeUser, uniq } from "../test/fixtures";

@@ -7,7 +7,7 @@ import type { LimitSet } from "../auth/principal";
 import { CLI_ACTOR } from "../services/audit/audit";
 import { getLimits, setKeyLimits, setTenantLimits } from "../services/limits/limits";
 import { type LimitsPatch, parseLimitFlag, parseMoneyFlag } from "../services/limits/schemas";
-import { formatAmount } from "../services/pricing/money";
+import { formatAmount } from "../lib/money";
 import { findTenantBySlug } from "../services/tenants/tenants";
 import type { FlagSpec, Flags } from "./args";
 import type { Command } from "./commands";

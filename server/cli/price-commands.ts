@@ -4,7 +4,7 @@
  * Registered in commands.ts.
  */
 import { CLI_ACTOR } from "../services/audit/audit";
-import { formatAmount } from "../services/pricing/money";
+import { formatAmount } from "../lib/money";
 import { importSeedPrices, listPrices, priceHistory, setPrice } from "../services/pricing/prices";
 import { platformSpend } from "../services/usage/dashboard";
 import { OverviewRange } from "../services/usage/schemas";

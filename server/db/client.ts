@@ -4,11 +4,13 @@
  * SQLite (`file:`) and PostgreSQL (`postgresql://`) each need their own generated
  * client (a client generated for one provider refuses the other's adapter), both
  * from the same schema, so their APIs are identical; `Db` is typed by the SQLite one.
- * One instance per process, kept on globalThis so Next's dev reloads don't leak pools.
+ * One instance per process, in a process slot (server/runtime/registry.ts), so Next's
+ * bundles share it and dev reloads don't leak pools.
  */
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { databasePoolEnv, env } from "../env";
+import { processSlot } from "../runtime/registry";
 import { PrismaClient as PgClient } from "./generated/postgresql/client";
 import { PrismaClient as SqliteClient } from "./generated/sqlite/client";
 import { providerOf, sqlitePathFromUrl } from "./url";
@@ -31,9 +33,8 @@ export function createDb(url: string): Db {
   return client as unknown as Db;
 }
 
-const globalForDb = globalThis as unknown as { __switchyardDb?: Db };
+const slot = processSlot("db.client", () => createDb(env().DATABASE_URL));
 
 export function db(): Db {
-  globalForDb.__switchyardDb ??= createDb(env().DATABASE_URL);
-  return globalForDb.__switchyardDb;
+  return slot.get();
 }

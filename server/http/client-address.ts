@@ -16,11 +16,12 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { processSlot } from "../runtime/registry";
 import { clientIp } from "./forwarded";
 
 export const PEER_HEADER = "x-switchyard-peer";
-const FLAG = Symbol.for("switchyard.peerStamp");
-const slot = globalThis as unknown as Record<symbol, boolean | undefined>;
+/** Whether the servers' "request" event is wrapped (once per process, whichever bundle installs it). */
+const installed = processSlot("http.peerStamp", () => false);
 
 type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
 
@@ -45,14 +46,14 @@ function stamp(proto: { emit: Emit }) {
 
 /** Idempotent, once per process: http and https servers (`next dev --experimental-https`). */
 export function installPeerStamp(): void {
-  if (slot[FLAG]) return;
+  if (installed.get()) return;
   stamp(http.Server.prototype as unknown as { emit: Emit });
   stamp(https.Server.prototype as unknown as { emit: Emit });
-  slot[FLAG] = true;
+  installed.set(true);
 }
 
 export function peerStampInstalled(): boolean {
-  return slot[FLAG] === true;
+  return installed.get();
 }
 
 /** The address allowlists are checked against, or null when it cannot be known. */

@@ -20,6 +20,7 @@ import https from "node:https";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { Readable } from "node:stream";
+import { processSlot } from "../runtime/registry";
 import { stampPeer } from "./client-address";
 import { SECURITY_HEADERS } from "./security-headers";
 import { logger } from "../log/logger";
@@ -36,8 +37,8 @@ interface Route {
   handlers?: Promise<Record<string, Handler> | null>;
 }
 
-const FLAG = Symbol.for("switchyard.fastPath");
-const slot = globalThis as unknown as Record<symbol, boolean | undefined>;
+/** Whether this process's HTTP servers are wrapped already (once per process, whichever bundle installs it). */
+const installed = processSlot("http.fastPath", () => false);
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
 /** The /api/v1 routes of a production build, from Next's app-paths manifest. */
@@ -162,7 +163,7 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse, handler: Han
  * directly. Idempotent. Returns whether the lean path is on.
  */
 export function installFastPath(opts: { basePath: string; maxBodyBytes: number; distDir?: string }): boolean {
-  if (slot[FLAG]) return true;
+  if (installed.get()) return true;
   const distDir = opts.distDir ?? path.join(process.cwd(), ".next");
   const routes = v1Routes(distDir);
   if (!routes.length) return false;
@@ -195,7 +196,7 @@ export function installFastPath(opts: { basePath: string; maxBodyBytes: number; 
   };
   wrap(http.Server.prototype as never);
   wrap(https.Server.prototype as never);
-  slot[FLAG] = true;
+  installed.set(true);
   return true;
 }
 

@@ -3,17 +3,37 @@
  * A Model row is (re)registered with the pool whenever a request uses it, so
  * configuration changes take effect on the next request without a restart.
  */
-import type { ModelRow } from "../services/models/models";
+import { registerCollector } from "../metrics/metrics";
+import { processSlot } from "../runtime/registry";
 import { type LocalModelSpec, LocalPool } from "./local-pool";
 
-const g = globalThis as unknown as { __switchyardPool?: LocalPool };
-
-export function localPool(): LocalPool {
-  g.__switchyardPool ??= new LocalPool();
-  return g.__switchyardPool;
+/**
+ * What the engine reads of a registered model (services/models' Model row has these
+ * columns and more; this layer names only what it needs, so it depends on no service).
+ */
+export interface ModelSource {
+  name: string;
+  /** a GGUF path (hf: URIs are downloaded first and never reach the engine) */
+  source: string;
+  kind: LocalModelSpec["kind"];
+  contextSize: number;
+  parallel: number;
+  threads: number | null;
+  chatTemplate: string | null;
 }
 
-export function specOf(m: Pick<ModelRow, "name" | "source" | "kind" | "contextSize" | "parallel" | "threads" | "chatTemplate">): LocalModelSpec {
+const pool = processSlot("inference.pool", () => {
+  const p = new LocalPool();
+  // queue depth, slots and model state are read from the pool when /metrics is scraped
+  registerCollector("models", () => p.status());
+  return p;
+});
+
+export function localPool(): LocalPool {
+  return pool.get();
+}
+
+export function specOf(m: ModelSource): LocalModelSpec {
   return {
     name: m.name,
     path: m.source,

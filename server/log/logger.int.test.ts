@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { generateApiKey } from "../services/api-keys/key-format";
+import { generateApiKey } from "../auth/key-format";
 import { capturedOutput, scanTexts } from "../test/secret-scan";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");

@@ -78,7 +78,7 @@ it("parses, and counters move with requests", async () => {
   const { usage } = (await res.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
 
   await setKeyLimits(db(), CLI_ACTOR, tenant.id, { keyId: apiKey.id, rpm: 1 });
-  const { clearApiKeyCache } = await import("../services/api-keys/api-keys");
+  const { clearApiKeyCache } = await import("../auth/verify-api-key");
   clearApiKeyCache();
   // the chat request above was before the limit existed, so one more is admitted and the next refused
   expect((await fetch(`${server.url}/api/v1/models`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);

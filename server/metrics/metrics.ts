@@ -1,22 +1,23 @@
 /**
  * Prometheus metrics (prom-client), served at <base>/metrics (app/metrics/route.ts).
  *
- * One registry per process, kept on globalThis: Next bundles route handlers and
- * instrumentation separately, so this module can be evaluated more than once in the
- * same process — module-level state would split the counters between bundles.
+ * One registry per process, in a process slot (server/runtime/registry.ts): Next
+ * bundles route handlers and instrumentation separately, so this module can be
+ * evaluated more than once in the same process — module-level state would split the
+ * counters between bundles.
  *
  * Counters and histograms are updated where things happen (the /v1 wrapper, the
  * limiter, the fair queue); state that already lives elsewhere (queue depth, loaded
- * models, usage-writer backlog) is read at scrape time by `collect` callbacks, which
- * reach the other singletons through globalThis so this module imports none of them
- * (the inference pool imports this module; importing it back would be a cycle).
+ * models, usage-writer backlog) is read at scrape time from collectors its owners
+ * register (`registerCollector`) where they create the process-wide instance. So this
+ * module imports none of them: they import it (the inference pool counts queue waits
+ * here), and the shapes it reads are declared below.
  * Add a metric here, with a name starting `switchyard_`, and mention it in README.md.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { LocalModelStatus } from "../inference/local-pool";
-import type { UsageWriterStats } from "../services/usage/types";
+import { processSlot } from "../runtime/registry";
 
-/** What the limiter reports about itself at scrape time (set by server/ratelimit/limiter.ts). */
+/** What the limiter reports about itself at scrape time (registered by server/ratelimit/limiter.ts). */
 export interface LimiterStatus {
   backend: "memory" | "redis";
   failMode: "open" | "closed";
@@ -24,12 +25,45 @@ export interface LimiterStatus {
   up: boolean;
 }
 
-interface Sources {
-  __switchyardPool?: { status(): LocalModelStatus[] };
-  __switchyardUsageWriter?: { stats(): UsageWriterStats };
-  __switchyardLimiterStatus?: () => LimiterStatus;
+/** One model of the inference pool at scrape time (registered by server/inference/engine.ts). */
+export interface ModelGaugeStatus {
+  name: string;
+  /** unloaded | loading | ready | failed */
+  state: string;
+  queued: number;
+  active: number;
+  slots: number;
+  sizeBytes: number | null;
 }
-const sources = globalThis as unknown as Sources;
+
+/** The usage writer's counts at scrape time (registered by server/services/usage/usage-writer.ts). */
+export interface UsageWriterCounts {
+  buffered: number;
+  written: number;
+  dropped: number;
+  rejected: number;
+  failedFlushes: number;
+}
+
+/** The scrape-time sources, one per owner; a source nobody registered reads as absent. */
+export interface Collectors {
+  models: () => readonly ModelGaugeStatus[];
+  usageWriter: () => UsageWriterCounts;
+  limiter: () => LimiterStatus;
+}
+
+const collectors = processSlot("metrics.collectors", (): Partial<Collectors> => ({}));
+
+/** Sets (or replaces) the scrape-time source `name`: call it where the process-wide instance is created. */
+export function registerCollector<K extends keyof Collectors>(name: K, collect: Collectors[K]): void {
+  collectors.get()[name] = collect;
+}
+
+const sources = {
+  models: () => collectors.get().models?.() ?? [],
+  usageWriter: () => collectors.get().usageWriter?.(),
+  limiter: () => collectors.get().limiter?.(),
+};
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -103,7 +137,7 @@ function create() {
     registers: [registry],
     collect() {
       // The writer keeps its own cumulative count; mirror it so one metric covers every source.
-      const failed = sources.__switchyardUsageWriter?.stats().failedFlushes ?? 0;
+      const failed = sources.usageWriter()?.failedFlushes ?? 0;
       if (failed > mirroredWriterFailures) this.inc({ source: "usage_writer" }, failed - mirroredWriterFailures);
       mirroredWriterFailures = Math.max(mirroredWriterFailures, failed);
     },
@@ -122,7 +156,7 @@ function create() {
     registers: [registry],
     collect() {
       this.reset();
-      for (const m of sources.__switchyardPool?.status() ?? []) this.set({ model: m.name }, m.queued);
+      for (const m of sources.models()) this.set({ model: m.name }, m.queued);
     },
   });
   new Gauge({
@@ -132,7 +166,7 @@ function create() {
     registers: [registry],
     collect() {
       this.reset();
-      for (const m of sources.__switchyardPool?.status() ?? []) this.set({ model: m.name }, m.active);
+      for (const m of sources.models()) this.set({ model: m.name }, m.active);
     },
   });
   new Gauge({
@@ -142,7 +176,7 @@ function create() {
     registers: [registry],
     collect() {
       this.reset();
-      for (const m of sources.__switchyardPool?.status() ?? []) this.set({ model: m.name }, m.slots);
+      for (const m of sources.models()) this.set({ model: m.name }, m.slots);
     },
   });
   new Gauge({
@@ -152,7 +186,7 @@ function create() {
     registers: [registry],
     collect() {
       this.reset();
-      for (const m of sources.__switchyardPool?.status() ?? []) this.set({ model: m.name, state: m.state }, 1);
+      for (const m of sources.models()) this.set({ model: m.name, state: m.state }, 1);
     },
   });
   new Gauge({
@@ -162,17 +196,17 @@ function create() {
     registers: [registry],
     collect() {
       this.reset();
-      for (const m of sources.__switchyardPool?.status() ?? []) if (m.sizeBytes !== null) this.set({ model: m.name }, m.sizeBytes);
+      for (const m of sources.models()) if (m.sizeBytes !== null) this.set({ model: m.name }, m.sizeBytes);
     },
   });
 
-  const writerGauge = (name: string, help: string, pick: (s: UsageWriterStats) => number) =>
+  const writerGauge = (name: string, help: string, pick: (s: UsageWriterCounts) => number) =>
     new Gauge({
       name,
       help,
       registers: [registry],
       collect() {
-        const s = sources.__switchyardUsageWriter?.stats();
+        const s = sources.usageWriter();
         this.set(s ? pick(s) : 0);
       },
     });
@@ -189,7 +223,7 @@ function create() {
     registers: [registry],
     collect() {
       this.reset();
-      const s = sources.__switchyardLimiterStatus?.();
+      const s = sources.limiter();
       if (s) this.set({ backend: s.backend, fail_mode: s.failMode }, s.up ? 1 : 0);
     },
   });
@@ -241,11 +275,10 @@ function create() {
 
 export type Metrics = ReturnType<typeof create>;
 
-const g = globalThis as unknown as { __switchyardMetrics?: Metrics };
+const slot = processSlot("metrics", create);
 
 export function metrics(): Metrics {
-  g.__switchyardMetrics ??= create();
-  return g.__switchyardMetrics;
+  return slot.get();
 }
 
 /** Prisma's errors, recognised by name without importing either generated client. */

@@ -3,6 +3,7 @@
  * scraper must send `Authorization: Bearer <token>` (compared in constant time);
  * without it the endpoint is open — keep it off the public internet then.
  */
+import "server-only";
 import { timingSafeEqual } from "node:crypto";
 import { bearerToken } from "../auth/bearer";
 import { env } from "../env";

@@ -15,13 +15,19 @@
  * logged and counted (switchyard_ratelimit_backend_up, …_backend_errors_total).
  * Monthly budget counters are seeded from UsageRollup (this month's sums) the first
  * time a month's counter is needed — after a restart, or when Redis lost it.
+ *
+ * What a caller is told about its limits (remaining requests and tokens, reset times,
+ * money left, budget warnings) is an AdmissionReport, on the admission and on a
+ * rejection (LimitRejected); each wire dialect renders it as headers
+ * (server/api/v1/rate-limit-headers.ts: OpenAI's x-ratelimit-*).
  */
 import type { LimitSet, Principal } from "../auth/principal";
 import { type Db, db as defaultDb } from "../db/client";
 import { env } from "../env";
-import { AppError } from "../errors";
-import { type LimiterStatus, metrics } from "../metrics/metrics";
-import { formatAmount } from "../services/pricing/money";
+import { AppError, isAppError } from "../errors";
+import { type LimiterStatus, metrics, registerCollector } from "../metrics/metrics";
+import { processSlot } from "../runtime/registry";
+import { formatAmount } from "../lib/money";
 import { MemoryStore } from "./memory-store";
 import { RedisStore, RedisUnavailable } from "./redis-store";
 import { type Check, type CheckResult, type LimiterStore, type SettleOp, WINDOW_SECONDS } from "./store";
@@ -34,9 +40,52 @@ export const DEFAULT_BUDGET_WARN_PERCENT = 80;
 /** A lease outlives a crashed replica by at most this long; live requests renew theirs every third of it. */
 export const LEASE_TTL_MS = 60_000;
 
+/** A rate window after this request: the tightest of the key's and the tenant's. */
+export interface WindowReport {
+  limit: number;
+  remaining: number;
+  /** until the window has room again (a window just charged: until this second's bucket leaves it) */
+  resetMs: number;
+}
+
+/** The tightest money budget (tenant or key, monthly or daily), in nano-units of SPEND_CURRENCY. */
+export interface SpendReport {
+  limitNano: number;
+  remainingNano: number;
+  period: "day" | "month";
+}
+
+/** What the limiter tells the caller about its limits; only the limits that apply are present. */
+export interface AdmissionReport {
+  /** requests per minute */
+  requests?: WindowReport;
+  /** tokens per minute */
+  tokens?: WindowReport;
+  spend?: SpendReport;
+  /** one note per budget past the tenant's warning threshold (budgetWarnPercent) */
+  budgetWarnings: string[];
+}
+
+/** A 429 from the limiter: the error, and the report of the limits as they stood. */
+export class LimitRejected extends AppError {
+  readonly limitReport: AdmissionReport;
+  constructor(err: AppError, report: AdmissionReport) {
+    super(err.kind, err.message, { code: err.code, retryAfter: err.retryAfter });
+    this.limitReport = report;
+  }
+}
+
+/**
+ * The report a limiter rejection carries, or null. Duck-typed, like isAppError: the
+ * process-wide limiter may have been built by another bundle's copy of this module.
+ */
+export function limitReportOf(e: unknown): AdmissionReport | null {
+  if (!isAppError(e)) return null;
+  return (e as { limitReport?: AdmissionReport }).limitReport ?? null;
+}
+
 export interface Admission {
-  /** x-ratelimit-*, x-switchyard-budget-* (and a budget warning when past the threshold) for the response */
-  headers: Record<string, string>;
+  report: AdmissionReport;
   /**
    * Charges the real token count and cost (nano-units; null = unpriced, charged 0) and frees
    * the concurrency slot. Idempotent; never throws.
@@ -80,7 +129,7 @@ const consoleLogger: LimiterLogger = {
   error: (m) => logger("ratelimit").error(m),
 };
 
-const NOOP: Admission = { headers: {}, settle: () => {} };
+const noop = (): Admission => ({ report: { budgetWarnings: [] }, settle: () => {} });
 
 export function monthStartUtc(now: number): Date {
   const d = new Date(now);
@@ -90,16 +139,6 @@ export function monthStartUtc(now: number): Date {
 export function nextMonthStartUtc(now: number): Date {
   const d = new Date(now);
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1));
-}
-
-/** OpenAI's reset format: "20ms", "1s", "1.5s", "6m0s". */
-export function formatDuration(ms: number): string {
-  if (ms <= 0) return "0s";
-  if (ms < 1000) return `${Math.ceil(ms)}ms`;
-  const totalSeconds = Math.ceil(ms / 100) / 10;
-  if (totalSeconds < 60) return `${Number.isInteger(totalSeconds) ? totalSeconds : totalSeconds.toFixed(1)}s`;
-  const m = Math.floor(totalSeconds / 60);
-  return `${m}m${Math.round(totalSeconds - m * 60)}s`;
 }
 
 const SCOPE_NAME: Record<LimitScope, string> = { key: "API key", tenant: "tenant" };
@@ -207,7 +246,7 @@ export class Limiter {
   async admit(p: Principal, req: { id: string; estimate: number; /** nano-units to reserve against money budgets */ costEstimate?: number }): Promise<Admission> {
     const now = Date.now();
     const planned = this.plan(p, Math.max(0, Math.ceil(req.estimate)), Math.max(0, Math.ceil(req.costEstimate ?? 0)), now);
-    if (planned.length === 0) return NOOP;
+    if (planned.length === 0) return noop();
     const checks = planned.map((x) => x.check);
     let outcome;
     try {
@@ -223,19 +262,19 @@ export class Limiter {
       return this.backendDown(e);
     }
     const { results, admitted, failed, bucket } = outcome;
-    const headers = this.headers(planned, results, admitted, now);
+    const report = this.report(planned, results, admitted, now);
     if (!admitted) {
       const f = planned[failed]!;
       metrics().rateLimitRejections.inc({ tenant: p.tenantSlug, scope: f.scope, limit: f.kind });
-      throw this.rejection(f, results[failed]!, headers, now);
+      throw new LimitRejected(this.rejection(f, results[failed]!, now), report);
     }
-    this.budgetWarning(p, planned, results, headers);
+    report.budgetWarnings = this.budgetWarnings(p, planned, results);
 
     const leases = planned.filter((x) => x.kind === "concurrency").map((x) => ({ key: x.check.key, id: req.id }));
     if (leases.length && this.store.renewsLeases) this.trackLeases(req.id, leases);
     let settled = false;
     return {
-      headers,
+      report,
       settle: (tokens: number, costNano?: bigint | number | null) => {
         if (settled) return;
         const cost = costNano == null ? 0 : Number(costNano);
@@ -324,12 +363,12 @@ export class Limiter {
     await running;
   }
 
-  private headers(planned: Planned[], results: CheckResult[], admitted: boolean, now: number): Record<string, string> {
-    const headers: Record<string, string> = {};
+  private report(planned: Planned[], results: CheckResult[], admitted: boolean, now: number): AdmissionReport {
+    const report: AdmissionReport = { budgetWarnings: [] };
     // a window just charged is not empty until its newest bucket (this second) leaves it
     const freshResetMs = WINDOW_SECONDS * 1000 - (now % 1000);
-    const pick = (kind: "rpm" | "tpm", suffix: "requests" | "tokens") => {
-      let best: { limit: number; remaining: number; resetMs: number } | null = null;
+    const tightest = (kind: "rpm" | "tpm"): WindowReport | undefined => {
+      let best: WindowReport | undefined;
       planned.forEach((x, i) => {
         if (x.kind !== kind || x.check.type !== "window") return;
         const r = results[i]!;
@@ -338,33 +377,25 @@ export class Limiter {
         const resetMs = charged > 0 ? freshResetMs : r.resetMs;
         if (!best || remaining < best.remaining) best = { limit: x.check.limit, remaining, resetMs };
       });
-      if (!best) return;
-      const b = best as { limit: number; remaining: number; resetMs: number };
-      headers[`x-ratelimit-limit-${suffix}`] = String(b.limit);
-      headers[`x-ratelimit-remaining-${suffix}`] = String(b.remaining);
-      headers[`x-ratelimit-reset-${suffix}`] = formatDuration(b.resetMs);
+      return best;
     };
-    pick("rpm", "requests");
-    pick("tpm", "tokens");
-    // money budgets: the tightest of the tenant's and the key's, monthly and daily, in currency units
-    let spend: { limit: number; remaining: number; kind: LimitKind } | null = null;
+    const requests = tightest("rpm");
+    if (requests) report.requests = requests;
+    const tokens = tightest("tpm");
+    if (tokens) report.tokens = tokens;
+    // money budgets: the tightest of the tenant's and the key's, monthly and daily
     planned.forEach((x, i) => {
       if (!MONEY.has(x.kind) || x.check.type !== "budget") return;
       const charged = admitted ? x.check.cost : 0;
       const remaining = Math.max(0, x.check.limit - results[i]!.used - charged);
-      if (!spend || remaining < spend.remaining) spend = { limit: x.check.limit, remaining, kind: x.kind };
+      if (!report.spend || remaining < report.spend.remainingNano) {
+        report.spend = { limitNano: x.check.limit, remainingNano: remaining, period: x.kind === "spend_daily" ? "day" : "month" };
+      }
     });
-    if (spend) {
-      const s = spend as { limit: number; remaining: number; kind: LimitKind };
-      headers["x-switchyard-budget-limit-spend"] = formatAmount(BigInt(s.limit));
-      headers["x-switchyard-budget-remaining-spend"] = formatAmount(BigInt(s.remaining));
-      headers["x-switchyard-budget-period-spend"] = s.kind === "spend_daily" ? "day" : "month";
-      headers["x-switchyard-budget-currency"] = env().SPEND_CURRENCY;
-    }
-    return headers;
+    return report;
   }
 
-  private budgetWarning(p: Principal, planned: Planned[], results: CheckResult[], headers: Record<string, string>) {
+  private budgetWarnings(p: Principal, planned: Planned[], results: CheckResult[]): string[] {
     const percent = p.limits.tenant.budgetWarnPercent ?? DEFAULT_BUDGET_WARN_PERCENT;
     const notes: string[] = [];
     planned.forEach((x, i) => {
@@ -384,10 +415,10 @@ export class Limiter {
         this.log.warn(`tenant ${p.tenantSlug}: ${SCOPE_NAME[x.scope]}${x.scope === "key" ? ` ${p.apiKeyId}` : ""} passed ${percent}% of its ${x.kind === "budget" ? "monthly token" : x.kind === "spend" ? "monthly spend" : "daily spend"} budget (${used} of ${limit}${MONEY.has(x.kind) ? " nano-units" : ""})`);
       }
     });
-    if (notes.length) headers["x-switchyard-budget-warning"] = notes.join("; ");
+    return notes;
   }
 
-  private rejection(x: Planned, r: CheckResult, headers: Record<string, string>, now: number): AppError {
+  private rejection(x: Planned, r: CheckResult, now: number): AppError {
     const where = `this ${SCOPE_NAME[x.scope]}`;
     const limit = x.check.limit;
     let err: AppError;
@@ -421,13 +452,13 @@ export class Limiter {
         retryAfter: seconds,
       });
     }
-    return Object.assign(err, { headers });
+    return err;
   }
 
   private backendDown(e: Error): Admission {
     this.noteDown(e);
     metrics().rateLimitBackendErrors.inc({ fail_mode: this.failMode });
-    if (this.failMode === "open") return NOOP;
+    if (this.failMode === "open") return noop();
     throw new AppError("unavailable", "Rate limiting is unavailable, so requests are refused for now (fail-closed). Try again shortly.", {
       code: "rate_limiter_unavailable",
       retryAfter: 1,
@@ -453,39 +484,34 @@ export class Limiter {
   }
 }
 
-/** Headers a rejection carries to the error response (x-ratelimit-*). */
-export function headersOf(e: unknown): Record<string, string> {
-  return (e as { headers?: Record<string, string> } | null)?.headers ?? {};
-}
-
 // ---- the process-wide limiter -------------------------------------------------------
 
-// On globalThis: Next may evaluate this module once per bundle; there must be one limiter per process.
-const g = globalThis as unknown as { __switchyardLimiter?: Limiter; __switchyardLimiterStatus?: () => LimiterStatus };
+// One limiter per process, whichever bundle asks first (server/runtime/registry.ts).
+const slot = processSlot("limiter", fromEnv);
 
 function fromEnv(): Limiter {
   const e = env();
   const store = e.REDIS_URL ? new RedisStore({ url: e.REDIS_URL, timeoutMs: e.RATE_LIMIT_REDIS_TIMEOUT_MS }) : new MemoryStore();
-  return new Limiter({ store, failMode: e.RATE_LIMIT_FAIL_MODE });
+  return install(new Limiter({ store, failMode: e.RATE_LIMIT_FAIL_MODE }));
+}
+
+/** The process-wide limiter reports its backend's health at scrape time (switchyard_ratelimit_backend_up). */
+function install(l: Limiter): Limiter {
+  registerCollector("limiter", () => l.status());
+  return l;
 }
 
 export function limiter(): Limiter {
-  if (!g.__switchyardLimiter) {
-    g.__switchyardLimiter = fromEnv();
-    g.__switchyardLimiterStatus = () => g.__switchyardLimiter!.status();
-  }
-  return g.__switchyardLimiter;
+  return slot.get();
 }
 
 /** Replaces the process-wide limiter (tests, the benchmark); closes the previous one. */
 export async function setLimiter(next: Limiter): Promise<void> {
-  const prev = g.__switchyardLimiter;
-  g.__switchyardLimiter = next;
-  g.__switchyardLimiterStatus = () => g.__switchyardLimiter!.status();
+  const prev = slot.set(install(next));
   if (prev && prev !== next) await prev.close();
 }
 
 /** The limiter if anything has used it (shutdown needn't connect to Redis to close nothing). */
 export function existingLimiter(): Limiter | undefined {
-  return g.__switchyardLimiter;
+  return slot.peek();
 }

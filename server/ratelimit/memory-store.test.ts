@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { estimateTokens } from "./estimate";
-import { formatDuration } from "./limiter";
 import { MemoryStore } from "./memory-store";
 import type { Check } from "./store";
 
@@ -81,14 +80,6 @@ describe("MemoryStore leases and budgets", () => {
 });
 
 describe("helpers", () => {
-  it("formats reset durations like OpenAI", () => {
-    expect(formatDuration(0)).toBe("0s");
-    expect(formatDuration(20)).toBe("20ms");
-    expect(formatDuration(1000)).toBe("1s");
-    expect(formatDuration(1500)).toBe("1.5s");
-    expect(formatDuration(360_000)).toBe("6m0s");
-  });
-
   it("estimates prompt size plus the most the request may generate", () => {
     expect(estimateTokens("chat.completions", { messages: [{ role: "user", content: "abcdefgh" }], max_tokens: 10 })).toBe(2 + 4 + 10);
     expect(estimateTokens("completions", { prompt: "abcd" })).toBe(1 + 1 + 16);

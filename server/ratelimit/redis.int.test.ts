@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "../db/client";
 import { metrics } from "../metrics/metrics";
-import { clearApiKeyCache, createApiKey } from "../services/api-keys/api-keys";
+import { clearApiKeyCache } from "../auth/verify-api-key";
+import { createApiKey } from "../services/api-keys/api-keys";
 import { CLI_ACTOR } from "../services/audit/audit";
 import { setKeyLimits } from "../services/limits/limits";
 import { makeTenant, uniq } from "../test/fixtures";

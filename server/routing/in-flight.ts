@@ -1,3 +1,5 @@
+import { processSlot } from "../runtime/registry";
+
 /**
  * Requests in flight per routing target in this process — what least-busy
  * routing compares. Per process on purpose: each replica balances the load it
@@ -22,5 +24,4 @@ class InFlight {
   }
 }
 
-const g = globalThis as unknown as { __switchyardInFlight?: InFlight };
-export const inFlight: InFlight = (g.__switchyardInFlight ??= new InFlight());
+export const inFlight: InFlight = processSlot("routing.inFlight", () => new InFlight()).get();

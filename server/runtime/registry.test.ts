@@ -6,12 +6,12 @@ import { createdSlots, processSlot } from "./registry";
 describe("processSlot", () => {
   it("creates once and hands every declaration the same instance", () => {
     let made = 0;
-    const a = processSlot("test.capture", () => ({ n: ++made }));
-    const b = processSlot("test.capture", () => ({ n: ++made }));
+    const a = processSlot("test.registry", () => ({ n: ++made }));
+    const b = processSlot("test.registry", () => ({ n: ++made }));
     expect(a.peek()).toBeUndefined();
     expect(a.get()).toBe(b.get());
     expect(made).toBe(1);
-    expect(createdSlots()).toContain("test.capture");
+    expect(createdSlots()).toContain("test.registry");
     const prev = b.set({ n: 42 });
     expect(prev).toEqual({ n: 1 });
     expect(a.get().n).toBe(42);

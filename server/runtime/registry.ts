@@ -8,18 +8,17 @@
  * therefore a named slot in one object kept on `globalThis` under a symbol: whichever
  * bundle asks first creates it, every other bundle gets the same instance.
  *
- * Slots are declared by their owner (`const pool = processSlot("inference.pool", () => new LocalPool())`),
- * typed there; the registry imports nothing. `SlotName` lists every slot so a typo is a
- * type error and `registry.test.ts` checks each name is declared by exactly one module.
+ * Slots are declared by their owner (server/inference/engine.ts declares `inference.pool`
+ * with `processSlot(name, () => new LocalPool())`), typed there; the registry imports
+ * nothing. `SlotName` lists every slot so a typo is a type error and `registry.test.ts`
+ * checks each name is declared by exactly one module.
  */
 
 /** Every process-wide slot, by owner. Add a name here when you add a slot. */
 export type SlotName =
   | "db.client"
-  | "db.providerClients"
   | "inference.pool"
   | "limiter"
-  | "limiter.status"
   | "routing.inFlight"
   | "routing.configCache"
   | "auth.replayCache"
@@ -40,9 +39,14 @@ export type SlotName =
   | "apiKeys.inFlight"
   | "apiKeys.state"
   | "apiKeys.lastUsed"
+  | "requestBodies.policies"
+  | "requestBodies.pending"
+  | "requestBodies.stats"
   | "telemetry.tracing"
   | "logger"
-  | "test.capture";
+  | "test.capture"
+  /** registry.test.ts's own */
+  | "test.registry";
 
 const KEY = Symbol.for("switchyard.runtime");
 type Store = Map<SlotName, unknown>;

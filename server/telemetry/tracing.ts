@@ -43,6 +43,7 @@ import {
 } from "@opentelemetry/sdk-trace-node";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import type { ServerEnv } from "../env";
+import { processSlot } from "../runtime/registry";
 
 export interface TracingOptions {
   /** the full traces URL (…/v1/traces) */
@@ -55,10 +56,10 @@ export interface TracingOptions {
   scheduledDelayMillis?: number;
 }
 
-let provider: NodeTracerProvider | null = null;
-let tracer: Tracer | null = null;
+// Started by the instrumentation bundle, used by every route bundle: one per process.
+const state = processSlot("telemetry.tracing", () => ({ provider: null as NodeTracerProvider | null, tracer: null as Tracer | null }));
 
-export const tracingEnabled = () => tracer !== null;
+export const tracingEnabled = () => state.get().tracer !== null;
 
 /** The traces URL the environment asks for, or null (tracing off). */
 export function tracesUrl(e: Pick<ServerEnv, "OTEL_EXPORTER_OTLP_ENDPOINT" | "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" | "OTEL_SDK_DISABLED">): string | null {
@@ -98,16 +99,18 @@ function samplerOf(name: TracingOptions["sampler"] = "parentbased_always_on", ar
 
 /** Starts exporting (idempotent). From the environment: see `initTracingFromEnv`. */
 export function initTracing(opts: TracingOptions): void {
-  if (provider) return;
+  const s = state.get();
+  if (s.provider) return;
   const exporter = new OTLPTraceExporter({ url: opts.url, headers: opts.headers });
-  provider = new NodeTracerProvider({
+  const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName }),
     sampler: samplerOf(opts.sampler, opts.samplerArg),
     spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: opts.scheduledDelayMillis ?? 2000 })],
   });
   // the AsyncLocalStorage context manager (the default here) carries the active span across awaits
   provider.register({ propagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }) });
-  tracer = provider.getTracer("switchyard");
+  s.provider = provider;
+  s.tracer = provider.getTracer("switchyard");
 }
 
 /** Tracing as the environment says; false when off. Called once at start-up (server/startup.ts). */
@@ -126,14 +129,15 @@ export function initTracingFromEnv(e: ServerEnv): boolean {
 
 /** Exports every finished span now. */
 export async function flushTracing(): Promise<void> {
-  await provider?.forceFlush();
+  await state.get().provider?.forceFlush();
 }
 
 /** Flushes and stops; the API's globals are released so a test can start again. */
 export async function shutdownTracing(): Promise<void> {
-  const p = provider;
-  provider = null;
-  tracer = null;
+  const s = state.get();
+  const p = s.provider;
+  s.provider = null;
+  s.tracer = null;
   if (!p) return;
   await p.shutdown();
   trace.disable();
@@ -158,6 +162,7 @@ export function operationOf(endpoint: string): string {
 
 /** The request span, child of the caller's traceparent if it sent one; null when tracing is off. */
 export function startRequestSpan(req: Request, endpoint: string): RequestTrace | null {
+  const tracer = state.get().tracer;
   if (!tracer) return null;
   const carrier: Record<string, string> = {};
   const tp = req.headers.get("traceparent");
@@ -184,6 +189,7 @@ export function withRequestSpan<T>(rt: RequestTrace | null | undefined, fn: () =
 
 /** A child span of the request (route, attempts); null when tracing is off or the request has no span. */
 export function startChildSpan(rt: RequestTrace | null | undefined, name: string, kind: SpanKind, attributes: Attributes): RequestTrace | null {
+  const tracer = state.get().tracer;
   if (!tracer || !rt) return null;
   const span = tracer.startSpan(name, { kind, attributes }, rt.ctx);
   return { span, ctx: trace.setSpan(rt.ctx, span) };
@@ -191,6 +197,7 @@ export function startChildSpan(rt: RequestTrace | null | undefined, name: string
 
 /** A span under whatever span is active (the attempt around a local model's queue); null when none is. */
 export function startActiveChildSpan(name: string, attributes: Attributes): Span | null {
+  const tracer = state.get().tracer;
   if (!tracer) return null;
   const active = context.active();
   if (!trace.getSpan(active)) return null;
@@ -199,7 +206,7 @@ export function startActiveChildSpan(name: string, attributes: Attributes): Span
 
 /** The W3C trace headers of the active span, for an upstream request ({} when there is none). */
 export function traceHeaders(): Record<string, string> {
-  if (!tracer) return {};
+  if (!tracingEnabled()) return {};
   const out: Record<string, string> = {};
   propagation.inject(context.active(), out);
   return out;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { generateSigningSecret } from "../auth/request-signing";
-import { generateApiKey } from "../services/api-keys/key-format";
+import { generateApiKey } from "../auth/key-format";
 import { scanTexts } from "./secret-scan";
 
 describe("scanTexts (the leak check run after the integration suite)", () => {

@@ -15,18 +15,21 @@ import path from "node:path";
 import { KEY_INFO, deriveKey } from "../auth/derived-keys";
 import { SIGNING_SECRET_PATTERN } from "../auth/request-signing";
 import { openWith, signingSecretAad } from "../auth/secret-box";
-import { API_KEY_PREFIX, KEY_BODY_LENGTH } from "../services/api-keys/key-format";
+import { processSlot } from "../runtime/registry";
+import { API_KEY_PREFIX, KEY_BODY_LENGTH } from "../auth/key-format";
 
 export const TEST_AUTH_SECRET = "integration-test-secret-0123456789abcdef";
 export const LOG_DIR_ENV = "SWITCHYARD_TEST_LOG_DIR";
 
 // ---- capture (in test processes) -------------------------------------------------------
 
+/** Once per process: a second tee would write every line twice. */
+const capturing = processSlot("test.capture", () => false);
+
 /** Tees console.* and process.stdout/stderr of this process into a file in `dir`. */
 export function captureOutput(dir: string): void {
-  const g = globalThis as unknown as { __switchyardCapture?: boolean };
-  if (g.__switchyardCapture) return;
-  g.__switchyardCapture = true;
+  if (capturing.get()) return;
+  capturing.set(true);
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${process.pid}-${Math.random().toString(36).slice(2)}.log`);
   const write = (text: string) => {

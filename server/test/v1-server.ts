@@ -9,10 +9,12 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { installPeerStamp } from "../http/client-address";
+import { allowServerOnly } from "./server-only";
 
 type Handler = (req: Request) => Response | Promise<Response>;
 
 async function routes(): Promise<Record<string, Partial<Record<string, Handler>>>> {
+  allowServerOnly(); // the route modules carry `import "server-only"`
   const chat = await import("../../app/api/v1/chat/completions/route");
   const completions = await import("../../app/api/v1/completions/route");
   const embeddings = await import("../../app/api/v1/embeddings/route");

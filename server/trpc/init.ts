@@ -2,7 +2,7 @@
  * tRPC initialisation: context, the error mapping and the procedure ladder.
  *
  *   publicProcedure → authedProcedure → platformAdminProcedure
- *                                     → tenantProcedure(minRole)   (input has tenantId)
+ *                                     → tenantProcedure(minRole)   (input has tenantId, or slug)
  *
  * Authorization happens here, in the procedures — never only in the UI or the proxy.
  * `tenantProcedure` reads the caller's membership from the database and puts
@@ -10,6 +10,7 @@
  * to services. AppErrors from services become tRPC errors in one place: mapErrors.
  * Edit this file when adding a new rung to the ladder, not for a new router.
  */
+import "server-only";
 import { TRPCError, initTRPC } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError } from "zod";
@@ -17,7 +18,7 @@ import { type SessionInfo, resolveSessionUser } from "../auth/session-user";
 import { type Db, type Role, db as getDb } from "../db/client";
 import { type AppErrorKind, isAppError } from "../errors";
 import type { Actor } from "../services/audit/audit";
-import { hasRole } from "../services/members/roles";
+import { hasRole } from "../auth/roles";
 import { z } from "zod";
 import { logger } from "../log/logger";
 
@@ -116,32 +117,50 @@ export const platformAdminProcedure = authedProcedure.use(async ({ ctx, next }) 
 });
 
 export const TenantScopedInput = z.object({ tenantId: z.string().min(1, "tenantId is required") });
+export const TenantBySlugInput = z.object({ slug: z.string().min(1) });
 
 /**
- * A procedure scoped to one tenant: input must carry `tenantId`. A user who is not
- * a member gets NOT_FOUND (tenants they can't see don't exist for them); a member
+ * A procedure scoped to one tenant, named by `tenantId` in the input (or, with
+ * `by: "slug"`, by `slug`: a URL's, matched trimmed and case-insensitively). A user who
+ * is not a member gets NOT_FOUND (tenants they can't see don't exist for them); a member
  * below `minRole` gets FORBIDDEN. Platform admins act as owners of every tenant.
  */
-export function tenantProcedure(minRole: Role) {
-  return authedProcedure.input(TenantScopedInput).use(async ({ ctx, input, next }) => {
-    const tenant = await ctx.db.tenant.findUnique({
-      where: { id: input.tenantId },
-      select: {
-        id: true,
-        slug: true,
-        status: true,
-        memberships: { where: { userId: ctx.user.id }, select: { role: true } },
-      },
-    });
-    const memberRole = tenant?.memberships[0]?.role ?? null;
-    const role: Role | null = ctx.user.isPlatformAdmin ? "owner" : memberRole;
-    if (!tenant || !role) throw new TRPCError({ code: "NOT_FOUND", message: "Tenant not found" });
-    if (!hasRole(role, minRole)) {
-      throw new TRPCError({
-        code: "FORBIDDEN",
-        message: `This needs the ${minRole} role or higher in this tenant (you are ${role})`,
-      });
-    }
-    return next({ ctx: { tenant: { id: tenant.id, slug: tenant.slug, status: tenant.status, role } } });
+type TenantCheckCtx = { db: Db; user: { id: string; isPlatformAdmin: boolean } };
+
+async function tenantFor(ctx: TenantCheckCtx, minRole: Role, where: { id: string } | { slug: string }, missing: string) {
+  const tenant = await ctx.db.tenant.findUnique({
+    where,
+    select: {
+      id: true,
+      slug: true,
+      status: true,
+      memberships: { where: { userId: ctx.user.id }, select: { role: true } },
+    },
   });
+  const memberRole = tenant?.memberships[0]?.role ?? null;
+  const role: Role | null = ctx.user.isPlatformAdmin ? "owner" : memberRole;
+  if (!tenant || !role) throw new TRPCError({ code: "NOT_FOUND", message: missing });
+  if (!hasRole(role, minRole)) {
+    throw new TRPCError({
+      code: "FORBIDDEN",
+      message: `This needs the ${minRole} role or higher in this tenant (you are ${role})`,
+    });
+  }
+  return { id: tenant.id, slug: tenant.slug, status: tenant.status, role };
+}
+
+const tenantById = (minRole: Role) =>
+  authedProcedure.input(TenantScopedInput).use(async ({ ctx, input, next }) =>
+    next({ ctx: { tenant: await tenantFor(ctx, minRole, { id: input.tenantId }, "Tenant not found") } }),
+  );
+
+const tenantBySlug = (minRole: Role) =>
+  authedProcedure.input(TenantBySlugInput).use(async ({ ctx, input, next }) =>
+    next({ ctx: { tenant: await tenantFor(ctx, minRole, { slug: input.slug.trim().toLowerCase() }, `Tenant "${input.slug}" not found`) } }),
+  );
+
+export function tenantProcedure(minRole: Role): ReturnType<typeof tenantById>;
+export function tenantProcedure(minRole: Role, opts: { by: "slug" }): ReturnType<typeof tenantBySlug>;
+export function tenantProcedure(minRole: Role, opts: { by?: "slug" } = {}) {
+  return opts.by === "slug" ? tenantBySlug(minRole) : tenantById(minRole);
 }

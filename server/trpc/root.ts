@@ -1,4 +1,5 @@
 /** The app's tRPC router. Add a domain router here (see CONTRIBUTING.md → "Add a tRPC procedure"). */
+import "server-only";
 import { createCallerFactory, router } from "./init";
 import { apiKeysRouter } from "./routers/api-keys";
 import { auditRouter } from "./routers/audit";

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { db } from "../db/client";
-import { authenticate } from "../services/users/users";
+import { authenticate } from "../auth/sign-in";
 import { TEST_PASSWORD, callerFor, makeTenant, makeUser, tenantWithMember } from "../test/fixtures";
 import { procedureCases } from "../test/procedures";
 import { auditBy, invoke, rejectsWith } from "../test/trpc";

@@ -2,7 +2,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { CreateBackendInput, VISION_CHOICES } from "@/server/services/backends/schemas";
-import { Alert, Badge, ConfirmDialog, Dialog, EmptyState, Field, SkeletonRows, formatDate, useToast } from "../../_components/ui";
+import { Check, Field } from "../../_components/form";
+import { FormDialog } from "../../_components/form-dialog";
+import { Alert, Badge, ConfirmDialog, EmptyState, SkeletonRows, formatDate, useToast } from "../../_components/ui";
 import { AccessDialog } from "../../_components/access-dialog";
 import { useZodForm } from "../../_components/use-zod-form";
 import { describeError } from "../../_lib/errors";
@@ -219,69 +221,59 @@ function AddBackendDialog({ open, onClose, onAdded }: { open: boolean; onClose: 
     }),
   );
   return (
-    <Dialog open={open} onClose={onClose} title="Add a remote backend" description="Any OpenAI-compatible API. Its models are discovered from GET {base URL}/models.">
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          const v = form.validate();
-          if (!v) return;
-          setError(null);
-          add.mutate(v);
-        }}
+    <FormDialog
+      open={open}
+      onClose={onClose}
+      title="Add a remote backend"
+      description="Any OpenAI-compatible API. Its models are discovered from GET {base URL}/models."
+      error={error}
+      onSubmit={() => {
+        const v = form.validate();
+        if (!v) return;
+        setError(null);
+        add.mutate(v);
+      }}
+      submitLabel="Add backend"
+      busyLabel="Adding…"
+      busy={add.isPending}
+    >
+      <Field label="Name" id="name" error={form.errorFor("name")} hint="e.g. gpu-box-1">
+        <input className="input" autoFocus {...form.bind("name")} />
+      </Field>
+      <Field label="Base URL" id="baseUrl" error={form.errorFor("baseUrl")} hint="Up to and including /v1, e.g. http://10.0.0.5:8080/v1">
+        <input className="input mono" {...form.bind("baseUrl")} />
+      </Field>
+      <Field label="Credential (optional)" id="credential" error={form.errorFor("credential")} hint="Sent as a bearer token; encrypted at rest and never shown again">
+        <input
+          className="input mono"
+          type="password"
+          autoComplete="off"
+          {...form.bind("credential")}
+          onChange={(e) => form.setValues((v) => ({ ...v, credential: e.target.value === "" ? undefined : e.target.value }))}
+        />
+      </Field>
+      <div className="row">
+        <Field label="Connect timeout (ms)" id="connectTimeoutMs" error={form.errorFor("connectTimeoutMs")}>
+          <input className="input" {...form.bindNumber("connectTimeoutMs")} />
+        </Field>
+        <Field label="First token (ms)" id="firstTokenTimeoutMs" error={form.errorFor("firstTokenTimeoutMs")}>
+          <input className="input" {...form.bindNumber("firstTokenTimeoutMs")} />
+        </Field>
+        <Field label="Total (ms)" id="totalTimeoutMs" error={form.errorFor("totalTimeoutMs")}>
+          <input className="input" {...form.bindNumber("totalTimeoutMs")} />
+        </Field>
+      </div>
+      <Field
+        label="Image input"
+        id="vision"
+        error={form.errorFor("vision")}
+        hint="Text only: requests with images skip it. Not declared: they are forwarded and the upstream decides (models its /models lists as taking images count as accepting them)."
       >
-        <Alert>{error}</Alert>
-        <Field label="Name" id="name" error={form.errorFor("name")} hint="e.g. gpu-box-1">
-          <input className="input" autoFocus {...form.bind("name")} />
-        </Field>
-        <Field label="Base URL" id="baseUrl" error={form.errorFor("baseUrl")} hint="Up to and including /v1, e.g. http://10.0.0.5:8080/v1">
-          <input className="input mono" {...form.bind("baseUrl")} />
-        </Field>
-        <Field label="Credential (optional)" id="credential" error={form.errorFor("credential")} hint="Sent as a bearer token; encrypted at rest and never shown again">
-          <input
-            className="input mono"
-            type="password"
-            autoComplete="off"
-            {...form.bind("credential")}
-            onChange={(e) => form.setValues((v) => ({ ...v, credential: e.target.value === "" ? undefined : e.target.value }))}
-          />
-        </Field>
-        <div className="row">
-          <Field label="Connect timeout (ms)" id="connectTimeoutMs" error={form.errorFor("connectTimeoutMs")}>
-            <input className="input" {...form.bindNumber("connectTimeoutMs")} />
-          </Field>
-          <Field label="First token (ms)" id="firstTokenTimeoutMs" error={form.errorFor("firstTokenTimeoutMs")}>
-            <input className="input" {...form.bindNumber("firstTokenTimeoutMs")} />
-          </Field>
-          <Field label="Total (ms)" id="totalTimeoutMs" error={form.errorFor("totalTimeoutMs")}>
-            <input className="input" {...form.bindNumber("totalTimeoutMs")} />
-          </Field>
-        </div>
-        <Field
-          label="Image input"
-          id="vision"
-          error={form.errorFor("vision")}
-          hint="Text only: requests with images skip it. Not declared: they are forwarded and the upstream decides (models its /models lists as taking images count as accepting them)."
-        >
-          <VisionSelect id="vision" value={form.values.vision} onChange={(vision) => form.setValues((v) => ({ ...v, vision }))} />
-        </Field>
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={form.values.public === true}
-            onChange={(e) => form.setValues((v) => ({ ...v, public: e.target.checked }))}
-          />{" "}
-          Every tenant may route to it <span className="sub">(otherwise choose tenants with Access; its cost is yours)</span>
-        </label>
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={add.isPending}>
-            {add.isPending ? "Adding…" : "Add backend"}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+        <VisionSelect id="vision" value={form.values.vision} onChange={(vision) => form.setValues((v) => ({ ...v, vision }))} />
+      </Field>
+      <Check checked={form.values.public === true} onChange={(checked) => form.setValues((v) => ({ ...v, public: checked }))}>
+        Every tenant may route to it <span className="sub">(otherwise choose tenants with Access; its cost is yours)</span>
+      </Check>
+    </FormDialog>
   );
 }

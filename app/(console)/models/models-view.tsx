@@ -2,7 +2,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { AddModelInput } from "@/server/services/models/schemas";
-import { Alert, Badge, ConfirmDialog, Dialog, EmptyState, Field, SkeletonRows, useToast } from "../../_components/ui";
+import { Field } from "../../_components/form";
+import { FormDialog } from "../../_components/form-dialog";
+import { Alert, Badge, ConfirmDialog, EmptyState, SkeletonRows, useToast } from "../../_components/ui";
 import { AccessDialog } from "../../_components/access-dialog";
 import { useZodForm } from "../../_components/use-zod-form";
 import { describeError } from "../../_lib/errors";
@@ -177,51 +179,46 @@ function AddModelDialog({ open, onClose, onAdded }: { open: boolean; onClose: ()
     }),
   );
   return (
-    <Dialog open={open} onClose={onClose} title="Add a model" description="A GGUF file on this server's disk, or an hf: URI to download.">
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          const v = form.validate();
-          if (!v) return;
-          setError(null);
-          add.mutate(v);
-        }}
-      >
-        <Alert>{error}</Alert>
-        <Field label="Name" id="name" error={form.errorFor("name")} hint="What callers put in “model”">
-          <input className="input" autoFocus {...form.bind("name")} />
+    <FormDialog
+      open={open}
+      onClose={onClose}
+      title="Add a model"
+      description="A GGUF file on this server's disk, or an hf: URI to download."
+      error={error}
+      onSubmit={() => {
+        const v = form.validate();
+        if (!v) return;
+        setError(null);
+        add.mutate(v);
+      }}
+      submitLabel="Add model"
+      busyLabel="Adding…"
+      busy={add.isPending}
+    >
+      <Field label="Name" id="name" error={form.errorFor("name")} hint="What callers put in “model”">
+        <input className="input" autoFocus {...form.bind("name")} />
+      </Field>
+      <Field label="GGUF path or hf: URI" id="source" error={form.errorFor("source")} hint="e.g. /models/llama-3-8b.Q4_K_M.gguf, or hf:user/repo/file.gguf (then Download)">
+        <input className="input mono" {...form.bind("source")} />
+      </Field>
+      <div className="row">
+        <Field label="Kind" id="kind" error={form.errorFor("kind")}>
+          <select className="select" {...form.bind("kind")}>
+            <option value="chat">chat</option>
+            <option value="embedding">embedding</option>
+          </select>
         </Field>
-        <Field label="GGUF path or hf: URI" id="source" error={form.errorFor("source")} hint="e.g. /models/llama-3-8b.Q4_K_M.gguf, or hf:user/repo/file.gguf (then Download)">
-          <input className="input mono" {...form.bind("source")} />
+        <Field label="Context size" id="contextSize" error={form.errorFor("contextSize")}>
+          <input className="input" {...form.bindNumber("contextSize")} />
         </Field>
-        <div className="row">
-          <Field label="Kind" id="kind" error={form.errorFor("kind")}>
-            <select className="select" {...form.bind("kind")}>
-              <option value="chat">chat</option>
-              <option value="embedding">embedding</option>
-            </select>
-          </Field>
-          <Field label="Context size" id="contextSize" error={form.errorFor("contextSize")}>
-            <input className="input" {...form.bindNumber("contextSize")} />
-          </Field>
-          <Field label="Parallel" id="parallel" error={form.errorFor("parallel")}>
-            <input className="input" {...form.bindNumber("parallel")} />
-          </Field>
-          <Field label="Threads" id="threads" error={form.errorFor("threads")} hint="empty = default">
-            <input className="input" {...form.bindNumber("threads", null)} />
-          </Field>
-        </div>
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={add.isPending}>
-            {add.isPending ? "Adding…" : "Add model"}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+        <Field label="Parallel" id="parallel" error={form.errorFor("parallel")}>
+          <input className="input" {...form.bindNumber("parallel")} />
+        </Field>
+        <Field label="Threads" id="threads" error={form.errorFor("threads")} hint="empty = default">
+          <input className="input" {...form.bindNumber("threads", null)} />
+        </Field>
+      </div>
+    </FormDialog>
   );
 }
 

@@ -1,10 +1,14 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { formatMoney } from "@/server/services/pricing/money";
+import { formatMoney } from "@/server/lib/money";
 import { SetPriceInput } from "@/server/services/pricing/schemas";
 import { OVERVIEW_RANGES, type OverviewRange } from "@/server/services/usage/schemas";
-import { Alert, Badge, Dialog, EmptyState, Field, SkeletonRows, formatDate, useToast } from "../../_components/ui";
+import { Field, FormFooter, TextField } from "../../_components/form";
+import { FormDialog } from "../../_components/form-dialog";
+import { RangePicker } from "../../_components/range-picker";
+import { TopTable } from "../../_components/top-table";
+import { Alert, Badge, Dialog, EmptyState, SkeletonRows, formatDate, useToast } from "../../_components/ui";
 import { describeError } from "../../_lib/errors";
 import { useTRPC } from "../../_lib/trpc";
 import { TopBar } from "../shell";
@@ -118,13 +122,7 @@ export function PricesView() {
         <div className="panel" data-testid="platform-spend">
           <div className="panel-head">
             <h2>Spend across tenants</h2>
-            <div className="segmented" role="group" aria-label="Time range">
-              {OVERVIEW_RANGES.map((r) => (
-                <button key={r} type="button" aria-pressed={range === r} onClick={() => setRange(r)}>
-                  Last {r}
-                </button>
-              ))}
-            </div>
+            <RangePicker ranges={OVERVIEW_RANGES} value={range} onChange={setRange} />
           </div>
           {spend.error && <Alert>{describeError(spend.error).message}</Alert>}
           {spend.data && (
@@ -133,32 +131,25 @@ export function PricesView() {
               {spend.data.unpriced > 0 && <> + {n.format(spend.data.unpriced)} unpriced requests</>}
             </div>
           )}
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Tenant</th>
-                <th className="num">Requests</th>
-                <th className="num">Tokens</th>
-                <th className="num">Spend</th>
-                <th className="num">Unpriced</th>
-              </tr>
-            </thead>
-            <tbody>
-              {spend.isPending && <SkeletonRows cols={5} />}
-              {spend.data?.tenants.map((t) => (
-                <tr key={t.tenantId}>
-                  <td>
+          <TopTable
+            pending={spend.isPending}
+            rows={spend.data?.tenants}
+            rowKey={(t) => t.tenantId}
+            columns={[
+              {
+                header: "Tenant",
+                cell: (t) => (
+                  <>
                     {t.name} <span className="sub mono">{t.slug}</span>
-                  </td>
-                  <td className="num">{n.format(t.requests)}</td>
-                  <td className="num">{n.format(t.tokens)}</td>
-                  <td className="num">{formatMoney(t.costNano, spend.data.currency)}</td>
-                  <td className="num">{t.unpriced ? <Badge tone="warn">{n.format(t.unpriced)}</Badge> : "0"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {spend.data?.tenants.length === 0 && <EmptyState title="No traffic in this period" />}
+                  </>
+                ),
+              },
+              { header: "Requests", num: true, cell: (t) => n.format(t.requests) },
+              { header: "Tokens", num: true, cell: (t) => n.format(t.tokens) },
+              { header: "Spend", num: true, cell: (t) => formatMoney(t.costNano, spend.data?.currency ?? currency) },
+              { header: "Unpriced", num: true, cell: (t) => (t.unpriced ? <Badge tone="warn">{n.format(t.unpriced)}</Badge> : "0") },
+            ]}
+          />
         </div>
       </div>
       {editing && <PriceDialog initial={editing} currency={currency} onClose={() => setEditing(null)} />}
@@ -213,64 +204,56 @@ function PriceDialog({
     }),
   );
   const text = (key: keyof typeof v, label: string, placeholder = "") => (
-    <Field key={key} label={label} id={`price-${key}`} error={errors[key]}>
-      <input
-        id={`price-${key}`}
-        className="input"
-        inputMode={key === "model" ? undefined : "decimal"}
-        placeholder={placeholder}
-        value={v[key]}
-        aria-invalid={errors[key] ? true : undefined}
-        onChange={(e) => setV((cur) => ({ ...cur, [key]: e.target.value }))}
-      />
-    </Field>
+    <TextField
+      key={key}
+      label={label}
+      id={`price-${key}`}
+      error={errors[key]}
+      inputMode={key === "model" ? undefined : "decimal"}
+      placeholder={placeholder}
+      value={v[key]}
+      onChange={(value) => setV((cur) => ({ ...cur, [key]: value }))}
+    />
   );
   return (
-    <Dialog open onClose={onClose} title="Set a price" description={`Per million tokens, in ${currency}. Saving adds a version; rows already costed keep their cost.`}>
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (parsed.success) save.mutate(input);
-        }}
-      >
-        <Alert>{serverError}</Alert>
-        {text("model", "Model (a local model's name, or the upstream model id)", "gpt-4o-mini")}
-        <Field label="Backend" id="price-backend">
-          <select id="price-backend" className="select" value={v.backendId} onChange={(e) => setV((cur) => ({ ...cur, backendId: e.target.value }))}>
-            <option value="">Any backend (and local)</option>
-            {backends.data?.map((b) => (
-              <option key={b.id} value={b.id}>
-                {b.name}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <div className="row">
-          {text("input", "Input / M tokens", "0.15")}
-          {text("cachedInput", "Cached input / M", "= input")}
-          {text("output", "Output / M tokens", "0.60")}
-          {text("perRequest", "Per request", "0")}
-        </div>
-        <Field label="Takes effect (empty = now)" id="price-effectiveFrom" error={errors.effectiveFrom}>
-          <input
-            id="price-effectiveFrom"
-            type="datetime-local"
-            className="input"
-            value={v.effectiveFrom}
-            onChange={(e) => setV((cur) => ({ ...cur, effectiveFrom: e.target.value }))}
-          />
-        </Field>
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={save.isPending || !parsed.success}>
-            {save.isPending ? "Saving…" : "Save price"}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      onClose={onClose}
+      title="Set a price"
+      description={`Per million tokens, in ${currency}. Saving adds a version; rows already costed keep their cost.`}
+      error={serverError}
+      onSubmit={() => {
+        if (parsed.success) save.mutate(input);
+      }}
+      submitLabel="Save price"
+      busy={save.isPending}
+      disabled={!parsed.success}
+    >
+      {text("model", "Model (a local model's name, or the upstream model id)", "gpt-4o-mini")}
+      <Field label="Backend" id="price-backend">
+        <select id="price-backend" className="select" value={v.backendId} onChange={(e) => setV((cur) => ({ ...cur, backendId: e.target.value }))}>
+          <option value="">Any backend (and local)</option>
+          {backends.data?.map((b) => (
+            <option key={b.id} value={b.id}>
+              {b.name}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <div className="row">
+        {text("input", "Input / M tokens", "0.15")}
+        {text("cachedInput", "Cached input / M", "= input")}
+        {text("output", "Output / M tokens", "0.60")}
+        {text("perRequest", "Per request", "0")}
+      </div>
+      <TextField
+        label="Takes effect (empty = now)"
+        id="price-effectiveFrom"
+        type="datetime-local"
+        error={errors.effectiveFrom}
+        value={v.effectiveFrom}
+        onChange={(value) => setV((cur) => ({ ...cur, effectiveFrom: value }))}
+      />
+    </FormDialog>
   );
 }
 
@@ -305,11 +288,7 @@ function HistoryDialog({ target, onClose }: { target: { model: string; backendId
           ))}
         </tbody>
       </table>
-      <div className="form-actions">
-        <button type="button" className="btn" onClick={onClose}>
-          Close
-        </button>
-      </div>
+      <FormFooter onCancel={onClose} cancelLabel="Close" />
     </Dialog>
   );
 }

@@ -4,7 +4,9 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { CreateTenantInput } from "@/server/services/tenants/schemas";
-import { Alert, Badge, Dialog, EmptyState, Field, SkeletonRows, StatusBadge, formatDate, useToast } from "../../_components/ui";
+import { Field } from "../../_components/form";
+import { FormDialog } from "../../_components/form-dialog";
+import { Alert, Badge, EmptyState, SkeletonRows, StatusBadge, formatDate, useToast } from "../../_components/ui";
 import { useZodForm } from "../../_components/use-zod-form";
 import { describeError } from "../../_lib/errors";
 import { useTRPC } from "../../_lib/trpc";
@@ -80,19 +82,12 @@ export function TenantsView() {
           )}
         </div>
       </div>
-      <Dialog
-        open={creating}
-        onClose={() => setCreating(false)}
-        title="New tenant"
-        description="A tenant is a team or customer with its own members, API keys and usage."
-      >
-        {creating && <CreateTenantForm onDone={() => setCreating(false)} />}
-      </Dialog>
+      {creating && <CreateTenantDialog onDone={() => setCreating(false)} />}
     </>
   );
 }
 
-function CreateTenantForm({ onDone }: { onDone: () => void }) {
+function CreateTenantDialog({ onDone }: { onDone: () => void }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const router = useRouter();
@@ -118,15 +113,19 @@ function CreateTenantForm({ onDone }: { onDone: () => void }) {
 
   const nameProps = form.bind("name");
   return (
-    <form
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
+    <FormDialog
+      onClose={onDone}
+      title="New tenant"
+      description="A tenant is a team or customer with its own members, API keys and usage."
+      error={error}
+      onSubmit={() => {
         const data = form.validate();
         if (data) create.mutate(data);
       }}
+      submitLabel="Create tenant"
+      busyLabel="Creating…"
+      busy={create.isPending}
     >
-      <Alert>{error}</Alert>
       <Field label="Name" id="name" error={form.errorFor("name")}>
         <input
           className="input"
@@ -152,14 +151,6 @@ function CreateTenantForm({ onDone }: { onDone: () => void }) {
           onInput={() => setSlugEdited(true)}
         />
       </Field>
-      <div className="form-actions">
-        <button type="button" className="btn" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-          {create.isPending ? "Creating…" : "Create tenant"}
-        </button>
-      </div>
-    </form>
+    </FormDialog>
   );
 }

@@ -2,7 +2,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { CreateUserInput } from "@/server/services/users/schemas";
-import { Alert, Badge, Dialog, EmptyState, Field, SkeletonRows, formatDate, useToast } from "../../_components/ui";
+import { Field } from "../../_components/form";
+import { FormDialog } from "../../_components/form-dialog";
+import { Alert, Badge, EmptyState, SkeletonRows, formatDate, useToast } from "../../_components/ui";
 import { useZodForm } from "../../_components/use-zod-form";
 import { describeError } from "../../_lib/errors";
 import { useTRPC } from "../../_lib/trpc";
@@ -96,14 +98,12 @@ export function UsersView() {
           )}
         </div>
       </div>
-      <Dialog open={creating} onClose={() => setCreating(false)} title="New user" description="They sign in with this email and password.">
-        {creating && <CreateUserForm onDone={() => setCreating(false)} />}
-      </Dialog>
+      {creating && <CreateUserDialog onDone={() => setCreating(false)} />}
     </>
   );
 }
 
-function CreateUserForm({ onDone }: { onDone: () => void }) {
+function CreateUserDialog({ onDone }: { onDone: () => void }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const toast = useToast();
@@ -124,15 +124,19 @@ function CreateUserForm({ onDone }: { onDone: () => void }) {
     }),
   );
   return (
-    <form
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
+    <FormDialog
+      onClose={onDone}
+      title="New user"
+      description="They sign in with this email and password."
+      error={error}
+      onSubmit={() => {
         const data = form.validate();
         if (data) create.mutate(data);
       }}
+      submitLabel="Create user"
+      busyLabel="Creating…"
+      busy={create.isPending}
     >
-      <Alert>{error}</Alert>
       <Field label="Email" id="email" error={form.errorFor("email")}>
         <input className="input" type="email" autoFocus {...form.bind("email")} />
       </Field>
@@ -150,14 +154,6 @@ function CreateUserForm({ onDone }: { onDone: () => void }) {
         />
         Platform admin (can manage every tenant and user)
       </label>
-      <div className="form-actions">
-        <button type="button" className="btn" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-          {create.isPending ? "Creating…" : "Create user"}
-        </button>
-      </div>
-    </form>
+    </FormDialog>
   );
 }

@@ -4,6 +4,7 @@
  */
 import type { AppErrorKind } from "../../errors";
 import type { Dialect, GatewayError } from "../../services/gateway/types";
+import { rateLimitHeaders } from "./rate-limit-headers";
 
 const TYPE: Record<AppErrorKind | "internal", string> = {
   invalid: "invalid_request_error",
@@ -27,6 +28,7 @@ export function openaiErrorBody(e: GatewayError): OpenAIErrorBody {
 
 export const openaiDialect: Dialect = {
   errorBody: openaiErrorBody,
+  limitHeaders: rateLimitHeaders,
   streamError: (e) => ({ data: openaiErrorBody(e) }),
   streamEnd: "[DONE]",
 };

@@ -2,6 +2,7 @@
  * The gateway pipeline (server/services/gateway/pipeline.ts) bound to the OpenAI
  * dialect: route files are one line, `export const POST = v1Route({...}, handler)`.
  */
+import "server-only";
 import type { z } from "zod";
 import { type RouteOptions, gatewayRoute } from "../../services/gateway/pipeline";
 import type { GatewayContext } from "../../services/gateway/types";

@@ -3,6 +3,7 @@
  * handlers validate with: a field added to a request schema appears here. Response
  * shapes are described with zod too (below), next to the request ones.
  */
+import "server-only";
 import { z } from "zod";
 import { RESPONSES_SCHEMAS, RESPONSES_STREAM_NOTE } from "./responses/openapi";
 import { anthropicPaths, anthropicSchemas } from "./anthropic/openapi";

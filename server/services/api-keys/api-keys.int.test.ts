@@ -13,19 +13,9 @@ import { makeTenant, tenantWithMember, uniq } from "../../test/fixtures";
 import { auditBy } from "../../test/trpc";
 import { CLI_ACTOR } from "../audit/audit";
 import { setTenantStatus } from "../tenants/tenants";
-import {
-  NEGATIVE_TTL_MS,
-  POSITIVE_TTL_MS,
-  createApiKey,
-  flushLastUsed,
-  getApiKey,
-  listApiKeys,
-  pendingLastUsed,
-  revokeApiKey,
-  rotateApiKey,
-  verifyApiKey,
-} from "./api-keys";
-import { generateApiKey, hashApiKey } from "./key-format";
+import { NEGATIVE_TTL_MS, POSITIVE_TTL_MS, flushLastUsed, pendingLastUsed, verifyApiKey } from "../../auth/verify-api-key";
+import { createApiKey, getApiKey, listApiKeys, revokeApiKey, rotateApiKey } from "./api-keys";
+import { generateApiKey, hashApiKey } from "../../auth/key-format";
 
 /** A client on the same database that records every operation, to show what verify does (and doesn't) ask. */
 function countingDb(opts: { afterQuery?: () => Promise<void> } = {}) {

@@ -9,7 +9,8 @@ import { generateSigningSecret } from "../../auth/request-signing";
 import type { Db } from "../../db/client";
 import { Conflict, NotFound } from "../../errors";
 import { type Actor, recordAudit } from "../audit/audit";
-import { type ApiKeyView, apiKeySelect, forgetApiKeyHash, forgetVerifiedKeys, toApiKeyView } from "./api-keys";
+import { forgetApiKeyHash, forgetVerifiedKeys } from "../../auth/verify-api-key";
+import { type ApiKeyView, apiKeySelect, toApiKeyView } from "./api-keys";
 import {
   KeySigningInput,
   RotateSigningSecretInput,

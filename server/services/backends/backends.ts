@@ -13,6 +13,7 @@ import { Conflict, Invalid, NotFound, isUniqueViolation } from "../../errors";
 import { newId } from "../../lib/ids";
 import { openCredential, sealCredential } from "../../auth/secret-box";
 import { type RemoteBackendSpec, RemoteEngine, fetchBackendModels } from "../../inference/remote";
+import { processSlot } from "../../runtime/registry";
 import { type Actor, recordAudit } from "../audit/audit";
 import { bumpConfigStamp, cachedConfig, configChange, configChanged } from "../routing/config-cache";
 import { backendModelVision, fetchVisionModels } from "./capabilities";
@@ -83,7 +84,7 @@ export function specOfBackend(b: NonNullable<BackendRowRaw>): RemoteBackendSpec 
  * process, reused by every request. A change to what the engine is built from (URL,
  * credential, timeouts, name) replaces it; the old pool finishes its requests, then closes.
  */
-const engines = ((globalThis as unknown as { __switchyardEngines?: Map<string, { fingerprint: string; engine: RemoteEngine }> }).__switchyardEngines ??= new Map());
+const engines = processSlot("backends.engines", () => new Map<string, { fingerprint: string; engine: RemoteEngine }>()).get();
 
 export function remoteEngineFor(b: NonNullable<BackendRowRaw>): RemoteEngine {
   const fingerprint = [b.name, b.baseUrl, b.credentialEnc ?? "", b.connectTimeoutMs, b.firstTokenTimeoutMs, b.totalTimeoutMs].join("\0");
@@ -325,25 +326,26 @@ export async function checkAllBackends(db: Db) {
   if (quiet.changed) await configChanged(db);
 }
 
-const g = globalThis as unknown as { __switchyardHealthTimer?: NodeJS.Timeout };
+const healthTimer = processSlot<NodeJS.Timeout | undefined>("backends.healthTimer", () => undefined);
 
 /**
  * Periodic health checks in the server process; idempotent. `housekeeping` runs in the
  * same round (e.g. purging expired stored responses) — the server's one periodic timer.
  */
 export function startHealthChecks(db: Db, intervalMs = 15_000, housekeeping: ((db: Db) => Promise<unknown>)[] = []) {
-  if (g.__switchyardHealthTimer) return;
+  if (healthTimer.peek()) return;
   let running = false;
-  g.__switchyardHealthTimer = setInterval(() => {
+  const timer = setInterval(() => {
     if (running) return;
     running = true;
     const chores = housekeeping.map((job) => job(db).catch((e: unknown) => logger("housekeeping").error((e as Error).message)));
     void Promise.all([checkAllBackends(db), ...chores]).finally(() => (running = false));
   }, intervalMs);
-  g.__switchyardHealthTimer.unref();
+  timer.unref();
+  healthTimer.set(timer);
 }
 
 export function stopHealthChecks() {
-  if (g.__switchyardHealthTimer) clearInterval(g.__switchyardHealthTimer);
-  g.__switchyardHealthTimer = undefined;
+  const timer = healthTimer.clear();
+  if (timer) clearInterval(timer);
 }

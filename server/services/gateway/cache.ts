@@ -18,6 +18,7 @@ import { createHash } from "node:crypto";
 import { env } from "../../env";
 import { TtlCache } from "../../lib/ttl-cache";
 import { metrics } from "../../metrics/metrics";
+import { processSlot } from "../../runtime/registry";
 import type { GatewayRequest, GenerationResult } from "./types";
 
 export interface CachedResult {
@@ -26,13 +27,14 @@ export interface CachedResult {
   modelUsed: string | null;
 }
 
-const g = globalThis as unknown as { __switchyardResponseCache?: TtlCache<string, CachedResult> };
+const slot = processSlot("gateway.responseCache", () => {
+  const e = env();
+  return new TtlCache<string, CachedResult>({ maxEntries: e.RESPONSE_CACHE_MAX_ENTRIES, ttlMs: e.RESPONSE_CACHE_TTL_SECONDS * 1000 });
+});
 
 function cache(): TtlCache<string, CachedResult> | null {
-  const e = env();
-  if (!e.RESPONSE_CACHE_TTL_SECONDS) return null;
-  g.__switchyardResponseCache ??= new TtlCache({ maxEntries: e.RESPONSE_CACHE_MAX_ENTRIES, ttlMs: e.RESPONSE_CACHE_TTL_SECONDS * 1000 });
-  return g.__switchyardResponseCache;
+  if (!env().RESPONSE_CACHE_TTL_SECONDS) return null;
+  return slot.get();
 }
 
 function canonical(v: unknown): unknown {

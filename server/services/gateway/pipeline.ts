@@ -31,8 +31,8 @@ import { newId } from "../../lib/ids";
 import { type Logger, logger } from "../../log/logger";
 import { isDbError, metrics } from "../../metrics/metrics";
 import { estimateTokens } from "../../ratelimit/estimate";
-import { type Admission, headersOf, limiter } from "../../ratelimit/limiter";
-import { endRequestSpan } from "../../telemetry/gen-ai";
+import { type Admission, limitReportOf, limiter } from "../../ratelimit/limiter";
+import { endRequestSpan } from "./gen-ai";
 import { startRequestSpan, withRequestSpan } from "../../telemetry/tracing";
 import { captureExchange } from "../request-bodies/request-bodies";
 import { priceBook } from "../pricing/price-book";
@@ -266,7 +266,8 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
     };
 
     const fail = (e: unknown) => {
-      Object.assign(headers, headersOf(e));
+      const limitReport = limitReportOf(e);
+      if (limitReport) Object.assign(headers, dialect.limitHeaders(limitReport));
       if (isDbError(e)) metrics().dbErrors.inc({ source: "api" });
       const ge = inDialect(dialect, toGatewayError(e, requestId, reqLog));
       if (DENIALS.has(ge.code)) metrics().authDenials.inc({ reason: ge.code, tenant: principal?.tenantSlug ?? "" });
@@ -318,7 +319,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
       else void priceBook().fresh(); // the row's cost at the end needs the list; nothing to wait for here
       const costEstimate = money ? Number(priceBook().estimate(usage.modelRequested, estimate)) : 0;
       admission = await limiter().admit(principal, { id: rowId, estimate, costEstimate });
-      Object.assign(headers, admission.headers);
+      Object.assign(headers, dialect.limitHeaders(admission.report));
       const ctx: GatewayContext = {
         requestId,
         dialect,

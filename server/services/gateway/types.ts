@@ -4,6 +4,7 @@
  * the pipeline gives a handler (usage draft included), and the dialect hooks the
  * pipeline needs to answer in the dialect's own shapes.
  */
+import type { AdmissionReport } from "../../ratelimit/limiter";
 import type { Principal } from "../../auth/principal";
 import type { AppErrorKind } from "../../errors";
 import type { FinishReason, GenerateRequest, ToolCall, Usage } from "../../inference/types";
@@ -113,4 +114,6 @@ export interface Dialect {
   streamError(e: GatewayError, requestId: string): { event?: string; data: unknown };
   /** the data of the last event of a stream that completed (OpenAI's `[DONE]`); none when absent */
   streamEnd?: string;
+  /** the limiter's report (on an admission, or on a 429 from it) as response headers */
+  limitHeaders(report: AdmissionReport): Record<string, string>;
 }

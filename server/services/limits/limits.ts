@@ -9,7 +9,7 @@ import type { Db } from "../../db/client";
 import { NotFound } from "../../errors";
 import { env } from "../../env";
 import { DEFAULT_BUDGET_WARN_PERCENT, dayStartUtc, monthStartUtc } from "../../ratelimit/limiter";
-import { parseAmount } from "../pricing/money";
+import { parseAmount } from "../../lib/money";
 import { type Actor, recordAudit } from "../audit/audit";
 import { apiKeyStatus } from "../api-keys/schemas";
 import { type LimitsPatch, SetKeyLimitsInput, SetTenantLimitsInput } from "./schemas";

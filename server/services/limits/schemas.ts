@@ -3,7 +3,7 @@
  * In a patch, a field left out keeps its value and `null` removes that limit.
  */
 import { z } from "zod";
-import { parseAmount } from "../pricing/money";
+import { parseAmount } from "../../lib/money";
 
 const MAX_LIMIT = 1_000_000_000;
 /** budgets are BigInt columns; 2^53 keeps them exact as JS numbers */

@@ -8,6 +8,7 @@ import path from "node:path";
 import type { Db } from "../../db/client";
 import { pathsEnv } from "../../env";
 import { Conflict, Invalid, NotFound } from "../../errors";
+import { processSlot } from "../../runtime/registry";
 import { type Actor, recordAudit } from "../audit/audit";
 import { isHfUri, setModelSource } from "./models";
 
@@ -34,8 +35,7 @@ export async function downloadHfModel(uri: string, onProgress?: (p: PullProgress
 }
 
 // Downloads running in this server process, by model name (the console polls models.list).
-const g = globalThis as unknown as { __switchyardPulls?: Map<string, PullProgress> };
-const running = (g.__switchyardPulls ??= new Map());
+const running = processSlot("models.pulls", () => new Map<string, PullProgress>()).get();
 
 export function pullProgress(name: string): PullProgress | null {
   return running.get(name) ?? null;

@@ -14,7 +14,8 @@
  */
 import { type Db, db as defaultDb } from "../../db/client";
 import { env } from "../../env";
-import { type CostInput, type PriceAmounts, costNano, estimateNano, parseAmount } from "./money";
+import { processSlot } from "../../runtime/registry";
+import { type CostInput, type PriceAmounts, costNano, estimateNano, parseAmount } from "../../lib/money";
 import { logger } from "../../log/logger";
 
 export interface PriceRow extends PriceAmounts {
@@ -152,15 +153,14 @@ export class PriceBook {
   }
 }
 
-// On globalThis: one price book per process, whichever bundle asks.
-const g = globalThis as unknown as { __switchyardPriceBook?: PriceBook };
+// One price book per process, whichever bundle asks (server/runtime/registry.ts).
+const slot = processSlot("pricing.priceBook", () => new PriceBook());
 
 export function priceBook(): PriceBook {
-  g.__switchyardPriceBook ??= new PriceBook();
-  return g.__switchyardPriceBook;
+  return slot.get();
 }
 
 /** Replaces the process-wide price book (tests). */
 export function setPriceBook(next: PriceBook): void {
-  g.__switchyardPriceBook = next;
+  slot.set(next);
 }

@@ -8,7 +8,7 @@ import { env } from "../../env";
 import { AppError, NotFound } from "../../errors";
 import { newId } from "../../lib/ids";
 import { type Actor, recordAudit } from "../audit/audit";
-import { formatAmount, parseAmount } from "./money";
+import { formatAmount, parseAmount } from "../../lib/money";
 import { priceBook } from "./price-book";
 import { ImportSeedInput, PriceHistoryInput, SeedPriceList, SetPriceInput } from "./schemas";
 import seedList from "./seed-prices.json";

@@ -1,9 +1,9 @@
 /**
  * Input shapes for prices — shared by tRPC, the CLI and the console (client-safe: zod only).
- * Amounts are decimal strings in the deployment's currency ("2.50"), parsed exactly (money.ts).
+ * Amounts are decimal strings in the deployment's currency ("2.50"), parsed exactly (server/lib/money.ts).
  */
 import { z } from "zod";
-import { parseAmount } from "./money";
+import { parseAmount } from "../../lib/money";
 
 const amount = (what: string) =>
   z

@@ -13,7 +13,8 @@ import { writeTinyModel } from "../../../scripts/tiny-gguf/make-tiny-model";
 import { db } from "../../db/client";
 import { localPool } from "../../inference/engine";
 import { metrics } from "../../metrics/metrics";
-import { clearApiKeyCache, createApiKey } from "../api-keys/api-keys";
+import { clearApiKeyCache } from "../../auth/verify-api-key";
+import { createApiKey } from "../api-keys/api-keys";
 import { CLI_ACTOR } from "../audit/audit";
 import { createBackend } from "../backends/backends";
 import { setKeyLimits, setTenantLimits } from "../limits/limits";
@@ -24,7 +25,7 @@ import { usageWriter } from "../usage/usage-writer";
 import { type FakeUpstream, startFakeUpstream } from "../../test/fake-upstream";
 import { makeTenant, uniq } from "../../test/fixtures";
 import { startV1Server } from "../../test/v1-server";
-import { costNano, parseAmount } from "./money";
+import { costNano, parseAmount } from "../../lib/money";
 import { priceHistory, setPrice } from "./prices";
 
 let server: { url: string; close: () => Promise<void> };

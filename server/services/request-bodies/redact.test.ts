@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { generateApiKey } from "../api-keys/key-format";
+import { generateApiKey } from "../../auth/key-format";
 import { CustomPatternSchema, checkPattern } from "./schemas";
 import { PatternTimeout, customSpans, stopPatternWorker } from "./custom-patterns";
 import { cutUtf8, prepareBody, toDocument } from "./document";

@@ -15,8 +15,9 @@ import { type Db, type Role, db as defaultDb } from "../../db/client";
 import { env } from "../../env";
 import { AppError, NotFound } from "../../errors";
 import { TtlCache } from "../../lib/ttl-cache";
+import { processSlot } from "../../runtime/registry";
 import { type Actor, recordAudit } from "../audit/audit";
-import { hasRole } from "../members/roles";
+import { hasRole } from "../../auth/roles";
 import type { GenerationResult } from "../gateway/types";
 import { PatternTimeout } from "./custom-patterns";
 import { type CapturedRequest, type StoredDocument, prepareBody, toDocument } from "./document";
@@ -78,7 +79,7 @@ function parsePolicy(row: PolicyRow | null): LogPolicy {
 }
 
 /** tenantId → policy, for a second: settings changes apply within a second on every replica. */
-const policies = new TtlCache<string, LogPolicy>({ maxEntries: 10_000, ttlMs: 1000 });
+const policies = processSlot("requestBodies.policies", () => new TtlCache<string, LogPolicy>({ maxEntries: 10_000, ttlMs: 1000 })).get();
 
 export async function getLogPolicy(db: Db, tenantId: string): Promise<LogPolicy> {
   const row = await db.logPolicy.findUnique({ where: { tenantId } });
@@ -140,8 +141,10 @@ export interface Exchange {
   answer: () => GenerationResult | null;
 }
 
-const pending = new Set<Promise<void>>();
-let stats = { stored: 0, skipped: 0, failed: 0, timedOut: 0 };
+// Process slots (server/runtime/registry.ts): the shutdown hook, in the instrumentation
+// bundle, must wait for the writes the /v1 route bundles started.
+const pending = processSlot("requestBodies.pending", () => new Set<Promise<void>>()).get();
+const stats = processSlot("requestBodies.stats", () => ({ stored: 0, skipped: 0, failed: 0, timedOut: 0 })).get();
 
 export function bodyLogStats() {
   return { ...stats, pending: pending.size };
@@ -218,7 +221,7 @@ export async function flushBodyWrites(): Promise<void> {
 
 export function resetBodyLogState(): void {
   policies.clear();
-  stats = { stored: 0, skipped: 0, failed: 0, timedOut: 0 };
+  Object.assign(stats, { stored: 0, skipped: 0, failed: 0, timedOut: 0 });
 }
 
 // ---- reading ---------------------------------------------------------------------------------

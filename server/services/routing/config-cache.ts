@@ -16,22 +16,24 @@
  * Keys always start with the tenant id when what they hold depends on the tenant.
  */
 import { type Db, type Tx, db as defaultDb } from "../../db/client";
+import { processSlot } from "../../runtime/registry";
 import { logger } from "../../log/logger";
 
 export const POLL_MS = 250;
 export const MAX_ENTRIES = 100_000;
 
-const g = globalThis as unknown as {
-  __switchyardConfigCache?: {
-    entries: Map<string, Promise<unknown>>;
-    generation: number;
-    seen: number | null;
-    timer: NodeJS.Timeout | null;
-    listeners: Set<() => void>;
-  };
-};
+interface CacheState {
+  entries: Map<string, Promise<unknown>>;
+  generation: number;
+  seen: number | null;
+  timer: NodeJS.Timeout | null;
+  listeners: Set<() => void>;
+}
 // one cache per process, also across Next's route bundles (each bundles its own copy of this module)
-const state = (g.__switchyardConfigCache ??= { entries: new Map(), generation: 0, seen: null, timer: null, listeners: new Set() });
+const state = processSlot(
+  "routing.configCache",
+  (): CacheState => ({ entries: new Map(), generation: 0, seen: null, timer: null, listeners: new Set() }),
+).get();
 
 /** Drops everything this process cached (the change is already committed). */
 export function invalidateConfigCache(): void {

@@ -7,7 +7,7 @@
 import type { Db } from "../../db/client";
 import { env } from "../../env";
 import { NotFound } from "../../errors";
-import { formatAmount } from "../pricing/money";
+import { formatAmount } from "../../lib/money";
 import { HOUR_MS, LATENCY_BOUNDS_MS, LATENCY_COLUMNS, hourStart } from "./aggregate";
 import type { OverviewRange, UsageFilter } from "./schemas";
 

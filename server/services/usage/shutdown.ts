@@ -34,6 +34,7 @@
  * returned) flushes the usage log too; the writer's timer is unref'd so it never
  * keeps a process alive by itself.
  */
+import { processSlot } from "../../runtime/registry";
 import { existingUsageWriter } from "./usage-writer";
 import { logger } from "../../log/logger";
 
@@ -63,13 +64,11 @@ export interface ShutdownOptions {
   signals?: NodeJS.Signals[];
 }
 
-const state = globalThis as unknown as {
-  __switchyardShutdown?: { hooks: Hook[]; installed: boolean; running: boolean };
-};
+// One sequence per process: hooks registered from any bundle run on the one signal listener.
+const state = processSlot("shutdown", () => ({ hooks: [] as Hook[], installed: false, running: false }));
 
 function registry() {
-  state.__switchyardShutdown ??= { hooks: [], installed: false, running: false };
-  return state.__switchyardShutdown;
+  return state.get();
 }
 
 // warn, not info: a shutdown is worth seeing, and it stays on stderr as it always was

@@ -26,7 +26,8 @@
 import { type Db, type Tx, db } from "../../db/client";
 import { env } from "../../env";
 import { newId } from "../../lib/ids";
-import { metrics } from "../../metrics/metrics";
+import { metrics, registerCollector } from "../../metrics/metrics";
+import { processSlot } from "../../runtime/registry";
 import { type RequestLogRow, aggregateRollups, toRow } from "./aggregate";
 import { type Provider, insertLogsStatement, upsertRollupsStatement } from "./sql";
 import type { UsageRecord, UsageWriterStats } from "./types";
@@ -490,29 +491,28 @@ function probeRow(): RequestLogRow {
 
 type ProcessWriterOptions = Omit<UsageWriterOptions, "db">;
 
-// On globalThis so Next's dev reloads and separately bundled route modules share one writer per process.
-const processWide = globalThis as unknown as {
-  __switchyardUsageWriter?: UsageWriter;
-  __switchyardUsageWriterOptions?: ProcessWriterOptions;
-};
+// Process slots (server/runtime/registry.ts): Next's dev reloads and separately bundled
+// route modules share one writer per process, and the shutdown flush reaches it.
+const writerOptions = processSlot<ProcessWriterOptions | undefined>("usage.writerOptions", () => undefined);
+const writer = processSlot("usage.writer", () => {
+  const w = new UsageWriter({ db: db(), provider: env().DB_PROVIDER, ...writerOptions.peek() });
+  // backlog and cumulative counts are read from the writer when /metrics is scraped
+  registerCollector("usageWriter", () => w.stats());
+  return w;
+});
 
 /** Options for the process-wide writer; call before its first use (start-up, or a test's child process). */
 export function configureUsageWriter(opts: ProcessWriterOptions): void {
-  if (processWide.__switchyardUsageWriter) throw new Error("configureUsageWriter: the usage writer already exists");
-  processWide.__switchyardUsageWriterOptions = opts;
+  if (writer.peek()) throw new Error("configureUsageWriter: the usage writer already exists");
+  writerOptions.set(opts);
 }
 
 /** The process-wide writer, created on first use over `db()`. */
 export function usageWriter(): UsageWriter {
-  processWide.__switchyardUsageWriter ??= new UsageWriter({
-    db: db(),
-    provider: env().DB_PROVIDER,
-    ...processWide.__switchyardUsageWriterOptions,
-  });
-  return processWide.__switchyardUsageWriter;
+  return writer.get();
 }
 
 /** The process-wide writer if anything has used it (shutdown needn't open a database just to flush nothing). */
 export function existingUsageWriter(): UsageWriter | undefined {
-  return processWide.__switchyardUsageWriter;
+  return writer.peek();
 }

@@ -4,7 +4,8 @@ import { db } from "../../db/client";
 import { TEST_PASSWORD, callerFor, makeUser, uniq } from "../../test/fixtures";
 import { auditBy, rejectsWith } from "../../test/trpc";
 import { CLI_ACTOR } from "../audit/audit";
-import { authenticate, countPlatformAdmins, createPlatformAdmin, createUser } from "./users";
+import { authenticate } from "../../auth/sign-in";
+import { countPlatformAdmins, createPlatformAdmin, createUser } from "./users";
 
 describe("authenticate", () => {
   it("returns the user for the right password (email matched case- and space-insensitively) and stamps lastLoginAt", async () => {

@@ -45,16 +45,6 @@ export async function createUser(db: Db, actor: Actor, raw: CreateUserInput) {
   }
 }
 
-/** Checks email + password. Returns the user only if the account is usable. */
-export async function authenticate(db: Db, email: string, password: string) {
-  const parsed = CreateUserInput.shape.email.safeParse(email);
-  const user = parsed.success ? await db.user.findUnique({ where: { email: parsed.data } }) : null;
-  const ok = await verifyPassword(password, user?.passwordHash);
-  if (!ok || !user || user.disabledAt) return null;
-  await db.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
-  return user;
-}
-
 export async function listUsers(db: Db, opts: { query?: string; limit?: number } = {}) {
   return db.user.findMany({
     where: opts.query ? { email: { contains: opts.query.toLowerCase() } } : {},

@@ -2,28 +2,24 @@ import { z } from "zod";
 import { CreateTenantInput, TenantStatusInput, UpdateTenantInput } from "../../services/tenants/schemas";
 import {
   createTenant,
-  findTenantBySlug,
   getTenant,
   listTenantsFor,
   setTenantStatus,
   updateTenant,
 } from "../../services/tenants/tenants";
-import { membershipRole } from "../../services/members/members";
 import { SetTenantIpAllowlistInput } from "../../services/api-keys/schemas";
 import { getTenantSecurity, setTenantIpAllowlist } from "../../services/api-keys/security";
-import { NotFound } from "../../errors";
 import { authedProcedure, platformAdminProcedure, router, tenantProcedure } from "../init";
 
 export const tenantsRouter = router({
   list: authedProcedure.query(({ ctx }) => listTenantsFor(ctx.db, ctx.user)),
 
   /** Resolves a slug from a URL, with the caller's role; NOT_FOUND if they may not see it. */
-  bySlug: authedProcedure.input(z.object({ slug: z.string().min(1) })).query(async ({ ctx, input }) => {
-    const tenant = await findTenantBySlug(ctx.db, input.slug);
-    const role = ctx.user.isPlatformAdmin ? "owner" : await membershipRole(ctx.db, tenant.id, ctx.user.id);
-    if (!role) throw NotFound(`Tenant "${input.slug}"`);
-    return { ...tenant, role, viaPlatformAdmin: ctx.user.isPlatformAdmin };
-  }),
+  bySlug: tenantProcedure("viewer", { by: "slug" }).query(async ({ ctx }) => ({
+    ...(await getTenant(ctx.db, ctx.tenant.id)),
+    role: ctx.tenant.role,
+    viaPlatformAdmin: ctx.user.isPlatformAdmin,
+  })),
 
   get: tenantProcedure("viewer").query(({ ctx }) => getTenant(ctx.db, ctx.tenant.id)),
 

@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { recordAudit } from "../../services/audit/audit";
 import { getRequestBody } from "../../services/request-bodies/request-bodies";
 import { getUsageRow, listUsage, tenantOverview } from "../../services/usage/dashboard";
-import { mintExportToken } from "../../services/usage/export-token";
+import { startUsageExport } from "../../services/usage/export";
 import { OverviewRange, UsageFilter, UsageGetInput, UsageListInput } from "../../services/usage/schemas";
 import { router, tenantProcedure } from "../init";
 
@@ -28,15 +27,5 @@ export const usageRouter = router({
   /** A 2-minute link to download the filtered log as CSV (a mutation: it mints a credential, and is audited). */
   exportCsv: tenantProcedure("viewer")
     .input(z.object({ tenantId: z.string().min(1), filter: UsageFilter.default({}) }))
-    .mutation(async ({ ctx, input }) => {
-      const token = await mintExportToken({ tenantId: ctx.tenant.id, userId: ctx.user.id, filter: input.filter });
-      await recordAudit(ctx.db, ctx.actor, {
-        tenantId: ctx.tenant.id,
-        action: "usage.export",
-        targetType: "tenant",
-        targetId: ctx.tenant.id,
-        data: { filter: input.filter },
-      });
-      return { token };
-    }),
+    .mutation(({ ctx, input }) => startUsageExport(ctx.db, { ...ctx.actor, userId: ctx.user.id }, ctx.tenant.id, input.filter)),
 });

@@ -4,7 +4,9 @@ import { useState } from "react";
 import { z } from "zod";
 import { API_SCOPES } from "@/server/auth/principal";
 import { ApiKeyName, CreateApiKeyInput, RotateApiKeyInput } from "@/server/services/api-keys/schemas";
-import { Alert, Badge, ConfirmDialog, Dialog, EmptyState, Field, SkeletonRows, formatDate, useToast } from "../../../_components/ui";
+import { Field, Fieldset, FormFooter } from "../../../_components/form";
+import { FormDialog } from "../../../_components/form-dialog";
+import { Alert, Badge, ConfirmDialog, Dialog, EmptyState, SkeletonRows, formatDate, useToast } from "../../../_components/ui";
 import { useZodForm } from "../../../_components/use-zod-form";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
@@ -214,11 +216,7 @@ function ShowOnce({ value, onDone }: { value: string; onDone: () => void }) {
           {copied ? "Copied" : "Copy"}
         </button>
       </div>
-      <div className="form-actions">
-        <button type="button" className="btn btn-primary" onClick={onDone} autoFocus>
-          I have saved it
-        </button>
-      </div>
+      <FormFooter submitLabel="I have saved it" onSubmit={onDone} autoFocus />
     </>
   );
 }
@@ -257,8 +255,7 @@ function CreateKeyDialog({
     setError(null);
     onClose();
   };
-  const submit = (e: React.FormEvent) => {
-    e.preventDefault();
+  const submit = () => {
     const v = form.validate();
     if (!v) return;
     const days = EXPIRY[v.expires];
@@ -280,54 +277,47 @@ function CreateKeyDialog({
     create.mutate({ tenantId, ...input });
   };
   return (
-    <Dialog open={open} onClose={close} title="Create an API key" description="The key is shown once, right after it is created.">
-      <form onSubmit={submit} noValidate>
-        <Alert>{error}</Alert>
-        <Field label="Name" id="name" error={form.errorFor("name")} hint="Who or what uses it, e.g. “billing service”">
-          <input className="input" autoFocus {...form.bind("name")} />
-        </Field>
-        <fieldset className="field">
-          <legend>Scopes</legend>
-          <div className="checks">
-            {API_SCOPES.map((s) => (
-              <label key={s}>
-                <input
-                  type="checkbox"
-                  checked={scopes.includes(s)}
-                  onChange={(e) => setScopes((cur) => (e.target.checked ? [...cur, s] : cur.filter((x) => x !== s)))}
-                />{" "}
-                {s}
-              </label>
-            ))}
-          </div>
-          {form.errorFor("scopes") && (
-            <span className="error" role="alert">
-              {form.errorFor("scopes")}
-            </span>
-          )}
-        </fieldset>
-        <Field label="Models" id="models" error={form.errorFor("models")} hint="Optional: comma-separated model names; empty = every model the tenant may use">
-          <input className="input" placeholder="e.g. demo, llama-3-8b" {...form.bind("models")} />
-        </Field>
-        <Field label="Expires" id="expires" error={form.errorFor("expires")}>
-          <select className="select" {...form.bind("expires")}>
-            <option value="never">Never</option>
-            <option value="7d">In 7 days</option>
-            <option value="30d">In 30 days</option>
-            <option value="90d">In 90 days</option>
-            <option value="365d">In a year</option>
-          </select>
-        </Field>
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-            {create.isPending ? "Creating…" : "Create key"}
-          </button>
+    <FormDialog
+      open={open}
+      onClose={close}
+      title="Create an API key"
+      description="The key is shown once, right after it is created."
+      error={error}
+      onSubmit={submit}
+      submitLabel="Create key"
+      busyLabel="Creating…"
+      busy={create.isPending}
+    >
+      <Field label="Name" id="name" error={form.errorFor("name")} hint="Who or what uses it, e.g. “billing service”">
+        <input className="input" autoFocus {...form.bind("name")} />
+      </Field>
+      <Fieldset legend="Scopes" error={form.errorFor("scopes")}>
+        <div className="checks">
+          {API_SCOPES.map((s) => (
+            <label key={s}>
+              <input
+                type="checkbox"
+                checked={scopes.includes(s)}
+                onChange={(e) => setScopes((cur) => (e.target.checked ? [...cur, s] : cur.filter((x) => x !== s)))}
+              />{" "}
+              {s}
+            </label>
+          ))}
         </div>
-      </form>
-    </Dialog>
+      </Fieldset>
+      <Field label="Models" id="models" error={form.errorFor("models")} hint="Optional: comma-separated model names; empty = every model the tenant may use">
+        <input className="input" placeholder="e.g. demo, llama-3-8b" {...form.bind("models")} />
+      </Field>
+      <Field label="Expires" id="expires" error={form.errorFor("expires")}>
+        <select className="select" {...form.bind("expires")}>
+          <option value="never">Never</option>
+          <option value="7d">In 7 days</option>
+          <option value="30d">In 30 days</option>
+          <option value="90d">In 90 days</option>
+          <option value="365d">In a year</option>
+        </select>
+      </Field>
+    </FormDialog>
   );
 }
 
@@ -352,33 +342,23 @@ function RotateDialog({
     }),
   );
   return (
-    <Dialog
-      open
+    <FormDialog
       onClose={onClose}
       title={`Rotate "${keyRef.name}"?`}
       description="A new key with the same name, scopes and models is issued. The old key keeps working for the grace period, then stops."
+      error={error}
+      onSubmit={() => {
+        const input = RotateApiKeyInput.safeParse({ keyId: keyRef.id, graceSeconds: Number(grace) });
+        if (!input.success) return setError(input.error.issues[0]!.message);
+        rotate.mutate({ tenantId, ...input.data });
+      }}
+      submitLabel="Rotate key"
+      busyLabel="Rotating…"
+      busy={rotate.isPending}
     >
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          const input = RotateApiKeyInput.safeParse({ keyId: keyRef.id, graceSeconds: Number(grace) });
-          if (!input.success) return setError(input.error.issues[0]!.message);
-          rotate.mutate({ tenantId, ...input.data });
-        }}
-      >
-        <Alert>{error}</Alert>
-        <Field label="Old key keeps working for" id="grace">
-          <GraceSelect id="grace" value={grace} onChange={setGrace} />
-        </Field>
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={rotate.isPending}>
-            {rotate.isPending ? "Rotating…" : "Rotate key"}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+      <Field label="Old key keeps working for" id="grace">
+        <GraceSelect id="grace" value={grace} onChange={setGrace} />
+      </Field>
+    </FormDialog>
   );
 }

@@ -2,8 +2,10 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { LimitsPatch, SetTenantLimitsInput } from "@/server/services/limits/schemas";
-import { formatAmount, formatMoney } from "@/server/services/pricing/money";
-import { Alert, Badge, Dialog, EmptyState, Field, SkeletonRows, useToast } from "../../../_components/ui";
+import { formatAmount, formatMoney } from "@/server/lib/money";
+import { TextField } from "../../../_components/form";
+import { FormDialog } from "../../../_components/form-dialog";
+import { Alert, Badge, EmptyState, SkeletonRows, Stat, useToast } from "../../../_components/ui";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
 import { type Role, can } from "./roles";
@@ -60,20 +62,10 @@ export function Limits({ tenantId, role, platformAdmin }: { tenantId: string; ro
         <div className="panel-body">
           <div className="stats">
             {FIELDS.map((f) => (
-              <div className="stat panel" key={f.key}>
-                <div className="stat-label">{f.label}</div>
-                <div className="stat-value" data-testid={`tenant-limit-${f.key}`}>
-                  {v ? show(v.tenant.limits[f.key]) : <span className="skeleton" style={{ width: 80, height: 24, display: "inline-block" }} />}
-                </div>
-              </div>
+              <Stat key={f.key} label={f.label} testId={`tenant-limit-${f.key}`} value={v ? show(v.tenant.limits[f.key]) : null} />
             ))}
             {MONEY_FIELDS.map((f) => (
-              <div className="stat panel" key={f.key}>
-                <div className="stat-label">{f.label}</div>
-                <div className="stat-value" data-testid={`tenant-limit-${f.key}`}>
-                  {v ? money(v.tenant.limits[f.nano], v.currency) : <span className="skeleton" style={{ width: 80, height: 24, display: "inline-block" }} />}
-                </div>
-              </div>
+              <Stat key={f.key} label={f.label} testId={`tenant-limit-${f.key}`} value={v ? money(v.tenant.limits[f.nano], v.currency) : null} />
             ))}
           </div>
           {v && (
@@ -217,46 +209,34 @@ function LimitsDialog({
   const setKey = useMutation(trpc.limits.setKey.mutationOptions({ onSuccess: done, onError }));
   const busy = setTenant.isPending || setKey.isPending;
   return (
-    <Dialog
-      open
+    <FormDialog
       onClose={onClose}
       title={target.kind === "tenant" ? "Tenant limits" : `Limits of "${target.name}"`}
       description="Leave a field empty for no limit. Spend budgets are amounts in the server's currency (e.g. 50 or 12.50)."
+      error={serverError}
+      onSubmit={() => {
+        if (!parsed.success) return;
+        if (target.kind === "tenant") setTenant.mutate({ tenantId, ...(parsed.data as SetTenantLimitsInput) });
+        else setKey.mutate({ tenantId, keyId: target.id, ...(parsed.data as LimitsPatch) });
+      }}
+      submitLabel="Save limits"
+      busy={busy}
+      disabled={!parsed.success}
     >
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (!parsed.success) return;
-          if (target.kind === "tenant") setTenant.mutate({ tenantId, ...(parsed.data as SetTenantLimitsInput) });
-          else setKey.mutate({ tenantId, keyId: target.id, ...(parsed.data as LimitsPatch) });
-        }}
-      >
-        <Alert>{serverError}</Alert>
-        <div className="row">
-          {[...FIELDS, ...MONEY_FIELDS, ...(target.kind === "tenant" ? [{ key: "budgetWarnPercent", label: "Budget warning at (%)" } as const] : [])].map((f) => (
-            <Field key={f.key} label={f.label} id={`limit-${f.key}`} error={errors[f.key]}>
-              <input
-                id={`limit-${f.key}`}
-                className="input"
-                inputMode={MONEY_KEYS.has(f.key) ? "decimal" : "numeric"}
-                placeholder={f.key === "budgetWarnPercent" ? "80" : "no limit"}
-                value={values[f.key] ?? ""}
-                aria-invalid={errors[f.key] ? true : undefined}
-                onChange={(e) => setValues((cur) => ({ ...cur, [f.key]: e.target.value }))}
-              />
-            </Field>
-          ))}
-        </div>
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy || !parsed.success}>
-            {busy ? "Saving…" : "Save limits"}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+      <div className="row">
+        {[...FIELDS, ...MONEY_FIELDS, ...(target.kind === "tenant" ? [{ key: "budgetWarnPercent", label: "Budget warning at (%)" } as const] : [])].map((f) => (
+          <TextField
+            key={f.key}
+            label={f.label}
+            id={`limit-${f.key}`}
+            error={errors[f.key]}
+            inputMode={MONEY_KEYS.has(f.key) ? "decimal" : "numeric"}
+            placeholder={f.key === "budgetWarnPercent" ? "80" : "no limit"}
+            value={values[f.key] ?? ""}
+            onChange={(value) => setValues((cur) => ({ ...cur, [f.key]: value }))}
+          />
+        ))}
+      </div>
+    </FormDialog>
   );
 }

@@ -7,7 +7,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { CustomPatternsSchema, LogPolicyInput } from "@/server/services/request-bodies/schemas";
-import { Alert, Badge, Field, useToast } from "../../../_components/ui";
+import { FormFooter, TextField } from "../../../_components/form";
+import { Alert, Badge, useToast } from "../../../_components/ui";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
 
@@ -54,6 +55,17 @@ export function TenantLogging({ tenantId, editable }: { tenantId: string; editab
         }
       : null);
   const set = (patch: Partial<Form>) => v && setForm({ ...v, ...patch });
+  /** a text setting's value, its change and whether it may be edited */
+  const text = (key: "keys" | "sample" | "patterns" | "bodyDays" | "usageDays") => ({
+    value: v?.[key] ?? "",
+    onChange: (value: string) => set({ [key]: value }),
+    disabled: !editable,
+  });
+  const flag = (key: "bodiesEnabled" | "viewersSeeBodies") => ({
+    checked: v?.[key] ?? false,
+    onChange: (checked: boolean) => set({ [key]: checked }),
+    disabled: !editable,
+  });
 
   const submit = () => {
     if (!v) return;
@@ -113,60 +125,54 @@ export function TenantLogging({ tenantId, editable }: { tenantId: string; editab
             }}
           >
             <Alert>{error}</Alert>
-            <div className="field">
-              <label>
-                <input
-                  type="checkbox"
-                  id="log-bodies"
-                  checked={v.bodiesEnabled}
-                  disabled={!editable}
-                  onChange={(e) => set({ bodiesEnabled: e.target.checked })}
-                />{" "}
-                Store request and response bodies
-              </label>
-            </div>
-            <Field label="Only these API key ids" id="log-keys" error={errors.bodyKeyIds} hint="Comma-separated key ids; empty = every key and the playground.">
-              <input id="log-keys" className="input mono" disabled={!editable} value={v.keys} onChange={(e) => set({ keys: e.target.value })} />
-            </Field>
-            <Field label="Sampling rate" id="log-sample" error={errors.bodySampleRate} hint="Share of requests stored, 0 to 1 (1 = all).">
-              <input id="log-sample" className="input" inputMode="decimal" disabled={!editable} value={v.sample} onChange={(e) => set({ sample: e.target.value })} />
-            </Field>
-            <Field
+            <Setting id="log-bodies" {...flag("bodiesEnabled")}>
+              Store request and response bodies
+            </Setting>
+            <TextField
+              label="Only these API key ids"
+              id="log-keys"
+              error={errors.bodyKeyIds}
+              hint="Comma-separated key ids; empty = every key and the playground."
+              className="input mono"
+              {...text("keys")}
+            />
+            <TextField label="Sampling rate" id="log-sample" error={errors.bodySampleRate} hint="Share of requests stored, 0 to 1 (1 = all)." inputMode="decimal" {...text("sample")} />
+            <TextField
               label="Custom redactions"
               id="log-patterns"
               error={errors.redactPatterns}
               hint="One per line: name = regular expression (e.g. ticket = TCK-\d{5}). Nested quantifiers, backreferences and lookaround are refused."
-            >
-              <textarea id="log-patterns" className="input mono" rows={3} disabled={!editable} value={v.patterns} onChange={(e) => set({ patterns: e.target.value })} />
-            </Field>
-            <Field label="Keep bodies (days)" id="log-body-days" error={errors.bodyRetentionDays}>
-              <input id="log-body-days" className="input" inputMode="numeric" disabled={!editable} value={v.bodyDays} onChange={(e) => set({ bodyDays: e.target.value })} />
-            </Field>
-            <Field label="Keep usage rows (days)" id="log-usage-days" error={errors.usageRetentionDays} hint="Empty = the platform default. Hourly totals are kept regardless.">
-              <input id="log-usage-days" className="input" inputMode="numeric" disabled={!editable} value={v.usageDays} onChange={(e) => set({ usageDays: e.target.value })} />
-            </Field>
-            <div className="field">
-              <label>
-                <input
-                  type="checkbox"
-                  id="log-viewers"
-                  checked={v.viewersSeeBodies}
-                  disabled={!editable}
-                  onChange={(e) => set({ viewersSeeBodies: e.target.checked })}
-                />{" "}
-                Viewers may read stored bodies (members and above always may)
-              </label>
-            </div>
-            {editable && (
-              <div className="form-actions">
-                <button type="submit" className="btn btn-primary" disabled={save.isPending}>
-                  {save.isPending ? "Saving…" : "Save logging settings"}
-                </button>
-              </div>
-            )}
+              className="input mono"
+              rows={3}
+              {...text("patterns")}
+            />
+            <TextField label="Keep bodies (days)" id="log-body-days" error={errors.bodyRetentionDays} inputMode="numeric" {...text("bodyDays")} />
+            <TextField
+              label="Keep usage rows (days)"
+              id="log-usage-days"
+              error={errors.usageRetentionDays}
+              hint="Empty = the platform default. Hourly totals are kept regardless."
+              inputMode="numeric"
+              {...text("usageDays")}
+            />
+            <Setting id="log-viewers" {...flag("viewersSeeBodies")}>
+              Viewers may read stored bodies (members and above always may)
+            </Setting>
+            {editable && <FormFooter submitLabel="Save logging settings" busy={save.isPending} />}
           </form>
         )}
       </div>
+    </div>
+  );
+}
+
+/** An on/off setting on a line of its own, its label styled like a field's. */
+function Setting({ id, checked, onChange, disabled, children }: { id: string; checked: boolean; onChange: (checked: boolean) => void; disabled: boolean; children: React.ReactNode }) {
+  return (
+    <div className="field">
+      <label>
+        <input type="checkbox" id={id} checked={checked} disabled={disabled} onChange={(e) => onChange(e.target.checked)} /> {children}
+      </label>
     </div>
   );
 }

@@ -2,9 +2,11 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Area, AreaChart, Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { formatMoney } from "@/server/services/pricing/money";
+import { formatMoney } from "@/server/lib/money";
 import { OVERVIEW_RANGES, type OverviewRange } from "@/server/services/usage/schemas";
-import { Alert, EmptyState } from "../../../_components/ui";
+import { RangePicker } from "../../../_components/range-picker";
+import { TopTable } from "../../../_components/top-table";
+import { Alert, EmptyState, Stat } from "../../../_components/ui";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
 
@@ -46,24 +48,13 @@ export function Overview({ tenantId }: { tenantId: string }) {
   return (
     <>
       <div className="toolbar">
-        <div className="segmented" role="group" aria-label="Time range">
-          {OVERVIEW_RANGES.map((r) => (
-            <button key={r} type="button" aria-pressed={range === r} onClick={() => setRange(r)}>
-              Last {r}
-            </button>
-          ))}
-        </div>
+        <RangePicker ranges={OVERVIEW_RANGES} value={range} onChange={setRange} />
         <span className="sub">{q.isFetching ? "Updating…" : "From hourly rollups; refreshes every 15 s"}</span>
       </div>
       {q.error && <Alert>{describeError(q.error).message}</Alert>}
       <div className="stats">
         {cards.map((c) => (
-          <div className="stat panel" key={c.label}>
-            <div className="stat-label">{c.label}</div>
-            <div className="stat-value" data-testid={c.testId}>
-              {c.value ?? <span className="skeleton" style={{ width: 80, height: 24, display: "inline-block" }} />}
-            </div>
-          </div>
+          <Stat key={c.label} label={c.label} value={c.value} testId={c.testId} />
         ))}
       </div>
       <div className="grid-2">
@@ -126,7 +117,7 @@ export function Overview({ tenantId }: { tenantId: string }) {
             )}
           </div>
         </div>
-        <TopTable
+        <TrafficPanel
           title="Spend by model"
           testId="spend-by-model"
           currency={o?.currency}
@@ -134,7 +125,7 @@ export function Overview({ tenantId }: { tenantId: string }) {
         />
       </div>
       <div className="grid-2">
-        <TopTable
+        <TrafficPanel
           title="Top spenders (keys)"
           testId="spend-by-key"
           currency={o?.currency}
@@ -143,62 +134,63 @@ export function Overview({ tenantId }: { tenantId: string }) {
         <div />
       </div>
       <div className="grid-2">
-        <TopTable
+        <TrafficPanel
           title="Top keys"
           testId="top-keys"
           rows={o?.topKeys.map((k) => ({ ...k, id: k.apiKeyId ?? "console", sub: k.prefix ? `${k.prefix}…` : null }))}
         />
-        <TopTable title="Top models" testId="top-models" rows={o?.topModels.map((m) => ({ ...m, id: m.model, name: m.model, sub: null }))} />
+        <TrafficPanel title="Top models" testId="top-models" rows={o?.topModels.map((m) => ({ ...m, id: m.model, name: m.model, sub: null }))} />
       </div>
     </>
   );
 }
 
-function TopTable({
-  title,
-  rows,
-  currency,
-  testId,
-}: {
-  title: string;
-  rows?: { id: string; name: string; sub: string | null; requests: number; errors: number; tokens: number; costNano: bigint; unpriced: number }[];
-  currency?: string;
-  testId?: string;
-}) {
+interface TrafficRow {
+  id: string;
+  name: string;
+  sub: string | null;
+  requests: number;
+  errors: number;
+  tokens: number;
+  costNano: bigint;
+  unpriced: number;
+}
+
+/** A panel with one "top N" table of traffic and its cost (unpriced requests said as such, never as 0). */
+function TrafficPanel({ title, rows, currency, testId }: { title: string; rows?: TrafficRow[]; currency?: string; testId?: string }) {
   return (
     <div className="panel" data-testid={testId}>
       <div className="panel-head">
         <h2>{title}</h2>
       </div>
-      <table className="table">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th className="num">Requests</th>
-            <th className="num">Errors</th>
-            <th className="num">Tokens</th>
-            <th className="num">Cost</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows?.map((r) => (
-            <tr key={r.id}>
-              <td>
+      <TopTable
+        rows={rows}
+        rowKey={(r) => r.id}
+        columns={[
+          {
+            header: "Name",
+            cell: (r) => (
+              <>
                 {r.name}
                 {r.sub && <div className="sub mono">{r.sub}</div>}
-              </td>
-              <td className="num">{n.format(r.requests)}</td>
-              <td className="num">{n.format(r.errors)}</td>
-              <td className="num">{n.format(r.tokens)}</td>
-              <td className="num">
+              </>
+            ),
+          },
+          { header: "Requests", num: true, cell: (r) => n.format(r.requests) },
+          { header: "Errors", num: true, cell: (r) => n.format(r.errors) },
+          { header: "Tokens", num: true, cell: (r) => n.format(r.tokens) },
+          {
+            header: "Cost",
+            num: true,
+            cell: (r) => (
+              <>
                 {r.unpriced > 0 && r.costNano === 0n ? "unpriced" : formatMoney(r.costNano, currency ?? "USD")}
                 {r.unpriced > 0 && r.costNano > 0n && <div className="sub">+ {n.format(r.unpriced)} unpriced</div>}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {rows?.length === 0 && <EmptyState title="No traffic in this period" />}
+              </>
+            ),
+          },
+        ]}
+      />
     </div>
   );
 }

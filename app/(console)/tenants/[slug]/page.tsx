@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { Suspense } from "react";
-import { TenantView } from "./tenant-view";
+import { TenantView } from "./tenant-view/tenant-view";
 
 export const metadata: Metadata = { title: "Tenant" };
 

@@ -7,11 +7,11 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { IpAllowlist, RotateSigningSecretInput, splitAllowlist } from "@/server/services/api-keys/schemas";
-import { Alert, Badge, Dialog, Field, formatDate, useToast } from "../../../_components/ui";
+import { Field, Fieldset, FormFooter, TextField } from "../../../_components/form";
+import { Alert, Badge, Dialog, formatDate, useToast } from "../../../_components/ui";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
 import { type Grace, GraceSelect } from "./grace-select";
-
 
 export interface KeyRef {
   id: string;
@@ -91,11 +91,15 @@ export function KeySecurityDialog({
   return (
     <Dialog open onClose={onClose} title={`Security of "${keyRef.name}"`} description="Signed requests and the addresses this key may be used from.">
       <Alert>{error}</Alert>
-      <fieldset className="field" data-testid="key-signing">
-        <legend>
-          Signed requests{" "}
-          {keyRef.signingRequired ? <Badge tone="ok">required</Badge> : <Badge>off</Badge>}
-        </legend>
+      <Fieldset
+        testId="key-signing"
+        legend={
+          <>
+            Signed requests{" "}
+            {keyRef.signingRequired ? <Badge tone="ok">required</Badge> : <Badge>off</Badge>}
+          </>
+        }
+      >
         <p className="sub">
           With signing on, a request must carry <code>X-Switchyard-Signature</code> made with the key&apos;s signing secret: the key alone is
           useless, and a captured request cannot be replayed. See the docs for the format and an <code>openai</code> SDK helper.
@@ -117,17 +121,14 @@ export function KeySecurityDialog({
             <Field label="Previous secret keeps signing for" id="signing-grace">
               <GraceSelect id="signing-grace" value={grace} onChange={setGrace} />
             </Field>
-            <div className="form-actions">
+            <FormFooter submitLabel="Rotate secret" busyLabel="Rotating…" busy={rotate.isPending}>
               <button type="button" className="btn btn-danger" disabled={disable.isPending} onClick={() => disable.mutate({ tenantId, keyId: keyRef.id })}>
                 Turn off
               </button>
-              <button type="submit" className="btn btn-primary" disabled={rotate.isPending}>
-                {rotate.isPending ? "Rotating…" : "Rotate secret"}
-              </button>
-            </div>
+            </FormFooter>
           </form>
         )}
-      </fieldset>
+      </Fieldset>
       <form
         noValidate
         onSubmit={(e) => {
@@ -138,22 +139,17 @@ export function KeySecurityDialog({
           saveList.mutate({ tenantId, keyId: keyRef.id, ipAllowlist: parsed.list });
         }}
       >
-        <Field
+        <TextField
           label="IP allowlist"
           id="key-ip-allowlist"
           error={listError ?? undefined}
           hint="Addresses or CIDR ranges, IPv4 or IPv6, one per line or comma-separated (e.g. 203.0.113.0/24, 2001:db8::/32). Empty = any address. The tenant's list applies too."
-        >
-          <textarea id="key-ip-allowlist" className="input mono" rows={4} value={list} onChange={(e) => setList(e.target.value)} />
-        </Field>
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Close
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={saveList.isPending}>
-            {saveList.isPending ? "Saving…" : "Save allowlist"}
-          </button>
-        </div>
+          className="input mono"
+          rows={4}
+          value={list}
+          onChange={setList}
+        />
+        <FormFooter onCancel={onClose} cancelLabel="Close" submitLabel="Save allowlist" busy={saveList.isPending} />
       </form>
     </Dialog>
   );
@@ -199,23 +195,18 @@ export function TenantIpAllowlist({ tenantId, editable }: { tenantId: string; ed
               save.mutate({ tenantId, ipAllowlist: parsed.list });
             }}
           >
-            <Field label="Addresses and ranges" id="tenant-ip-allowlist" error={error ?? undefined} hint="IPv4 or IPv6 CIDRs, one per line. Empty = any address.">
-              <textarea
-                id="tenant-ip-allowlist"
-                className="input mono"
-                rows={4}
-                disabled={!editable || security.isPending}
-                value={value}
-                onChange={(e) => setText(e.target.value)}
-              />
-            </Field>
-            {editable && (
-              <div className="form-actions">
-                <button type="submit" className="btn btn-primary" disabled={save.isPending}>
-                  {save.isPending ? "Saving…" : "Save allowlist"}
-                </button>
-              </div>
-            )}
+            <TextField
+              label="Addresses and ranges"
+              id="tenant-ip-allowlist"
+              error={error ?? undefined}
+              hint="IPv4 or IPv6 CIDRs, one per line. Empty = any address."
+              className="input mono"
+              rows={4}
+              disabled={!editable || security.isPending}
+              value={value}
+              onChange={setText}
+            />
+            {editable && <FormFooter submitLabel="Save allowlist" busy={save.isPending} />}
           </form>
         )}
       </div>

@@ -2,9 +2,10 @@
 import { DENIAL_CODES } from "@/server/auth/principal";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { formatMoney } from "@/server/services/pricing/money";
+import { formatMoney } from "@/server/lib/money";
 import { UsageFilter } from "@/server/services/usage/schemas";
-import { Alert, Badge, Dialog, EmptyState, Field, SkeletonRows, formatDate, useToast } from "../../../_components/ui";
+import { Field, FormFooter } from "../../../_components/form";
+import { Alert, Badge, Dialog, EmptyState, SkeletonRows, formatDate, useToast } from "../../../_components/ui";
 import { useBasePath } from "../../../_lib/base-path";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
@@ -297,11 +298,7 @@ function RowDetail({ tenantId, id, onClose }: { tenantId: string; id: string | n
           <Conversation tenantId={tenantId} id={r.id} />
         </section>
       )}
-      <div className="form-actions">
-        <button type="button" className="btn" onClick={onClose}>
-          Close
-        </button>
-      </div>
+      <FormFooter onCancel={onClose} cancelLabel="Close" />
     </Dialog>
   );
 }

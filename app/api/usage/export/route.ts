@@ -1,8 +1,7 @@
 import { getSignedInUser } from "@/server/auth/session";
 import { db } from "@/server/db/client";
 import { logger } from "@/server/log/logger";
-import { usageCsv } from "@/server/services/usage/dashboard";
-import { verifyExportToken } from "@/server/services/usage/export-token";
+import { openUsageExport } from "@/server/services/usage/export";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
@@ -15,14 +14,11 @@ const text = (status: number, message: string) =>
  * the audit entry). The link only works in the browser session it was made for.
  */
 export async function GET(req: Request) {
-  const grant = await verifyExportToken(new URL(req.url).searchParams.get("token") ?? "");
-  if (!grant) return text(403, "This export link is invalid or has expired. Start the export again from the console.");
-  const user = await getSignedInUser();
-  if (!user || user.id !== grant.userId) return text(403, "This export link belongs to another session. Start the export again.");
-  const tenant = await db().tenant.findUnique({ where: { id: grant.tenantId }, select: { slug: true } });
-  if (!tenant) return text(404, "This tenant no longer exists.");
+  const token = new URL(req.url).searchParams.get("token") ?? "";
+  const download = await openUsageExport(db(), token, async () => (await getSignedInUser())?.id ?? null);
+  if (!download.ok) return text(download.status, download.message);
 
-  const rows = usageCsv(db(), grant.tenantId, grant.filter);
+  const rows = download.rows;
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -40,11 +36,10 @@ export async function GET(req: Request) {
       await rows.return(undefined);
     },
   });
-  const day = new Date().toISOString().slice(0, 10);
   return new Response(body, {
     headers: {
       "content-type": "text/csv; charset=utf-8",
-      "content-disposition": `attachment; filename="usage-${tenant.slug}-${day}.csv"`,
+      "content-disposition": `attachment; filename="${download.filename}"`,
       "cache-control": "no-store",
       "x-content-type-options": "nosniff",
     },

@@ -10,6 +10,7 @@
  */
 import type { AppErrorKind } from "../../../errors";
 import type { Dialect, GatewayError } from "../../../services/gateway/types";
+import { rateLimitHeaders } from "../rate-limit-headers";
 
 const TYPE: Record<AppErrorKind | "internal", string> = {
   invalid: "invalid_request_error",
@@ -45,5 +46,6 @@ export function anthropicErrorBody(e: GatewayError, requestId?: string): Anthrop
 export const anthropicDialect: Dialect = {
   errorBody: anthropicErrorBody,
   status: anthropicStatus,
+  limitHeaders: rateLimitHeaders,
   streamError: (e, requestId) => ({ event: "error", data: anthropicErrorBody(e, requestId) }),
 };

@@ -10,6 +10,7 @@
  * before the name); Blocks turns them into that strict order. A failure after the
  * start is an `error` event (stream.ts, the dialect's streamError).
  */
+import "server-only";
 import { AppError } from "../../../errors";
 import { countPromptTokens, estimatePromptTokens } from "../../../services/gateway/count";
 import { prepareGeneration } from "../../../services/gateway/execute";

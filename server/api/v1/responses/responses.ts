@@ -7,6 +7,7 @@
  * `sequence_number`). Routing, fallback, limits and usage rows are the core's;
  * stored responses are services/responses.
  */
+import "server-only";
 import { db } from "../../../db/client";
 import { AppError, isAppError } from "../../../errors";
 import type { ChatMessage, ContentPart, FinishReason, GenerateEvent, ToolCall, Usage } from "../../../inference/types";
@@ -18,6 +19,7 @@ import { sseResponse } from "../../../services/gateway/stream";
 import type { Dialect, GatewayContext, GatewayError, GatewayRequest, GenerationResult } from "../../../services/gateway/types";
 import { deleteResponse, findResponse, saveResponse } from "../../../services/responses/responses";
 import { openaiErrorBody } from "../errors";
+import { rateLimitHeaders } from "../rate-limit-headers";
 import type { InputItem, ResponsesRequest } from "./schemas";
 import type { z } from "zod";
 
@@ -457,6 +459,7 @@ const FAILED_CODE = (e: GatewayError) => (e.kind === "rate_limited" ? "rate_limi
  */
 export const responsesDialect: Dialect = {
   errorBody: openaiErrorBody,
+  limitHeaders: rateLimitHeaders,
   streamError: (e) => ({ event: "error", data: { type: "error", code: e.code, message: e.message, param: e.param, sequence_number: 0 } }),
 };
 

@@ -1,12 +1,12 @@
 /**
  * The GenAI semantic-convention attributes of a finished /api/v1 request, from what the
  * gateway core already keeps (usage draft, neutral request, assembled answer) — so
- * every dialect gets the same span. See tracing.ts for the span tree.
+ * every dialect gets the same span. See server/telemetry/tracing.ts for the span tree.
  */
 import { type Attributes, SpanStatusCode } from "@opentelemetry/api";
-import type { GatewayError, UsageDraft } from "../services/gateway/types";
-import type { Exchange } from "../services/request-bodies/request-bodies";
-import { type RequestTrace, endSpan, operationOf } from "./tracing";
+import type { GatewayError, UsageDraft } from "./types";
+import type { Exchange } from "../request-bodies/request-bodies";
+import { type RequestTrace, endSpan, operationOf } from "../../telemetry/tracing";
 
 function requestAttributes(exchange: Exchange | undefined): Attributes {
   const r = exchange?.request as Record<string, unknown> | undefined;

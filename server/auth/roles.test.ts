@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Role } from "../../db/client";
+import type { Role } from "../db/client";
 import { ROLE_RANK, hasRole } from "./roles";
 
 const ORDER: Role[] = ["viewer", "member", "admin", "owner"];
