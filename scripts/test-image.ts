@@ -217,7 +217,7 @@ async function main() {
     }
     // Next's own handler exits 143 (128 + SIGTERM) once our flush is done (shutdown.ts); tini passes it on
     assert.ok([0, 143].includes((await exited) ?? -1), `exit status after SIGTERM\n${stderr}`);
-    assert.match(stderr, /\[shutdown\] usage log: \d+ rows written, 0 left, 0 dropped/);
+    assert.match(stderr, /"component":"shutdown"[^\n]*"msg":"usage log: \d+ rows written, 0 left, 0 dropped"/);
     const db = new Database(dbFile, { readonly: true });
     const row = db
       .prepare("SELECT status, errorCode, stream, completionTokens, apiKeyId FROM RequestLog WHERE requestId = ?")
