@@ -14,11 +14,11 @@
  *
  * Numbers, not assertions: see docs/benchmarks.md.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { announce, engineBinary, spawnBenchServer, startBenchServer } from "./serve";
 
 const { values } = parseArgs({
   options: {
@@ -171,47 +171,20 @@ async function pass(t: Target, streams: number, round: number): Promise<Pass> {
 // ---- our server, in a process of its own (as under `next start`) --------------------------
 
 async function serve(file: string) {
-  process.env.DATABASE_URL = `file:${path.join(dir, "bench.db")}`;
-  process.env.AUTH_SECRET ??= "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz";
-  process.env.PASSWORD_HASH_COST = "4";
-  process.env.LOCAL_PROMPT_CACHE = values.cache;
-  const { migrate } = await import("../server/db/migrate");
-  await migrate(process.env.DATABASE_URL);
-  const { db } = await import("../server/db/client");
-  const { CLI_ACTOR } = await import("../server/services/audit/audit");
-  const { createTenant } = await import("../server/services/tenants/tenants");
-  const { createApiKey } = await import("../server/services/api-keys/api-keys");
-  const { addModel } = await import("../server/services/models/models");
-  const { startV1Server } = await import("../server/test/v1-server");
-  const keys: string[] = [];
-  for (const slug of ["bench-a", "bench-b"]) {
-    const tenant = await createTenant(db(), CLI_ACTOR, { slug, name: slug });
-    keys.push((await createApiKey(db(), CLI_ACTOR, tenant.id, { name: "bench" })).key);
-  }
-  await addModel(db(), CLI_ACTOR, { name: "bench", source: file, kind: "chat", contextSize: CONTEXT, parallel: STREAMS, threads: THREADS, chatTemplate: "chatml" });
-  const server = await startV1Server();
-  const target = { url: `${server.url}/api/v1`, keys, model: "bench" };
-  await turn(target, keys[0]!, [{ role: "user", content: "warm up" }]); // loads the model
-  const { engineInfo } = await import("../server/inference/local-engine");
-  const info = await engineInfo();
-  process.stdout.write(`${JSON.stringify({ ...target, binary: `${info.binary}${info.fallbackReason ? ` (${info.fallbackReason})` : ""}` })}\n`);
-  process.stdin.resume();
-  process.stdin.on("end", () => void server.close().then(() => process.exit(0)));
+  const server = await startBenchServer({
+    dir,
+    tenants: ["bench-a", "bench-b"].map((slug) => ({ slug, name: slug })),
+    model: { source: file, contextSize: CONTEXT, parallel: STREAMS, threads: THREADS },
+    env: { LOCAL_PROMPT_CACHE: values.cache },
+  });
+  const target = { url: server.url, keys: server.keys, model: "bench" };
+  await turn(target, server.keys[0]!, [{ role: "user", content: "warm up" }]); // loads the model
+  announce({ ...target, binary: await engineBinary() }, server);
 }
 
 async function startOurs(cache: string): Promise<{ target: Target; binary: string; stop: () => void }> {
-  const args = process.argv.slice(1).filter((a) => a !== "--serve");
-  const child = spawn(process.execPath, [...process.execArgv, ...args, "--serve", "--cache", cache], { stdio: ["pipe", "pipe", "inherit"], env: process.env });
-  const ready = await new Promise<Target & { binary: string }>((resolve, reject) => {
-    let buf = "";
-    child.stdout.on("data", (d: Buffer) => {
-      buf += d.toString();
-      const line = buf.split("\n").find((l) => l.startsWith("{"));
-      if (line) resolve(JSON.parse(line));
-    });
-    child.on("exit", (code) => reject(new Error(`the bench server exited (${code})`)));
-  });
-  return { target: ready, binary: ready.binary, stop: () => child.stdin.end() };
+  const { ready, stop } = await spawnBenchServer<Target & { binary: string }>(["--cache", cache]);
+  return { target: ready, binary: ready.binary, stop };
 }
 
 const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(" ");

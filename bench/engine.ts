@@ -21,6 +21,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { announce, engineBinary, spawnBenchServer, startBenchServer } from "./serve";
 
 const { values } = parseArgs({
   options: {
@@ -249,65 +250,29 @@ function streamer(baseUrl: string, apiKey: string, model: string) {
   };
 }
 
-// ---- our /api/v1 handlers over HTTP ------------------------------------------------
-// The server runs in a process of its own, as in production and as llama-server does:
-// in one process the bench's SSE client would share the event loop with the handlers
-// and sit on every token's critical path.
+// ---- our /api/v1 handlers over HTTP (a server process of its own: bench/serve.ts) -----
 
 /** --serve: the child. Sets up a tenant, a key and the model, serves /api/v1, says where. */
 async function serve(file: string) {
-  process.env.DATABASE_URL = `file:${path.join(dir, "bench.db")}`;
-  process.env.AUTH_SECRET ??= "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz";
-  process.env.PASSWORD_HASH_COST = "4";
-  const { migrate } = await import("../server/db/migrate");
-  await migrate(process.env.DATABASE_URL);
-  const { db } = await import("../server/db/client");
-  const { CLI_ACTOR } = await import("../server/services/audit/audit");
-  const { createTenant } = await import("../server/services/tenants/tenants");
-  const { createApiKey } = await import("../server/services/api-keys/api-keys");
-  const { addModel } = await import("../server/services/models/models");
-  const { startV1Server } = await import("../server/test/v1-server");
-  const tenant = await createTenant(db(), CLI_ACTOR, { slug: "bench", name: "Bench" });
-  const { key } = await createApiKey(db(), CLI_ACTOR, tenant.id, { name: "bench" });
-  await addModel(db(), CLI_ACTOR, {
-    name: "bench",
-    source: file,
-    kind: "chat",
-    contextSize: Math.max(128, TOKENS + 64),
-    parallel: STREAMS,
-    threads: THREADS,
-    chatTemplate: "chatml",
+  const server = await startBenchServer({
+    dir,
+    tenants: [{ slug: "bench", name: "Bench" }],
+    model: { source: file, contextSize: Math.max(128, TOKENS + 64), parallel: STREAMS, threads: THREADS },
   });
-  const server = await startV1Server();
-  const one = streamer(`${server.url}/api/v1`, key, "bench");
+  const key = server.keys[0]!;
+  const one = streamer(server.url, key, "bench");
   await one(); // loads the model
-  const { engineInfo } = await import("../server/inference/local-engine");
-  const info = await engineInfo();
-  const binary = `${info.binary}${info.fallbackReason ? ` (${info.fallbackReason})` : ""}`;
-  process.stdout.write(`${JSON.stringify({ url: `${server.url}/api/v1`, key, binary })}\n`);
-  process.stdin.resume();
-  process.stdin.on("end", () => void server.close().then(() => process.exit(0)));
+  announce({ url: server.url, key, binary: await engineBinary() }, server);
 }
 
 async function api() {
-  const { spawn } = await import("node:child_process");
-  const args = process.argv.slice(1).filter((a) => a !== "--serve");
-  const child = spawn(process.execPath, [...process.execArgv, ...args, "--serve"], { stdio: ["pipe", "pipe", "inherit"], env: process.env });
-  const ready = await new Promise<{ url: string; key: string; binary: string }>((resolve, reject) => {
-    let buf = "";
-    child.stdout.on("data", (d: Buffer) => {
-      buf += d.toString();
-      const line = buf.split("\n").find((l) => l.startsWith("{"));
-      if (line) resolve(JSON.parse(line));
-    });
-    child.on("exit", (code) => reject(new Error(`the bench server exited (${code})`)));
-  });
+  const { ready, child, stop } = await spawnBenchServer<{ url: string; key: string; binary: string }>();
   console.log(`binary: ${ready.binary}`);
   serverPid = child.pid!;
   const one = streamer(ready.url, ready.key, "bench");
   await one();
   const result = await measureOrPair(one);
-  child.stdin.end(); // the child closes its server and exits
+  stop(); // the child closes its server and exits
   return result;
 }
 

@@ -82,19 +82,16 @@ test("a forced tool call on the local demo model under next start: a call whose 
 // Key security under a real `next start` (and nginx): the base path is signed as the client
 // sent it, and allowlists see the socket address (or nginx's), never a forged X-Forwarded-For.
 test("signed requests and IP allowlists under the base path", async () => {
-  const { execFileSync } = await import("node:child_process");
+  const { runCli } = await import("../server/test/cli");
   const { signatureHeader } = await import("../server/auth/request-signing");
-  const cli = (...args: string[]) =>
-    JSON.parse(
-      execFileSync(path.join(E2E.root, "node_modules/.bin/tsx"), ["server/cli/main.ts", ...args, "--json"], {
-        cwd: E2E.root,
-        env: { ...process.env, ...E2E.serverEnv },
-        encoding: "utf8",
-      }),
-    ) as Record<string, unknown>;
-  const created = cli("key", "create", "--tenant", "default", "--name", `e2e signed ${Date.now()}`);
+  const cli = async (...args: string[]) => {
+    const r = await runCli([...args, "--json"], { cwd: E2E.root, env: E2E.serverEnv });
+    if (r.code !== 0) throw new Error(`cli ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  };
+  const created = await cli("key", "create", "--tenant", "default", "--name", `e2e signed ${Date.now()}`);
   const signed = created.key as string;
-  const { secret } = cli("key", "signing", "--tenant", "default", "--id", created.id as string, "--on") as { secret: string };
+  const { secret } = (await cli("key", "signing", "--tenant", "default", "--id", created.id as string, "--on")) as { secret: string };
   const pathname = `${E2E.basePath}/api/v1/models`;
   const t = Math.floor(Date.now() / 1000);
   const header = signatureHeader(secret, t, "GET", pathname, "");
@@ -105,17 +102,16 @@ test("signed requests and IP allowlists under the base path", async () => {
   const unsigned = await get({});
   expect((await unsigned.json()).error.code).toBe("signature_required");
 
-  const limited = cli("key", "create", "--tenant", "default", "--name", `e2e ip ${Date.now()}`);
+  const limited = await cli("key", "create", "--tenant", "default", "--name", `e2e ip ${Date.now()}`);
   const limitedKey = limited.key as string;
   const call = (headers: Record<string, string> = {}) =>
     fetch(api("models"), { headers: { authorization: `Bearer ${limitedKey}`, ...headers } });
-  cli("key", "allowlist", "--tenant", "default", "--id", limited.id as string, "--set", "10.0.0.0/8");
+  await cli("key", "allowlist", "--tenant", "default", "--id", limited.id as string, "--set", "10.0.0.0/8");
   const denied = await call({ "x-forwarded-for": "10.1.2.3" });
   expect([denied.status, (await denied.json()).error.code]).toEqual([403, "ip_not_allowed"]);
-  cli("key", "allowlist", "--tenant", "default", "--id", limited.id as string, "--set", "127.0.0.1,::1");
-  // The CLI above blocks this process's event loop (execFileSync); on a loaded machine that can
-  // outlast the server's keep-alive timeout, and fetch then reuses a socket the server already
-  // closed ("other side closed"): a client-side artefact, polled past like a not-yet-200.
+  await cli("key", "allowlist", "--tenant", "default", "--id", limited.id as string, "--set", "127.0.0.1,::1");
+  // fetch may reuse a keep-alive socket the server closed while the CLI ran ("other side
+  // closed"): a client-side artefact, polled past like a not-yet-200.
   await expect
     .poll(async () => (await call({ "x-forwarded-for": "10.1.2.3" }).catch((e: Error) => ({ status: `fetch: ${e.message}` }))).status, { timeout: 5000 })
     .toBe(200);

@@ -4,7 +4,6 @@
  * concurrently and each lifecycle test strings several commands together.
  */
 import { loadMigrations } from "../db/migrate";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -14,43 +13,15 @@ import { db } from "../db/client";
 import { verifyApiKey } from "../auth/verify-api-key";
 import { CLI_ACTOR } from "../services/audit/audit";
 import { addMember } from "../services/members/members";
+import { type CliResult, runCli } from "../test/cli";
 import { makeTenant, makeUser, uniq } from "../test/fixtures";
 import { NOT_MIGRATED } from "./format";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const TSX = path.join(ROOT, "node_modules/.bin/tsx");
-const MAIN = path.join(ROOT, "server/cli/main.ts");
 const scratch = mkdtempSync(path.join(tmpdir(), "switchyard-cli-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(
-  args: string[],
-  opts: { env?: Record<string, string | undefined>; cwd?: string; input?: string } = {},
-): Promise<Result> {
-  // the worker's environment points at this run's database (server/test/setup-env.ts); undefined removes a variable
-  const env = { ...process.env };
-  delete env.DEBUG;
-  for (const [k, v] of Object.entries(opts.env ?? {})) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
-  }
-  return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [MAIN, ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.input ?? "");
-  });
-}
+type Result = CliResult;
+const cli = runCli;
 
 /** An expected failure: the exit code and exactly one `error:` line, no stack trace. */
 function expectOneLineError(r: Result, code: number, pattern: RegExp, e = expect) {

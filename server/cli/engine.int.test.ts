@@ -2,31 +2,18 @@
 // binary it picked and why, and threads defaulting to physical cores. `engine build` itself
 // compiles for minutes and is not run here; its choice logic is unit-tested in
 // server/inference/llama-runtime.test.ts.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cpuInfo, NATIVE_CMAKE_OPTIONS, writeNativeBuildRecord } from "../inference/llama-runtime";
+import { runCli } from "../test/cli";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const scratch = mkdtempSync(path.join(tmpdir(), "switchyard-engine-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function engineInfo(env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const childEnv = { ...process.env, ...env };
-  delete childEnv.LLAMA_THREADS;
-  delete childEnv.LLAMA_GPU;
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["server/cli/main.ts", "engine", "info", "--json"], { cwd: ROOT, env: childEnv });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** LLAMA_THREADS and LLAMA_GPU of the test's own environment would change the answer. */
+const engineInfo = (env: Record<string, string | undefined>) => runCli(["engine", "info", "--json"], { env: { LLAMA_THREADS: undefined, LLAMA_GPU: undefined, ...env } });
 
 describe("engine info", () => {
   it("without a native build: the prebuilt binary, 1 thread per model by default, no GPU", async () => {

@@ -1,25 +1,10 @@
 /** `tenant logging` and `retention purge` as people run them: a real subprocess against the run's database. */
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { db } from "../db/client";
+import { runCli } from "../test/cli";
 import { makeTenant } from "../test/fixtures";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  delete env.DEBUG;
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(ROOT, "server/cli/main.ts"), ...args], { cwd: ROOT, env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 describe("cli: tenant logging", () => {
   it("turns body logging on with a sample rate and a custom pattern, refuses a catastrophic one, and purges", async () => {

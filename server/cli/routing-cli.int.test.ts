@@ -2,29 +2,13 @@
  * `backend …` and `alias …` as people run them (a real tsx subprocess against the
  * run's database), with a fake OpenAI-compatible upstream on loopback.
  */
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "../db/client";
+import { runCli } from "../test/cli";
 import { makeTenant, uniq } from "../test/fixtures";
 import { type FakeUpstream, startFakeUpstream } from "../test/fake-upstream";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const TSX = path.join(ROOT, "node_modules/.bin/tsx");
-const MAIN = path.join(ROOT, "server/cli/main.ts");
-
-function cli(args: string[], env: Record<string, string> = {}, input = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}, input = "") => runCli(args, { env, input });
 
 let up: FakeUpstream;
 beforeAll(async () => {

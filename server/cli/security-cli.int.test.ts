@@ -2,30 +2,15 @@
  * `key signing`, `key allowlist` and `tenant allowlist` as people run them (a real
  * tsx subprocess against the run's database).
  */
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { db } from "../db/client";
 import { openSigningSecret } from "../auth/secret-box";
 import { createApiKey } from "../services/api-keys/api-keys";
 import { CLI_ACTOR } from "../services/audit/audit";
+import { runCli } from "../test/cli";
 import { makeTenant, uniq } from "../test/fixtures";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const TSX = path.join(ROOT, "node_modules/.bin/tsx");
-const MAIN = path.join(ROOT, "server/cli/main.ts");
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [MAIN, ...args], { cwd: ROOT, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 describe("cli: key security", () => {
   it("key signing --on prints the secret once (stored sealed), --rotate --grace, then allowlists for key and tenant", async () => {

@@ -196,25 +196,36 @@ describe.each(targets)("migrate with changed migration files ($name)", (target) 
   });
 });
 
-describe.each(targets)("0005 on a database with data ($name)", (target) => {
-  it("adds the capability and tool-use columns without losing backend grants or log rows", async () => {
-    const { migrations } = tempRoot();
-    const id = "0005_capabilities_tool_use";
-    rmSync(path.join(migrations(target.name), id), { recursive: true });
-    const url = await target.fresh();
-    await migrate(url);
-    const client = createDb(url);
-    try {
-      const sql = (s: string) => client.$executeRawUnsafe(s);
-      await sql(`INSERT INTO "Tenant" ("id", "slug", "name", "updatedAt") VALUES ('tnt_m', 'm', 'M', '2026-01-01T00:00:00.000Z')`);
-      await sql(`INSERT INTO "Backend" ("id", "name", "baseUrl", "updatedAt") VALUES ('bke_m', 'private', 'http://x/v1', '2026-01-01T00:00:00.000Z')`);
-      await sql(`INSERT INTO "BackendGrant" ("id", "tenantId", "backendId") VALUES ('bgr_m', 'tnt_m', 'bke_m')`);
-      await sql(
-        `INSERT INTO "RequestLog" ("id", "requestId", "tenantId", "endpoint", "modelRequested", "status", "httpStatus", "promptTokens", "latencyMs") ` +
-          `VALUES ('req_m', 'req_m', 'tnt_m', 'chat.completions', 'x', 'ok', 200, 9, 5)`,
-      );
-      cpSync(path.join(repoRoot, "prisma/migrations", target.name, id), path.join(migrations(target.name), id), { recursive: true });
-      expect((await migrate(url)).applied).toEqual([id]);
+type Db = ReturnType<typeof createDb>;
+
+/**
+ * A migration that changes tables holding rows: the database is migrated without it, the
+ * rows are inserted (`seed`, raw SQL of the schema before it), then it is applied alone and
+ * `check` asserts the rows survived with the new columns' values.
+ */
+interface DataMigrationCase {
+  id: string;
+  what: string;
+  seed: string[];
+  check: (client: Db) => Promise<void>;
+}
+
+const logRow = (id: string, tenantId: string) =>
+  `INSERT INTO "RequestLog" ("id", "requestId", "tenantId", "endpoint", "modelRequested", "status", "httpStatus", "promptTokens", "latencyMs") ` +
+  `VALUES ('${id}', '${id}', '${tenantId}', 'chat.completions', 'x', 'ok', 200, 9, 5)`;
+const tenantRow = (id: string, slug: string) => `INSERT INTO "Tenant" ("id", "slug", "name", "updatedAt") VALUES ('${id}', '${slug}', '${slug.toUpperCase()}', '2026-01-01T00:00:00.000Z')`;
+
+const DATA_MIGRATIONS: DataMigrationCase[] = [
+  {
+    id: "0005_capabilities_tool_use",
+    what: "adds the capability and tool-use columns without losing backend grants or log rows",
+    seed: [
+      tenantRow("tnt_m", "m"),
+      `INSERT INTO "Backend" ("id", "name", "baseUrl", "updatedAt") VALUES ('bke_m', 'private', 'http://x/v1', '2026-01-01T00:00:00.000Z')`,
+      `INSERT INTO "BackendGrant" ("id", "tenantId", "backendId") VALUES ('bgr_m', 'tnt_m', 'bke_m')`,
+      logRow("req_m", "tnt_m"),
+    ],
+    check: async (client) => {
       expect(await client.backendGrant.count({ where: { backendId: "bke_m" } })).toBe(1);
       expect(await client.backend.findUniqueOrThrow({ where: { id: "bke_m" }, select: { vision: true, visionModels: true } })).toEqual({ vision: null, visionModels: "[]" });
       expect(await client.requestLog.findUniqueOrThrow({ where: { id: "req_m" }, select: { promptTokens: true, toolsOffered: true, toolCalls: true } })).toEqual({
@@ -222,36 +233,41 @@ describe.each(targets)("0005 on a database with data ($name)", (target) => {
         toolsOffered: 0,
         toolCalls: 0,
       });
-    } finally {
-      await client.$disconnect();
-    }
-  });
-
-  it("0010_spend: rollup sums become 64-bit and every table keeps its rows (keys, rollups, log)", async () => {
-    const { migrations } = tempRoot();
-    const id = "0010_spend";
-    rmSync(path.join(migrations(target.name), id), { recursive: true });
-    const url = await target.fresh();
-    await migrate(url);
-    const client = createDb(url);
-    try {
-      const sql = (s: string) => client.$executeRawUnsafe(s);
-      await sql(`INSERT INTO "Tenant" ("id", "slug", "name", "updatedAt") VALUES ('tnt_s', 's', 'S', '2026-01-01T00:00:00.000Z')`);
-      await sql(`INSERT INTO "ApiKey" ("id", "tenantId", "name", "prefix", "hash", "updatedAt") VALUES ('key_s', 'tnt_s', 'k', 'sk-sy-x', 'h_s', '2026-01-01T00:00:00.000Z')`);
-      await sql(
-        `INSERT INTO "UsageRollup" ("id", "tenantId", "apiKeyId", "model", "hour", "requests", "promptTokens", "completionTokens", "latencySumMs", "updatedAt") ` +
-          `VALUES ('rol_s', 'tnt_s', 'key_s', 'm', '2026-01-01T10:00:00.000Z', 3, 2000000000, 7, 2147483000, '2026-01-01T10:00:00.000Z')`,
-      );
-      await sql(
-        `INSERT INTO "RequestLog" ("id", "requestId", "tenantId", "endpoint", "modelRequested", "status", "httpStatus", "promptTokens", "latencyMs") ` +
-          `VALUES ('req_s', 'req_s', 'tnt_s', 'chat.completions', 'x', 'ok', 200, 9, 5)`,
-      );
-      cpSync(path.join(repoRoot, "prisma/migrations", target.name, id), path.join(migrations(target.name), id), { recursive: true });
-      expect((await migrate(url)).applied).toEqual([id]);
+    },
+  },
+  {
+    id: "0008_prompt_cache",
+    what: "adds the prompt-cache and affinity columns without losing policy versions, log or rollup rows",
+    seed: [
+      tenantRow("tnt_p", "p"),
+      `INSERT INTO "RoutingPolicy" ("id", "tenantId", "alias", "updatedAt") VALUES ('rpl_p', 'tnt_p', 'fast', '2026-01-01T00:00:00.000Z')`,
+      `INSERT INTO "RoutingPolicyVersion" ("id", "tenantId", "policyId", "version", "snapshot") VALUES ('rpv_p', 'tnt_p', 'rpl_p', 1, '{}')`,
+      logRow("req_p", "tnt_p"),
+      `INSERT INTO "UsageRollup" ("id", "tenantId", "apiKeyId", "model", "hour", "requests", "promptTokens", "updatedAt") ` +
+        `VALUES ('rlp_p', 'tnt_p', '', 'x', '2026-01-01T00:00:00.000Z', 1, 9, '2026-01-01T00:00:00.000Z')`,
+    ],
+    check: async (client) => {
+      expect(await client.routingPolicyVersion.count({ where: { policyId: "rpl_p" } })).toBe(1);
+      expect(await client.routingPolicy.findUniqueOrThrow({ where: { id: "rpl_p" }, select: { affinity: true } })).toEqual({ affinity: "none" });
+      expect(await client.requestLog.findUniqueOrThrow({ where: { id: "req_p" }, select: { promptTokens: true, cachedTokens: true } })).toEqual({ promptTokens: 9, cachedTokens: 0 });
+      expect(await client.usageRollup.findUniqueOrThrow({ where: { id: "rlp_p" }, select: { promptTokens: true, cachedTokens: true } })).toEqual({ promptTokens: 9n, cachedTokens: 0n });
+    },
+  },
+  {
+    id: "0010_spend",
+    what: "rollup sums become 64-bit and every table keeps its rows (keys, rollups, log)",
+    seed: [
+      tenantRow("tnt_s", "s"),
+      `INSERT INTO "ApiKey" ("id", "tenantId", "name", "prefix", "hash", "updatedAt") VALUES ('key_s', 'tnt_s', 'k', 'sk-sy-x', 'h_s', '2026-01-01T00:00:00.000Z')`,
+      `INSERT INTO "UsageRollup" ("id", "tenantId", "apiKeyId", "model", "hour", "requests", "promptTokens", "completionTokens", "latencySumMs", "updatedAt") ` +
+        `VALUES ('rol_s', 'tnt_s', 'key_s', 'm', '2026-01-01T10:00:00.000Z', 3, 2000000000, 7, 2147483000, '2026-01-01T10:00:00.000Z')`,
+      logRow("req_s", "tnt_s"),
+    ],
+    check: async (client) => {
       expect(await client.apiKey.count({ where: { tenantId: "tnt_s" } })).toBe(1);
       expect(await client.requestLog.findUniqueOrThrow({ where: { id: "req_s" }, select: { costNano: true, priceId: true } })).toEqual({ costNano: null, priceId: null });
       // past 2^31 now: the sums are BIGINT on both providers
-      await sql(`UPDATE "UsageRollup" SET "latencySumMs" = "latencySumMs" + 2147483000, "promptTokens" = "promptTokens" * 3 WHERE "id" = 'rol_s'`);
+      await client.$executeRawUnsafe(`UPDATE "UsageRollup" SET "latencySumMs" = "latencySumMs" + 2147483000, "promptTokens" = "promptTokens" * 3 WHERE "id" = 'rol_s'`);
       expect(await client.usageRollup.findUniqueOrThrow({ where: { id: "rol_s" }, select: { requests: true, promptTokens: true, latencySumMs: true, costNano: true, unpriced: true } })).toEqual({
         requests: 3,
         promptTokens: 6_000_000_000n,
@@ -259,39 +275,22 @@ describe.each(targets)("0005 on a database with data ($name)", (target) => {
         costNano: 0n,
         unpriced: 0,
       });
-    } finally {
-      await client.$disconnect();
-    }
-  });
-});
+    },
+  },
+];
 
-describe.each(targets)("0008 on a database with data ($name)", (target) => {
-  it("adds the prompt-cache and affinity columns without losing policy versions, log or rollup rows", async () => {
+describe.each(targets)("a migration on a database with data ($name)", (target) => {
+  it.each(DATA_MIGRATIONS.map((c) => [`${c.id}: ${c.what}`, c] as const))("%s", async (_name, { id, seed, check }) => {
     const { migrations } = tempRoot();
-    const id = "0008_prompt_cache";
     rmSync(path.join(migrations(target.name), id), { recursive: true });
     const url = await target.fresh();
     await migrate(url);
     const client = createDb(url);
     try {
-      const sql = (s: string) => client.$executeRawUnsafe(s);
-      await sql(`INSERT INTO "Tenant" ("id", "slug", "name", "updatedAt") VALUES ('tnt_p', 'p', 'P', '2026-01-01T00:00:00.000Z')`);
-      await sql(`INSERT INTO "RoutingPolicy" ("id", "tenantId", "alias", "updatedAt") VALUES ('rpl_p', 'tnt_p', 'fast', '2026-01-01T00:00:00.000Z')`);
-      await sql(`INSERT INTO "RoutingPolicyVersion" ("id", "tenantId", "policyId", "version", "snapshot") VALUES ('rpv_p', 'tnt_p', 'rpl_p', 1, '{}')`);
-      await sql(
-        `INSERT INTO "RequestLog" ("id", "requestId", "tenantId", "endpoint", "modelRequested", "status", "httpStatus", "promptTokens", "latencyMs") ` +
-          `VALUES ('req_p', 'req_p', 'tnt_p', 'chat.completions', 'x', 'ok', 200, 9, 5)`,
-      );
-      await sql(
-        `INSERT INTO "UsageRollup" ("id", "tenantId", "apiKeyId", "model", "hour", "requests", "promptTokens", "updatedAt") ` +
-          `VALUES ('rlp_p', 'tnt_p', '', 'x', '2026-01-01T00:00:00.000Z', 1, 9, '2026-01-01T00:00:00.000Z')`,
-      );
+      for (const row of seed) await client.$executeRawUnsafe(row);
       cpSync(path.join(repoRoot, "prisma/migrations", target.name, id), path.join(migrations(target.name), id), { recursive: true });
       expect((await migrate(url)).applied).toEqual([id]);
-      expect(await client.routingPolicyVersion.count({ where: { policyId: "rpl_p" } })).toBe(1);
-      expect(await client.routingPolicy.findUniqueOrThrow({ where: { id: "rpl_p" }, select: { affinity: true } })).toEqual({ affinity: "none" });
-      expect(await client.requestLog.findUniqueOrThrow({ where: { id: "req_p" }, select: { promptTokens: true, cachedTokens: true } })).toEqual({ promptTokens: 9, cachedTokens: 0 });
-      expect(await client.usageRollup.findUniqueOrThrow({ where: { id: "rlp_p" }, select: { promptTokens: true, cachedTokens: true } })).toEqual({ promptTokens: 9n, cachedTokens: 0n });
+      await check(client);
     } finally {
       await client.$disconnect();
     }

@@ -47,6 +47,16 @@ type ScriptedChoice = {
   finish_reason?: string | null;
 };
 
+/** One scripted chunk: a delta of choice `index`, and its finish reason. */
+export const chunkDelta = (d: object, finish: string | null = null, index = 0) => ({ choices: [{ index, delta: d, logprobs: null, finish_reason: finish }] });
+
+/** One tool-call fragment of a chunk's delta.tool_calls, with only the fields given (`id` brings `type`). */
+export const toolFragment = (index: number, f: { id?: string; name?: string; arguments?: string }) => ({
+  index,
+  ...(f.id ? { id: f.id, type: "function" } : {}),
+  function: { ...(f.name !== undefined ? { name: f.name } : {}), ...(f.arguments !== undefined ? { arguments: f.arguments } : {}) },
+});
+
 /** Scripted chunks assembled into one chat.completion body, as OpenAI-compatible servers answer `stream: false`. */
 export function wholeOf(chunks: object[]): { choices: object[]; usage?: object } {
   const choices = new Map<number, { content: string | null; refusal: string | null; reasoning: string | null; calls: Map<number, Fragment & { function: { name: string; arguments: string } }>; fc: { name: string; arguments: string } | null; logprobs: { content: unknown[] | null; refusal: unknown[] | null } | null; finish: string | null }>();

@@ -8,6 +8,7 @@ import { expect } from "vitest";
 import { db } from "../db/client";
 import { type AppRouter, appRouter } from "../trpc/root";
 import type { callerFor } from "./fixtures";
+import { tenantTables } from "./tenant-tables";
 
 export type RouterInputs = inferRouterInputs<AppRouter>;
 /** "tenants.get", "members.add", … — every procedure of the app router. */
@@ -69,15 +70,22 @@ export async function rejectsWith(call: Promise<unknown>, code: TRPCError["code"
   };
 }
 
-/** Everything a tenant-scoped mutation could touch, for "nothing changed" assertions. */
-export async function tenantState(tenantId: string) {
-  const [tenant, memberships, apiKeys, audit] = await Promise.all([
-    db().tenant.findUnique({ where: { id: tenantId } }),
-    db().membership.findMany({ where: { tenantId }, orderBy: { id: "asc" } }),
-    db().apiKey.findMany({ where: { tenantId }, orderBy: { id: "asc" } }),
-    db().auditLog.findMany({ where: { tenantId }, orderBy: { id: "asc" } }),
-  ]);
-  return { tenant, memberships, apiKeys, audit };
+type FindMany = { findMany(args: { where: { tenantId: string }; orderBy: Record<string, "asc"> }): Promise<unknown[]> };
+
+/**
+ * Everything a tenant-scoped mutation could touch, for "nothing changed" assertions:
+ * the tenant's row and its rows in every tenant-owned table (tenant-tables.ts).
+ */
+export async function tenantState(tenantId: string): Promise<Record<string, unknown>> {
+  const client = db() as unknown as Record<string, FindMany | undefined>;
+  const tables = await Promise.all(
+    tenantTables().map(async ({ model, delegate, idField }) => {
+      const table = client[delegate];
+      if (!table) throw new Error(`the database client has no ${delegate} for model ${model}`);
+      return [model, await table.findMany({ where: { tenantId }, orderBy: { [idField]: "asc" } })] as const;
+    }),
+  );
+  return { Tenant: await db().tenant.findUnique({ where: { id: tenantId } }), ...Object.fromEntries(tables) };
 }
 
 /** Audit rows written by a user. Fixtures act as the CLI (actorUserId null), so these are the user's own calls. */

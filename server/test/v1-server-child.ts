@@ -3,9 +3,11 @@
 import { localPool } from "../inference/engine";
 import { SHUTDOWN_PRIORITY, installShutdownHooks, onShutdown } from "../services/usage/shutdown";
 import { LOG_DIR_ENV, captureOutput } from "./secret-scan";
-import { startV1Server } from "./v1-server";
+import { WIRE_VIOLATION, startV1Server } from "./v1-server";
+import { forwardWireViolations } from "./v1-wire";
 
 if (process.env[LOG_DIR_ENV]) captureOutput(process.env[LOG_DIR_ENV]);
+forwardWireViolations((v) => console.log(`${WIRE_VIOLATION} ${JSON.stringify(v)}`));
 
 installShutdownHooks({ timeoutMs: 15_000 });
 onShutdown(() => localPool().abortAll(), { name: "inference", priority: SHUTDOWN_PRIORITY.abortWork });

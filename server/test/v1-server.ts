@@ -2,52 +2,71 @@
  * Integration tests' HTTP server for /api/v1: a plain node:http server that
  * dispatches to the app's real route handlers (the same modules Next serves), so
  * tests talk real HTTP — SSE, disconnects, the official `openai` client — without
- * a Next build. e2e covers the same routes under `next start`.
+ * a Next build. e2e covers the same routes under `next start`. The route table is
+ * discovered from the app's route files, and every answer is checked against the
+ * /v1 response schemas (v1-wire.ts).
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { Readable } from "node:stream";
 import { installPeerStamp } from "../http/client-address";
 import { allowServerOnly } from "./server-only";
+import { addWireViolation, wireChecker } from "./v1-wire";
+
+/** A stdout line of v1-server-child.ts relaying a wire-check violation: this, a space, the JSON string. */
+export const WIRE_VIOLATION = "WIRE_VIOLATION";
 
 type Handler = (req: Request) => Response | Promise<Response>;
-
-async function routes(): Promise<Record<string, Partial<Record<string, Handler>>>> {
-  allowServerOnly(); // the route modules carry `import "server-only"`
-  const chat = await import("../../app/api/v1/chat/completions/route");
-  const completions = await import("../../app/api/v1/completions/route");
-  const embeddings = await import("../../app/api/v1/embeddings/route");
-  const models = await import("../../app/api/v1/models/route");
-  const model = await import("../../app/api/v1/models/[...model]/route");
-  const responses = await import("../../app/api/v1/responses/route");
-  const response = await import("../../app/api/v1/responses/[id]/route");
-  const inputItems = await import("../../app/api/v1/responses/[id]/input_items/route");
-  const messages = await import("../../app/api/v1/messages/route");
-  const countTokens = await import("../../app/api/v1/messages/count_tokens/route");
-  const fallback = await import("../../app/api/v1/[...path]/route");
-  const metrics = await import("../../app/metrics/route");
-  return {
-    "/api/v1/chat/completions": { POST: chat.POST },
-    "/api/v1/completions": { POST: completions.POST },
-    "/api/v1/embeddings": { POST: embeddings.POST },
-    "/api/v1/messages": { POST: messages.POST },
-    "/api/v1/messages/count_tokens": { POST: countTokens.POST },
-    "/api/v1/models": { GET: models.GET },
-    "/api/v1/models/*": { GET: model.GET },
-    "/api/v1/responses": { POST: responses.POST },
-    "/api/v1/responses/*": { GET: response.GET, DELETE: response.DELETE },
-    "/api/v1/responses/*/input_items": { GET: inputItems.GET },
-    "/metrics": { GET: metrics.GET },
-    "*": { GET: fallback.GET, POST: fallback.POST },
-  };
+interface Route {
+  file: string;
+  pattern: RegExp;
+  /** per segment: 0 static, 1 `[param]`, 2 `[...catchAll]`, for Next's precedence */
+  ranks: number[];
+  methods: Partial<Record<string, Handler>>;
 }
 
-/** The table's key for a dynamic route (`[...model]`, `[id]`, `[id]/input_items`). */
-function wildcard(path: string): string {
-  if (path.startsWith("/api/v1/models/")) return "/api/v1/models/*";
-  const m = /^\/api\/v1\/responses\/[^/]+(\/input_items)?$/.exec(path);
-  return m ? `/api/v1/responses/*${m[1] ?? ""}` : "*";
+const APP_DIR = path.resolve(import.meta.dirname, "../../app");
+/** The route trees the test server serves: the public API and the metrics scrape. */
+const ROUTE_ROOTS = ["api/v1", "metrics"];
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/** `app/**\/route.ts` under ROUTE_ROOTS, as paths relative to app/ (e.g. `api/v1/models/[...model]/route.ts`). */
+export function routeFiles(): string[] {
+  return ROUTE_ROOTS.flatMap((root) =>
+    (readdirSync(path.join(APP_DIR, root), { recursive: true }) as string[])
+      .filter((f) => path.basename(f) === "route.ts")
+      .map((f) => path.posix.join(root, f.split(path.sep).join("/"))),
+  ).sort();
+}
+
+/** A route file's URL pattern and precedence, as Next reads its folder names. */
+export function routeOf(file: string): { pattern: RegExp; ranks: number[] } {
+  const segments = path.posix.dirname(file).split("/");
+  const ranks = segments.map((s) => (s.startsWith("[...") ? 2 : s.startsWith("[") ? 1 : 0));
+  const parts = segments.map((s, i) => (ranks[i] === 2 ? ".+" : ranks[i] === 1 ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+  return { pattern: new RegExp(`^/${parts.join("/")}$`), ranks };
+}
+
+/** Static segments before dynamic ones before catch-alls, segment by segment (Next's order). */
+function byPrecedence(a: Route, b: Route): number {
+  for (let i = 0; i < Math.min(a.ranks.length, b.ranks.length); i++) if (a.ranks[i] !== b.ranks[i]) return a.ranks[i]! - b.ranks[i]!;
+  return b.ranks.length - a.ranks.length;
+}
+
+/** Every route module the app serves under ROUTE_ROOTS, imported, with the methods it exports. */
+async function routes(): Promise<Route[]> {
+  allowServerOnly(); // the route modules carry `import "server-only"`
+  const table = await Promise.all(
+    routeFiles().map(async (file): Promise<Route> => {
+      const mod = (await import(path.join(APP_DIR, file))) as Record<string, unknown>;
+      const methods = Object.fromEntries(METHODS.flatMap((m) => (typeof mod[m] === "function" ? [[m, mod[m] as Handler]] : [])));
+      return { file, ...routeOf(file), methods };
+    }),
+  );
+  return table.sort(byPrecedence);
 }
 
 /**
@@ -69,10 +88,10 @@ export async function startV1Server(
       }
       url.pathname = url.pathname.slice(opts.basePath.length);
     }
-    const entry = table[url.pathname] ?? table[wildcard(url.pathname)] ?? table["*"];
-    const handler = entry?.[req.method ?? "GET"];
+    const route = table.find((r) => r.pattern.test(url.pathname));
+    const handler = route?.methods[req.method ?? "GET"];
     if (!handler) {
-      res.writeHead(405).end();
+      res.writeHead(route ? 405 : 404).end();
       return;
     }
     const abort = new AbortController();
@@ -93,14 +112,17 @@ export async function startV1Server(
       res.end();
       return;
     }
+    const wire = wireChecker(req.method ?? "GET", url.pathname, response.status, response.headers.get("content-type"));
     const reader = response.body.getReader();
     res.on("close", () => void reader.cancel().catch(() => {}));
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
+        wire.write(value);
         res.write(value);
       }
+      wire.end();
       res.end();
     } catch {
       res.destroy();
@@ -132,10 +154,17 @@ export function startV1ServerChild(env: Record<string, string> = {}): Promise<{ 
   });
   return new Promise((resolve, reject) => {
     let out = "";
+    let relayed = 0;
     child.stdout!.on("data", (d) => {
       out += d;
       const m = /LISTENING (\S+)/.exec(out);
       if (m) resolve({ url: m[1]!, child });
+      // the child's wire-check violations fail the test running now, as the in-process server's do
+      const lines = out.split("\n");
+      for (; relayed < lines.length - 1; relayed++) {
+        const line = lines[relayed]!;
+        if (line.startsWith(`${WIRE_VIOLATION} `)) addWireViolation(JSON.parse(line.slice(WIRE_VIOLATION.length + 1)) as string);
+      }
     });
     child.on("exit", (code) => reject(new Error(`server process exited early (${code}): ${out}`)));
   });

@@ -9,6 +9,7 @@ import { prepareGeneration } from "../../services/gateway/execute";
 import { sseResponse } from "../../services/gateway/stream";
 import type { ChoiceResult, GatewayRequest } from "../../services/gateway/types";
 import type { V1Context } from "./handler";
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionDelta, ChatCompletionMessage, Completion, Usage as UsageJson } from "./response-schemas";
 import { ChatCompletionRequest, CompletionRequest } from "./schemas";
 
 type Common = ChatCompletionRequest | CompletionRequest;
@@ -129,7 +130,7 @@ export function chatRequest(body: ChatCompletionRequest): GatewayRequest {
 
 const completionId = (ctx: V1Context, prefix: string) => `${prefix}-${ctx.requestId.replace(/^req_/, "")}`;
 
-function usageJson(u: Usage) {
+function usageJson(u: Usage): UsageJson {
   return {
     prompt_tokens: u.promptTokens,
     completion_tokens: u.completionTokens,
@@ -140,14 +141,14 @@ function usageJson(u: Usage) {
 
 const wireFinish = (r: FinishReason, legacy: boolean) => (legacy && r === "tool_calls" ? "function_call" : r);
 
-function messageJson(c: ChoiceResult, legacy: boolean) {
+function messageJson(c: ChoiceResult, legacy: boolean): ChatCompletionMessage {
   const calls = c.toolCalls;
   return {
     role: "assistant" as const,
     content: c.text === "" && (calls.length || c.refusal) ? null : c.text,
     refusal: c.refusal,
     ...(c.reasoning !== null ? { reasoning_content: c.reasoning } : {}),
-    ...(calls.length && !legacy ? { tool_calls: calls.map((t) => ({ id: t.id, type: "function", function: { name: t.name, arguments: t.arguments } })) } : {}),
+    ...(calls.length && !legacy ? { tool_calls: calls.map((t) => ({ id: t.id, type: "function" as const, function: { name: t.name, arguments: t.arguments } })) } : {}),
     ...(calls.length && legacy ? { function_call: { name: calls[0]!.name, arguments: calls[0]!.arguments } } : {}),
   };
 }
@@ -161,23 +162,23 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
 
   if (!req.stream) {
     const result = await gen.complete();
-    return Response.json(
-      {
-        id,
-        object: "chat.completion",
-        created,
-        model: body.model,
-        choices: result.choices.map((c) => ({ index: c.index, message: messageJson(c, legacy), logprobs: c.logprobs, finish_reason: wireFinish(c.finishReason, legacy) })),
-        usage: usageJson(result.usage),
-        system_fingerprint: null,
-      },
-      { headers: ctx.headers },
-    );
+    const completion: ChatCompletion = {
+      id,
+      object: "chat.completion",
+      created,
+      model: body.model,
+      choices: result.choices.map((c) => ({ index: c.index, message: messageJson(c, legacy), logprobs: c.logprobs, finish_reason: wireFinish(c.finishReason, legacy) })),
+      usage: usageJson(result.usage),
+      system_fingerprint: null,
+    };
+    return Response.json(completion, { headers: ctx.headers });
   }
 
   const includeUsage = !!body.stream_options?.include_usage;
   return sseResponse(ctx, async (emit) => {
-    const chunk = (choice: number, delta: object, finish: string | null, logprobs: unknown = null) => ({
+    type Logprobs = ChatCompletionChunk["choices"][number]["logprobs"];
+    type Finish = ChatCompletionChunk["choices"][number]["finish_reason"];
+    const chunk = (choice: number, delta: ChatCompletionDelta, finish: Finish, logprobs: Logprobs = null): ChatCompletionChunk => ({
       id,
       object: "chat.completion.chunk",
       created,
@@ -212,7 +213,7 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
             choice,
             legacy
               ? { function_call: fn }
-              : { tool_calls: [{ index: ev.index, ...(ev.id !== undefined ? { id: ev.id } : {}), ...(head ? { type: "function" } : {}), function: fn }] },
+              : { tool_calls: [{ index: ev.index, ...(ev.id !== undefined ? { id: ev.id } : {}), ...(head ? { type: "function" as const } : {}), function: fn }] },
             null,
           ),
         );
@@ -227,7 +228,8 @@ export async function chatCompletions(ctx: V1Context, body: ChatCompletionReques
     if (ctx.signal.aborted) return;
     for (const c of result.choices) if (!finished.has(c.index)) emit(chunk(c.index, {}, wireFinish(c.finishReason, legacy)));
     if (includeUsage) {
-      emit({ id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: null, choices: [], usage: usageJson(result.usage) });
+      const last: ChatCompletionChunk = { id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: null, choices: [], usage: usageJson(result.usage) };
+      emit(last);
     }
   });
 }
@@ -252,21 +254,19 @@ export async function completions(ctx: V1Context, body: CompletionRequest): Prom
   const gen = await prepareGeneration(ctx, req);
   if (!req.stream) {
     const result = await gen.complete();
-    return Response.json(
-      {
-        id,
-        object: "text_completion",
-        created,
-        model: body.model,
-        choices: result.choices.map((c) => ({ index: c.index, text: c.text, logprobs: null, finish_reason: c.finishReason })),
-        usage: usageJson(result.usage),
-      },
-      { headers: ctx.headers },
-    );
+    const completion: Completion = {
+      id,
+      object: "text_completion",
+      created,
+      model: body.model,
+      choices: result.choices.map((c) => ({ index: c.index, text: c.text, logprobs: null, finish_reason: c.finishReason })),
+      usage: usageJson(result.usage),
+    };
+    return Response.json(completion, { headers: ctx.headers });
   }
   const includeUsage = !!body.stream_options?.include_usage;
   return sseResponse(ctx, async (emit) => {
-    const chunk = (choice: number, text: string, finish: FinishReason | null) => ({
+    const chunk = (choice: number, text: string, finish: FinishReason | null): Completion => ({
       id,
       object: "text_completion",
       created,
@@ -283,6 +283,6 @@ export async function completions(ctx: V1Context, body: CompletionRequest): Prom
     });
     if (ctx.signal.aborted) return;
     for (const c of result.choices) if (!finished.has(c.index)) emit(chunk(c.index, "", c.finishReason));
-    if (includeUsage) emit({ id, object: "text_completion", created, model: body.model, choices: [], usage: usageJson(result.usage) });
+    if (includeUsage) emit({ id, object: "text_completion", created, model: body.model, choices: [], usage: usageJson(result.usage) } satisfies Completion);
   });
 }

@@ -4,6 +4,7 @@
  */
 import type { AppErrorKind } from "../../errors";
 import type { Dialect, GatewayError } from "../../services/gateway/types";
+import type { ErrorEnvelope } from "./response-schemas";
 import { rateLimitHeaders } from "./rate-limit-headers";
 
 const TYPE: Record<AppErrorKind | "internal", string> = {
@@ -18,11 +19,7 @@ const TYPE: Record<AppErrorKind | "internal", string> = {
   internal: "server_error",
 };
 
-export interface OpenAIErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
-}
-
-export function openaiErrorBody(e: GatewayError): OpenAIErrorBody {
+export function openaiErrorBody(e: GatewayError): ErrorEnvelope {
   return { error: { message: e.message, type: TYPE[e.kind], param: e.param, code: e.code } };
 }
 

@@ -10,13 +10,9 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TINY_MODEL } from "../../../scripts/tiny-gguf/make-tiny-model";
 
-const { db } = await import("../../db/client");
-const { CLI_ACTOR } = await import("../../services/audit/audit");
-const { createApiKey } = await import("../../services/api-keys/api-keys");
-const { usageWriter } = await import("../../services/usage/usage-writer");
 const { localPool } = await import("../../inference/engine");
-const { makeTenant } = await import("../../test/fixtures");
 const { startV1Server } = await import("../../test/v1-server");
+const { usageRowOf, v1Tenant } = await import("../../test/v1-harness");
 const { registerTinyModel } = await import("../../test/tiny-model");
 
 let server: { url: string; close: () => Promise<void> };
@@ -41,10 +37,8 @@ const WEATHER = {
 
 beforeAll(async () => {
   MODEL = await registerTinyModel("v1-tools", { tools: true });
-  tenant = await makeTenant();
-  key = (await createApiKey(db(), CLI_ACTOR, tenant.id, { name: "k" })).key;
   server = await startV1Server();
-  client = new OpenAI({ baseURL: `${server.url}/api/v1`, apiKey: key, maxRetries: 0 });
+  ({ tenant, key, client } = await v1Tenant(server.url));
 }, 120_000);
 
 afterAll(async () => {
@@ -52,10 +46,7 @@ afterAll(async () => {
   await localPool().close();
 });
 
-async function logRow(requestId: string) {
-  await usageWriter().flush();
-  return db().requestLog.findFirstOrThrow({ where: { tenantId: tenant.id, requestId } });
-}
+const logRow = (requestId: string) => usageRowOf(tenant.id, requestId);
 
 describe("tool calling on a local GGUF", () => {
   it("an agent loop with the openai SDK: forced call → tool result → the model's answer", async () => {

@@ -3,10 +3,11 @@ import { db } from "../../db/client";
 import { resolveModelFor, modelsForPrincipal } from "../../services/models/models";
 import { aliasesForPrincipal } from "../../services/routing/policies";
 import type { V1Context } from "./handler";
+import type { Model, ModelList } from "./response-schemas";
 
-const toOpenAI = (m: { name: string; createdAt: Date }, ownedBy = "switchyard") => ({
+const toOpenAI = (m: { name: string; createdAt: Date }, ownedBy = "switchyard"): Model => ({
   id: m.name,
-  object: "model" as const,
+  object: "model",
   created: Math.floor(m.createdAt.getTime() / 1000),
   owned_by: ownedBy,
 });
@@ -19,7 +20,7 @@ export async function listModelsV1(ctx: V1Context): Promise<Response> {
     ...aliases.map((a) => toOpenAI({ name: a.alias, createdAt: a.createdAt }, "switchyard:alias")),
     ...rows.filter((m) => !aliasNames.has(m.name)).map((m) => toOpenAI(m)),
   ].sort((a, b) => a.id.localeCompare(b.id));
-  return Response.json({ object: "list", data }, { headers: ctx.headers });
+  return Response.json({ object: "list", data } satisfies ModelList, { headers: ctx.headers });
 }
 
 export async function getModelV1(ctx: V1Context, name: string): Promise<Response> {

@@ -10,13 +10,9 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TINY_MODEL } from "../../../scripts/tiny-gguf/make-tiny-model";
 
-const { db } = await import("../../db/client");
-const { CLI_ACTOR } = await import("../../services/audit/audit");
-const { createApiKey } = await import("../../services/api-keys/api-keys");
-const { usageWriter } = await import("../../services/usage/usage-writer");
 const { localPool } = await import("../../inference/engine");
-const { makeTenant } = await import("../../test/fixtures");
 const { startV1Server } = await import("../../test/v1-server");
+const { usageRowOf, v1Tenant } = await import("../../test/v1-harness");
 const { registerTinyModel } = await import("../../test/tiny-model");
 
 type Ev = Record<string, unknown> & { type: string; sequence_number: number };
@@ -42,10 +38,8 @@ const WEATHER = {
 
 beforeAll(async () => {
   MODEL = await registerTinyModel("v1-responses", { tools: true });
-  tenant = await makeTenant();
-  key = (await createApiKey(db(), CLI_ACTOR, tenant.id, { name: "k" })).key;
   server = await startV1Server();
-  client = new OpenAI({ baseURL: `${server.url}/api/v1`, apiKey: key, maxRetries: 0 });
+  ({ tenant, key, client } = await v1Tenant(server.url));
 }, 120_000);
 
 afterAll(async () => {
@@ -53,10 +47,7 @@ afterAll(async () => {
   await localPool().close();
 });
 
-async function logRow(requestId: string) {
-  await usageWriter().flush();
-  return db().requestLog.findFirstOrThrow({ where: { tenantId: tenant.id, requestId } });
-}
+const logRow = (requestId: string) => usageRowOf(tenant.id, requestId);
 
 const post = (body: object, signal?: AbortSignal) =>
   fetch(`${server.url}/api/v1/responses`, {

@@ -12,14 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const { db } = await import("../../db/client");
 const { CLI_ACTOR } = await import("../../services/audit/audit");
-const { createApiKey } = await import("../../services/api-keys/api-keys");
 const { createBackend } = await import("../../services/backends/backends");
 const { createPolicy } = await import("../../services/routing/policies");
-const { usageWriter } = await import("../../services/usage/usage-writer");
 const { purgeExpiredResponses } = await import("../../services/responses/responses");
-const { makeTenant, uniq } = await import("../../test/fixtures");
+const { uniq } = await import("../../test/fixtures");
 const { startV1Server } = await import("../../test/v1-server");
-const { startFakeUpstream } = await import("../../test/fake-upstream");
+const { chunkDelta: delta, startFakeUpstream, toolFragment: frag } = await import("../../test/fake-upstream");
+const { aliasOnUpstreams, usageRowOf, v1Tenant } = await import("../../test/v1-harness");
 
 type Fake = Awaited<ReturnType<typeof startFakeUpstream>>;
 type Ev = Record<string, unknown> & { type: string; sequence_number: number };
@@ -44,12 +43,6 @@ const WEATHER = {
 };
 const TIME = { type: "function" as const, name: "get_time", parameters: { type: "object", properties: { tz: { type: "string" } } }, strict: false };
 
-const delta = (d: object, finish: string | null = null) => ({ choices: [{ index: 0, delta: d, logprobs: null, finish_reason: finish }] });
-const frag = (index: number, f: { id?: string; name?: string; arguments?: string }) => ({
-  index,
-  ...(f.id ? { id: f.id, type: "function" } : {}),
-  function: { ...(f.name !== undefined ? { name: f.name } : {}), ...(f.arguments !== undefined ? { arguments: f.arguments } : {}) },
-});
 
 /** Reasoning, text, a call whose arguments come in fragments (the first before its id and name), a call that comes whole. */
 const MIXED: object[] = [
@@ -80,16 +73,9 @@ async function fake() {
   return f;
 }
 
-async function aliasFor(f: Fake, tenantId: string) {
-  const b = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: f.url, discover: false, models: ["up-model"], public: true });
-  const p = await createPolicy(db(), CLI_ACTOR, tenantId, { alias: `resp-${uniq()}`, strategy: "single", targets: [{ type: "backend", backendId: b.id, model: "up-model" }] as never });
-  return p.alias;
-}
+const aliasFor = (f: Fake, tenantId: string) => aliasOnUpstreams(tenantId, "resp", [f.url]);
 
-async function logRow(requestId: string) {
-  await usageWriter().flush();
-  return db().requestLog.findFirstOrThrow({ where: { tenantId: tenant.id, requestId } });
-}
+const logRow = (requestId: string) => usageRowOf(tenant.id, requestId);
 
 const post = (body: object, k = key, signal?: AbortSignal) =>
   fetch(`${server.url}/api/v1/responses`, {
@@ -143,15 +129,11 @@ function checkConsistency(evs: Ev[]) {
 }
 
 beforeAll(async () => {
-  tenant = await makeTenant();
-  other = await makeTenant();
-  key = (await createApiKey(db(), CLI_ACTOR, tenant.id, { name: "k" })).key;
-  otherKey = (await createApiKey(db(), CLI_ACTOR, other.id, { name: "k" })).key;
   server = await startV1Server();
+  ({ tenant, key, client } = await v1Tenant(server.url));
+  ({ tenant: other, key: otherKey, client: otherClient } = await v1Tenant(server.url));
   up = await fake();
   alias = await aliasFor(up, tenant.id);
-  client = new OpenAI({ baseURL: `${server.url}/api/v1`, apiKey: key, maxRetries: 0 });
-  otherClient = new OpenAI({ baseURL: `${server.url}/api/v1`, apiKey: otherKey, maxRetries: 0 });
 }, 120_000);
 
 afterAll(async () => {

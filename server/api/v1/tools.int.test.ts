@@ -11,15 +11,9 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const { db } = await import("../../db/client");
-const { CLI_ACTOR } = await import("../../services/audit/audit");
-const { createApiKey } = await import("../../services/api-keys/api-keys");
-const { createBackend } = await import("../../services/backends/backends");
-const { createPolicy } = await import("../../services/routing/policies");
-const { usageWriter } = await import("../../services/usage/usage-writer");
-const { makeTenant, uniq } = await import("../../test/fixtures");
 const { startV1Server } = await import("../../test/v1-server");
-const { startFakeUpstream } = await import("../../test/fake-upstream");
+const { chunkDelta: delta, startFakeUpstream, toolFragment: frag } = await import("../../test/fake-upstream");
+const { aliasOnUpstreams, usageRowOf, v1Tenant } = await import("../../test/v1-harness");
 
 type Fake = Awaited<ReturnType<typeof startFakeUpstream>>;
 
@@ -44,12 +38,6 @@ const TIME = { type: "function" as const, function: { name: "get_time", paramete
 const SEARCH = { type: "function" as const, function: { name: "search", parameters: { type: "object", properties: { q: { type: "string" } } } } };
 const TOOLS = [WEATHER, TIME, SEARCH];
 
-const delta = (d: object, finish: string | null = null, index = 0) => ({ choices: [{ index, delta: d, logprobs: null, finish_reason: finish }] });
-const frag = (index: number, f: { id?: string; name?: string; arguments?: string }) => ({
-  index,
-  ...(f.id ? { id: f.id, type: "function" } : {}),
-  function: { ...(f.name !== undefined ? { name: f.name } : {}), ...(f.arguments !== undefined ? { arguments: f.arguments } : {}) },
-});
 
 /** Three parallel calls as vLLM/OpenAI stream them, at their most awkward. */
 const PARALLEL_CALLS: object[] = [
@@ -95,24 +83,10 @@ async function fake() {
   return f;
 }
 
-async function aliasFor(f: Fake | [Fake, { vision: boolean }], ...more: (Fake | [Fake, { vision: boolean }])[]) {
-  const backends = [];
-  for (const x of [f, ...more]) {
-    const [fk, extra] = Array.isArray(x) ? x : [x, {}];
-    backends.push(await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: fk.url, discover: false, models: ["up-model"], public: true, ...extra }));
-  }
-  const p = await createPolicy(db(), CLI_ACTOR, tenant.id, {
-    alias: `tools-${uniq()}`,
-    strategy: more.length ? "fallback" : "single",
-    targets: backends.map((b) => ({ type: "backend", backendId: b.id, model: "up-model" })) as never,
-  });
-  return p.alias;
-}
+const aliasFor = (...fs: (Fake | [Fake, { vision: boolean }])[]) =>
+  aliasOnUpstreams(tenant.id, "tools", fs.map((x) => (Array.isArray(x) ? { url: x[0].url, ...x[1] } : x.url)));
 
-async function logRow(requestId: string) {
-  await usageWriter().flush();
-  return db().requestLog.findFirstOrThrow({ where: { tenantId: tenant.id, requestId } });
-}
+const logRow = (requestId: string) => usageRowOf(tenant.id, requestId);
 
 /** Raw SSE events of a response. */
 async function events(res: Response) {
@@ -127,12 +101,10 @@ async function events(res: Response) {
 const ask = { messages: [{ role: "user" as const, content: "Weather and time in Paris, and search gateways" }], tools: TOOLS };
 
 beforeAll(async () => {
-  tenant = await makeTenant();
-  key = (await createApiKey(db(), CLI_ACTOR, tenant.id, { name: "k" })).key;
   server = await startV1Server();
+  ({ tenant, key, client } = await v1Tenant(server.url));
   up = await fake();
   alias = await aliasFor(up);
-  client = new OpenAI({ baseURL: `${server.url}/api/v1`, apiKey: key, maxRetries: 0 });
   direct = new OpenAI({ baseURL: up.url, apiKey: "upstream", maxRetries: 0 });
 }, 120_000);
 

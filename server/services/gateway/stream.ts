@@ -6,7 +6,7 @@
  * stream ends — however it ends.
  */
 import { toGatewayError } from "./errors";
-import type { GatewayContext } from "./types";
+import type { Dialect, GatewayContext } from "./types";
 
 export const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",
@@ -20,9 +20,16 @@ export type Emit = (data: unknown, event?: string) => void;
 
 /**
  * Runs `produce` and streams what it emits. `produce` resolves when generation is
- * complete; throwing ends the stream with the dialect's error event.
+ * complete; throwing ends the stream with the dialect's error event, or with
+ * `opts.streamError`'s when this stream's failure carries per-request state (the
+ * Responses API's `response.failed`: the response so far and the next sequence number).
  */
-export function sseResponse(ctx: GatewayContext, produce: (emit: Emit) => Promise<void>): Response {
+export function sseResponse(
+  ctx: GatewayContext,
+  produce: (emit: Emit) => Promise<void>,
+  opts: { streamError?: Dialect["streamError"] } = {},
+): Response {
+  const streamError = opts.streamError ?? ctx.dialect.streamError;
   ctx.deferFinish();
   ctx.usage.stream = true;
   const encoder = new TextEncoder();
@@ -48,7 +55,7 @@ export function sseResponse(ctx: GatewayContext, produce: (emit: Emit) => Promis
             ctx.finish({ status: "cancelled", httpStatus: 499 });
           } else {
             const ge = toGatewayError(e, ctx.requestId);
-            const ev = ctx.dialect.streamError(ge, ctx.requestId);
+            const ev = streamError(ge, ctx.requestId);
             emit(ev.data, ev.event);
             ctx.finish({ status: "error", httpStatus: ctx.dialect.status?.(ge) ?? ge.status, error: ge });
           }

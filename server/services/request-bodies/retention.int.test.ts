@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 const { db } = await import("../../db/client");
 const { CLI_ACTOR } = await import("../audit/audit");
 const { makeTenant, uniq } = await import("../../test/fixtures");
+const { usageRow } = await import("../../test/usage");
 const { DEFAULT_POLICY, updateLogPolicy } = await import("./request-bodies");
 const { purgeRetention } = await import("./retention");
 
@@ -17,19 +18,7 @@ const NOW = Date.now();
 
 async function rows(tenantId: string, ages: number[], withBodies: boolean) {
   const ids = ages.map(() => `req_${uniq()}${uniq()}`);
-  await db().requestLog.createMany({
-    data: ids.map((id, i) => ({
-      id,
-      requestId: id,
-      tenantId,
-      endpoint: "chat.completions",
-      modelRequested: "m",
-      status: "ok" as const,
-      httpStatus: 200,
-      latencyMs: 5,
-      createdAt: new Date(NOW - ages[i]! * DAY),
-    })),
-  });
+  await db().requestLog.createMany({ data: ids.map((id, i) => usageRow({ id, tenantId, createdAt: new Date(NOW - ages[i]! * DAY) })) });
   if (withBodies) {
     await db().requestBody.createMany({
       data: ids.map((id, i) => ({ id, tenantId, body: "{}", bytes: 2, createdAt: new Date(NOW - ages[i]! * DAY) })),

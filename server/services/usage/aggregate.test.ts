@@ -1,32 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { INT4_MAX, type RequestLogRow, aggregateRollups, hourStart, toRow, truncate } from "./aggregate";
 import { ERROR_MESSAGE_MAX, type UsageRecord } from "./types";
+import { usageRecord } from "../../test/usage";
 
 const T0 = new Date("2026-03-04T10:15:00.000Z");
 
-function rec(over: Partial<UsageRecord> = {}): UsageRecord {
-  return {
-    id: `req_${Math.random().toString(36).slice(2)}`,
-    tenantId: "tnt_a",
-    apiKeyId: "key_1",
-    userId: null,
-    endpoint: "chat.completions",
-    modelRequested: "alias",
-    modelUsed: "model-x",
-    backendId: null,
-    status: "ok",
-    httpStatus: 200,
-    errorCode: null,
-    errorMessage: null,
-    stream: true,
-    promptTokens: 10,
-    completionTokens: 20,
-    ttftMs: 30,
-    latencyMs: 100,
-    createdAt: T0,
-    ...over,
-  };
-}
+const rec = (over: Partial<UsageRecord> = {}): UsageRecord =>
+  // no requestId: toRow defaults it to the id
+  usageRecord({ tenantId: "tnt_a", requestId: undefined, apiKeyId: "key_1", modelRequested: "alias", modelUsed: "model-x", stream: true, completionTokens: 20, ttftMs: 30, latencyMs: 100, createdAt: T0, ...over });
 
 const rows = (...rs: UsageRecord[]): RequestLogRow[] => rs.map((r) => toRow(r));
 

@@ -8,36 +8,13 @@ import { describe, expect, it } from "vitest";
 import { db } from "../../db/client";
 import { newId } from "../../lib/ids";
 import { makeTenant } from "../../test/fixtures";
+import { usageRecord } from "../../test/usage";
 import { HOUR_MS, hourStart } from "./aggregate";
 import { getUsageRow, histogramQuantile, listUsage, tenantOverview, usageCsv } from "./dashboard";
 import type { UsageRecord } from "./types";
 import { UsageWriter } from "./usage-writer";
 
-function rec(tenantId: string, over: Partial<UsageRecord>): UsageRecord {
-  const id = newId("req");
-  return {
-    id,
-    requestId: id,
-    tenantId,
-    apiKeyId: null,
-    userId: null,
-    endpoint: "chat.completions",
-    modelRequested: "demo",
-    modelUsed: "demo",
-    backendId: null,
-    status: "ok",
-    httpStatus: 200,
-    errorCode: null,
-    errorMessage: null,
-    stream: false,
-    promptTokens: 10,
-    completionTokens: 5,
-    ttftMs: 3,
-    latencyMs: 40,
-    createdAt: new Date(),
-    ...over,
-  };
-}
+const rec = (tenantId: string, over: Partial<UsageRecord>): UsageRecord => usageRecord({ tenantId, ttftMs: 3, ...over });
 
 async function write(records: UsageRecord[]) {
   const w = new UsageWriter({ db: db(), flushIntervalMs: 10 });

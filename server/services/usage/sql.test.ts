@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Prisma } from "../../db/generated/sqlite/browser";
-import { toRow } from "./aggregate";
+import { usageRow } from "../../test/usage";
 import { LOG_COLUMNS, ROLLUP_COLUMNS, insertLogsStatement, upsertRollupsStatement } from "./sql";
 
 describe("usage SQL", () => {
@@ -10,23 +10,15 @@ describe("usage SQL", () => {
     expect([...ROLLUP_COLUMNS].sort()).toEqual(Object.values(Prisma.UsageRollupScalarFieldEnum).sort());
   });
 
-  const row = toRow({
+  const row = usageRow({
     id: "req_1",
     tenantId: "tnt_1",
-    apiKeyId: null,
     userId: "usr_1",
     endpoint: "embeddings",
     modelRequested: "e",
     modelUsed: "e",
-    backendId: null,
-    status: "ok",
-    httpStatus: 200,
-    errorCode: null,
-    errorMessage: null,
-    stream: false,
     promptTokens: 3,
     completionTokens: 0,
-    ttftMs: null,
     latencyMs: 9,
     createdAt: new Date("2026-01-05T10:01:02.003Z"),
   });

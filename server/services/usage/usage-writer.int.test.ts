@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { type Db, type Tx, db } from "../../db/client";
-import { newId } from "../../lib/ids";
 import { makeTenant } from "../../test/fixtures";
+import { usageRecord } from "../../test/usage";
 import { hourStart } from "./aggregate";
 import { listRequestLogs, rollupTotals } from "./queries";
 import type { UsageRecord } from "./types";
@@ -17,29 +17,8 @@ const H11 = new Date("2026-01-05T11:00:00.000Z");
 const H12 = new Date("2026-01-05T12:00:00.000Z");
 const at = (hour: Date, minute: number) => new Date(hour.getTime() + minute * 60_000);
 
-function rec(tenantId: string, over: Partial<UsageRecord> = {}): UsageRecord {
-  return {
-    id: newId("req"),
-    tenantId,
-    apiKeyId: "key_a",
-    userId: null,
-    endpoint: "chat.completions",
-    modelRequested: "fast",
-    modelUsed: "tiny-chat",
-    backendId: null,
-    status: "ok",
-    httpStatus: 200,
-    errorCode: null,
-    errorMessage: null,
-    stream: false,
-    promptTokens: 5,
-    completionTokens: 7,
-    ttftMs: 40,
-    latencyMs: 120,
-    createdAt: at(H10, 1),
-    ...over,
-  };
-}
+const rec = (tenantId: string, over: Partial<UsageRecord> = {}): UsageRecord =>
+  usageRecord({ tenantId, apiKeyId: "key_a", modelRequested: "fast", modelUsed: "tiny-chat", promptTokens: 5, completionTokens: 7, ttftMs: 40, latencyMs: 120, createdAt: at(H10, 1), ...over });
 
 /** Collects log lines instead of printing them (failure tests log on purpose). */
 function memoryLogger() {

@@ -10,9 +10,12 @@
  */
 import type { AppErrorKind } from "../../../errors";
 import type { Dialect, GatewayError } from "../../../services/gateway/types";
+import type { AnthropicError } from "./response-schemas";
 import { rateLimitHeaders } from "../rate-limit-headers";
 
-const TYPE: Record<AppErrorKind | "internal", string> = {
+type ErrorType = AnthropicError["error"]["type"];
+
+const TYPE: Record<AppErrorKind | "internal", ErrorType> = {
   invalid: "invalid_request_error",
   unauthorized: "authentication_error",
   forbidden: "permission_error",
@@ -27,19 +30,13 @@ const TYPE: Record<AppErrorKind | "internal", string> = {
 /** Load, not a fault or the caller's limit: a local model's queue is full, or no target of an alias is healthy. */
 const OVERLOADED = new Set(["model_overloaded", "no_healthy_target"]);
 
-const typeOf = (e: GatewayError): string => (OVERLOADED.has(e.code) ? "overloaded_error" : TYPE[e.kind]);
+const typeOf = (e: GatewayError): ErrorType => (OVERLOADED.has(e.code) ? "overloaded_error" : TYPE[e.kind]);
 
 export function anthropicStatus(e: GatewayError): number {
   return typeOf(e) === "overloaded_error" ? 529 : e.status;
 }
 
-export interface AnthropicErrorBody {
-  type: "error";
-  error: { type: string; message: string };
-  request_id?: string;
-}
-
-export function anthropicErrorBody(e: GatewayError, requestId?: string): AnthropicErrorBody {
+export function anthropicErrorBody(e: GatewayError, requestId?: string): AnthropicError {
   return { type: "error", error: { type: typeOf(e), message: e.message }, ...(requestId ? { request_id: requestId } : {}) };
 }
 

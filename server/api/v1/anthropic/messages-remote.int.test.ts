@@ -12,15 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const { db } = await import("../../../db/client");
 const { CLI_ACTOR } = await import("../../../services/audit/audit");
 const { createApiKey } = await import("../../../services/api-keys/api-keys");
-const { createBackend } = await import("../../../services/backends/backends");
 const { setKeyLimits } = await import("../../../services/limits/limits");
 const sec = await import("../../../services/api-keys/security");
 const { signatureHeader } = await import("../../../auth/request-signing");
-const { createPolicy } = await import("../../../services/routing/policies");
-const { usageWriter } = await import("../../../services/usage/usage-writer");
-const { makeTenant, uniq } = await import("../../../test/fixtures");
+const { uniq } = await import("../../../test/fixtures");
 const { startV1Server } = await import("../../../test/v1-server");
-const { startFakeUpstream } = await import("../../../test/fake-upstream");
+const { chunkDelta: delta, startFakeUpstream, toolFragment: frag } = await import("../../../test/fake-upstream");
+const { aliasOnUpstreams, usageRowOf, v1Tenant } = await import("../../../test/v1-harness");
 
 let server: { url: string; close: () => Promise<void> };
 let tenant: { id: string };
@@ -40,12 +38,6 @@ const WEATHER: Anthropic.Tool = {
 const TIME: Anthropic.Tool = { name: "get_time", input_schema: { type: "object", properties: { tz: { type: "string" } } } };
 const SEARCH: Anthropic.Tool = { name: "search", input_schema: { type: "object", properties: { q: { type: "string" } } } };
 
-const delta = (d: object, finish: string | null = null) => ({ choices: [{ index: 0, delta: d, logprobs: null, finish_reason: finish }] });
-const frag = (index: number, f: { id?: string; name?: string; arguments?: string }) => ({
-  index,
-  ...(f.id ? { id: f.id, type: "function" } : {}),
-  function: { ...(f.name !== undefined ? { name: f.name } : {}), ...(f.arguments !== undefined ? { arguments: f.arguments } : {}) },
-});
 
 /** Text, then three calls: fragments split mid-string, one call's end and the next's start in one chunk, arguments before id and name. */
 const TEXT_AND_CALLS: object[] = [
@@ -133,28 +125,19 @@ function checkGrammar(events: Sse[]) {
   return blocks;
 }
 
-async function logRow(requestId: string) {
-  await usageWriter().flush();
-  return db().requestLog.findFirstOrThrow({ where: { tenantId: tenant.id, requestId } });
-}
+const logRow = (requestId: string) => usageRowOf(tenant.id, requestId);
 
 const lastRequest = () => up.requests[up.requests.length - 1]!.body;
 
-async function aliasOnto(f: typeof up, name: string) {
-  const backend = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: f.url, discover: false, models: ["up-model"], public: true });
-  await createPolicy(db(), CLI_ACTOR, tenant.id, { alias: name, strategy: "single", targets: [{ type: "backend", backendId: backend.id, model: "up-model" }] as never });
-  return name;
-}
 
 beforeAll(async () => {
-  tenant = await makeTenant();
-  key = (await createApiKey(db(), CLI_ACTOR, tenant.id, { name: "k" })).key;
   server = await startV1Server();
+  ({ tenant, key } = await v1Tenant(server.url));
   up = await startFakeUpstream({ models: ["up-model"] });
   cut = await startFakeUpstream({ models: ["up-model"] });
   // what an admin does for Claude Code: its model names are aliases onto the tenant's targets
-  alias = await aliasOnto(up, `claude-sonnet-4-5-${uniq()}`);
-  cutAlias = await aliasOnto(cut, `claude-haiku-4-5-${uniq()}`);
+  alias = await aliasOnUpstreams(tenant.id, "claude-sonnet-4-5", [up.url]);
+  cutAlias = await aliasOnUpstreams(tenant.id, "claude-haiku-4-5", [cut.url]);
   client = new Anthropic({ baseURL: `${server.url}/api`, apiKey: key, maxRetries: 0 });
 }, 120_000);
 
@@ -349,7 +332,7 @@ describe("Anthropic Messages API to a remote backend", () => {
   it("pings while the upstream is slow to start", async () => {
     const slow = await startFakeUpstream({ models: ["up-model"] });
     slow.behave({ kind: "hang-after-headers" });
-    const slowAlias = await aliasOnto(slow, `claude-slow-${uniq()}`);
+    const slowAlias = await aliasOnUpstreams(tenant.id, "claude-slow", [slow.url]);
     const ac = new AbortController();
     const res = await fetch(`${server.url}/api/v1/messages`, {
       method: "POST",

@@ -14,11 +14,16 @@ import "server-only";
 import { AppError } from "../../../errors";
 import { countPromptTokens, estimatePromptTokens } from "../../../services/gateway/count";
 import { prepareGeneration } from "../../../services/gateway/execute";
-import { type Emit, sseResponse } from "../../../services/gateway/stream";
+import { sseResponse } from "../../../services/gateway/stream";
 import type { ChoiceResult, GatewayContext, GenerationResult } from "../../../services/gateway/types";
 import type { FinishReason, GenerateEvent, ToolCall, Usage } from "../../../inference/types";
 import { countRequest, messagesRequest, wantsThinking } from "./mapping";
+import type { AnthropicMessage, AnthropicStreamEvent, AnthropicUsage, ContentBlock, CountTokensResult } from "./response-schemas";
 import type { CountTokensRequest, MessagesRequest } from "./schemas";
+
+type StopReason = AnthropicMessage["stop_reason"];
+type BlockEvent = Extract<AnthropicStreamEvent, { type: "content_block_start" | "content_block_delta" | "content_block_stop" }>;
+type Delta = Extract<AnthropicStreamEvent, { type: "content_block_delta" }>["delta"];
 
 /** Idle time after which a stream sends a `ping` (a slow prompt, a model loading, a long tool call). */
 const PING_INTERVAL_MS = 5_000;
@@ -28,7 +33,7 @@ const messageId = (ctx: GatewayContext) => `msg_${ctx.requestId.replace(/^req_/,
 /** Anthropic tool-use ids are `toolu_…`; the id is the call's own, so the tool_result pairs with it on the next turn. */
 const toolUseId = (id: string, fallback: string) => (id.startsWith("toolu_") ? id : `toolu_${id.replace(/^call_/, "") || fallback}`);
 
-function stopReason(f: FinishReason, stopSequence?: string): string {
+function stopReason(f: FinishReason, stopSequence?: string): StopReason {
   if (stopSequence !== undefined) return "stop_sequence";
   switch (f) {
     case "length":
@@ -43,7 +48,7 @@ function stopReason(f: FinishReason, stopSequence?: string): string {
 }
 
 /** Anthropic's input_tokens exclude tokens read from the prompt cache (reported beside them). */
-function usageJson(u: Usage) {
+function usageJson(u: Usage): AnthropicUsage {
   const cached = u.cachedPromptTokens;
   return {
     input_tokens: Math.max(0, u.promptTokens - (cached ?? 0)),
@@ -63,8 +68,8 @@ function inputOf(args: string): Record<string, unknown> {
   }
 }
 
-function contentOf(c: ChoiceResult, thinking: boolean, ctx: GatewayContext) {
-  const out: object[] = [];
+function contentOf(c: ChoiceResult, thinking: boolean, ctx: GatewayContext): ContentBlock[] {
+  const out: ContentBlock[] = [];
   if (thinking && c.reasoning) out.push({ type: "thinking", thinking: c.reasoning, signature: "" });
   if (c.text || c.refusal) out.push({ type: "text", text: c.text + (c.refusal ?? "") });
   c.toolCalls.forEach((t: ToolCall, i) =>
@@ -73,7 +78,7 @@ function contentOf(c: ChoiceResult, thinking: boolean, ctx: GatewayContext) {
   return out;
 }
 
-function messageJson(ctx: GatewayContext, model: string, r: GenerationResult, thinking: boolean) {
+function messageJson(ctx: GatewayContext, model: string, r: GenerationResult, thinking: boolean): AnthropicMessage {
   const c = r.choices[0]!;
   return {
     id: messageId(ctx),
@@ -104,7 +109,7 @@ export class Blocks {
   private readonly calls = new Map<number, { id?: string; name?: string; held: string; block: "pending" | "open" | "closed" }>();
 
   constructor(
-    private readonly emit: Emit,
+    private readonly emit: (data: BlockEvent, event: BlockEvent["type"]) => void,
     private readonly thinking: boolean,
     private readonly idBase: string,
   ) {}
@@ -118,14 +123,14 @@ export class Blocks {
     this.open = null;
   }
 
-  private start(block: object): number {
+  private start(block: ContentBlock): number {
     this.close();
     const index = this.next++;
     this.emit({ type: "content_block_start", index, content_block: block }, "content_block_start");
     return index;
   }
 
-  private delta(index: number, delta: object) {
+  private delta(index: number, delta: Delta) {
     this.emit({ type: "content_block_delta", index, delta }, "content_block_delta");
   }
 
@@ -140,7 +145,7 @@ export class Blocks {
 
   private openCall(call: number) {
     const c = this.calls.get(call)!;
-    const index = this.start({ type: "tool_use", id: toolUseId(c.id ?? "", `${this.idBase}_${call}`), name: c.name, input: {} });
+    const index = this.start({ type: "tool_use", id: toolUseId(c.id ?? "", `${this.idBase}_${call}`), name: c.name!, input: {} });
     c.block = "open";
     this.open = { kind: "tool", index, call, sent: false };
     if (c.held) this.args(c.held);
@@ -196,7 +201,7 @@ export class Blocks {
   }
 }
 
-function messageStart(ctx: GatewayContext, model: string) {
+function messageStart(ctx: GatewayContext, model: string): AnthropicStreamEvent {
   return {
     type: "message_start",
     message: {
@@ -223,7 +228,7 @@ export async function messages(ctx: GatewayContext, body: MessagesRequest): Prom
   }
   return sseResponse(ctx, async (raw) => {
     let last = Date.now();
-    const emit: Emit = (data, event) => {
+    const emit = (data: AnthropicStreamEvent, event: AnthropicStreamEvent["type"]) => {
       last = Date.now();
       raw(data, event);
     };
@@ -255,5 +260,5 @@ export const estimateMessages = (body: MessagesRequest): number => estimatePromp
 /** POST /messages/count_tokens: exact for local models (their template and tokenizer), estimated for remote ones. */
 export async function countTokens(ctx: GatewayContext, body: CountTokensRequest): Promise<Response> {
   const count = await countPromptTokens(ctx, body.model, countRequest(body));
-  return Response.json({ input_tokens: count.tokens }, { headers: { ...ctx.headers, "x-switchyard-token-count": count.exact ? "exact" : "estimate" } });
+  return Response.json({ input_tokens: count.tokens } satisfies CountTokensResult, { headers: { ...ctx.headers, "x-switchyard-token-count": count.exact ? "exact" : "estimate" } });
 }

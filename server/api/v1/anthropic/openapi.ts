@@ -1,59 +1,10 @@
 /**
  * The Messages API's part of the OpenAPI document (server/api/v1/openapi.ts): request
- * schemas are the handlers' own zod (schemas.ts), responses and stream events are
- * described here with zod too.
+ * schemas are the handlers' own zod (schemas.ts), responses and stream events the
+ * zod the handlers build against (response-schemas.ts).
  */
-import { z } from "zod";
+import { AnthropicError, AnthropicMessage, AnthropicStreamEvent, CountTokensResult } from "./response-schemas";
 import { CountTokensRequest, MessagesRequest } from "./schemas";
-
-const AnthropicUsage = z.object({
-  input_tokens: z.number().int().describe("Prompt tokens not read from a cache"),
-  output_tokens: z.number().int(),
-  cache_creation_input_tokens: z.number().int().describe("Always 0: prompt caching is the backends' own, nothing is written on request"),
-  cache_read_input_tokens: z.number().int().describe("Prompt tokens the backend served from its prompt cache, when it reports them"),
-});
-
-const ContentBlock = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("text"), text: z.string() }),
-  z.object({
-    type: z.literal("tool_use"),
-    id: z.string().describe("`toolu_…`: send it back as tool_use_id of the tool_result"),
-    name: z.string(),
-    input: z.record(z.string(), z.unknown()).describe("The arguments, parsed"),
-  }),
-  z.object({ type: z.literal("thinking"), thinking: z.string(), signature: z.string().describe("Empty: reasoning is not signed") }).describe("Only with `thinking` enabled and a target that shows its reasoning"),
-]);
-
-const AnthropicMessage = z.object({
-  id: z.string().describe("`msg_…`"),
-  type: z.literal("message"),
-  role: z.literal("assistant"),
-  model: z.string().describe("The model (or alias) requested"),
-  content: z.array(ContentBlock),
-  stop_reason: z
-    .enum(["end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal"])
-    .describe("stop_sequence on local models; a remote target that stopped on a stop sequence reports end_turn (OpenAI-compatible upstreams do not say which one matched)"),
-  stop_sequence: z.string().nullable(),
-  usage: AnthropicUsage,
-});
-
-const AnthropicStreamEvent = z
-  .object({
-    type: z.enum(["message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop", "ping", "error"]),
-  })
-  .loose()
-  .describe("The data of one event; the SSE event name equals `type`");
-
-const AnthropicError = z.object({
-  type: z.literal("error"),
-  error: z.object({
-    type: z.enum(["invalid_request_error", "authentication_error", "permission_error", "not_found_error", "request_too_large", "rate_limit_error", "api_error", "overloaded_error"]),
-    message: z.string(),
-  }),
-  request_id: z.string().optional(),
-});
-
-const CountTokensResult = z.object({ input_tokens: z.number().int() });
 
 export const anthropicSchemas = {
   MessagesRequest,

@@ -19,6 +19,20 @@ import { sseResponse } from "../../../services/gateway/stream";
 import type { Dialect, GatewayContext, GatewayError, GatewayRequest, GenerationResult } from "../../../services/gateway/types";
 import { deleteResponse, findResponse, saveResponse } from "../../../services/responses/responses";
 import { openaiErrorBody } from "../errors";
+import type {
+  FunctionCallOut,
+  MessageOut,
+  OutputItem,
+  OutputTextPart,
+  ReasoningOut,
+  RefusalPart,
+  ResponseDeleted,
+  ResponseInputItems,
+  ResponseObject,
+  ResponseStreamError,
+  ResponseStreamEvent,
+  ResponseUsage,
+} from "./response-schemas";
 import { rateLimitHeaders } from "../rate-limit-headers";
 import type { InputItem, ResponsesRequest } from "./schemas";
 import type { z } from "zod";
@@ -28,14 +42,12 @@ const idOf = (prefix: string) => `${prefix}_${newId("req").slice(4)}`;
 
 // ---- the wire's output items -------------------------------------------------------------
 
-type OutputTextPart = { type: "output_text"; text: string; annotations: unknown[]; logprobs: unknown[] };
-type RefusalPart = { type: "refusal"; refusal: string };
-type MessageOut = { type: "message"; id: string; status: ItemStatus; role: "assistant"; content: (OutputTextPart | RefusalPart)[] };
-type FunctionCallOut = { type: "function_call"; id: string; call_id: string; name: string; arguments: string; status: ItemStatus };
-type ReasoningOut = { type: "reasoning"; id: string; summary: unknown[]; content: { type: "reasoning_text"; text: string }[] };
-type OutputItem = MessageOut | FunctionCallOut | ReasoningOut;
-type ItemStatus = "in_progress" | "completed" | "incomplete";
-type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed";
+type ItemStatus = MessageOut["status"];
+type EventType = ResponseStreamEvent["type"];
+/** An event's own fields: what the writer passes besides the type and the sequence number. */
+type EventFields<T extends EventType> = Omit<Extract<ResponseStreamEvent, { type: T }>, "type" | "sequence_number">;
+type ResponseStatus = ResponseObject["status"];
+type Incomplete = ResponseObject["incomplete_details"];
 
 // ---- request → neutral request -----------------------------------------------------------
 
@@ -203,7 +215,7 @@ async function inResponsesTerms<T>(run: () => Promise<T>): Promise<T> {
 
 // ---- result → response object ------------------------------------------------------------
 
-function usageJson(u: Usage) {
+function usageJson(u: Usage): ResponseUsage {
   return {
     input_tokens: u.promptTokens,
     input_tokens_details: { cached_tokens: u.cachedPromptTokens ?? 0 },
@@ -213,7 +225,7 @@ function usageJson(u: Usage) {
   };
 }
 
-function statusOf(r: FinishReason): { status: ResponseStatus; incomplete: { reason: string } | null } {
+function statusOf(r: FinishReason): { status: ResponseStatus; incomplete: Incomplete } {
   if (r === "length") return { status: "incomplete", incomplete: { reason: "max_output_tokens" } };
   if (r === "content_filter") return { status: "incomplete", incomplete: { reason: "content_filter" } };
   return { status: "completed", incomplete: null };
@@ -227,12 +239,12 @@ interface Envelope {
 
 function responseObject(
   env: Envelope,
-  s: { status: ResponseStatus; output: OutputItem[]; usage: Usage | null; error?: { code: string; message: string } | null; incomplete?: { reason: string } | null },
-) {
+  s: { status: ResponseStatus; output: OutputItem[]; usage: Usage | null; error?: { code: string; message: string } | null; incomplete?: Incomplete },
+): ResponseObject {
   const b = env.body;
   return {
     id: env.id,
-    object: "response" as const,
+    object: "response",
     created_at: env.createdAt,
     status: s.status,
     background: false,
@@ -282,7 +294,7 @@ function withIds(items: InputItem[]): InputItem[] {
   return items.map((it) => (it.id ? it : { ...it, type: it.type ?? "message", id: idOf(ITEM_PREFIX[it.type ?? "message"] ?? "item") }) as InputItem);
 }
 
-async function store(ctx: GatewayContext, env: Envelope, input: InputItem[], response: ReturnType<typeof responseObject>) {
+async function store(ctx: GatewayContext, env: Envelope, input: InputItem[], response: ResponseObject) {
   if (env.body.store === false) return;
   await saveResponse(db(), {
     id: env.id,
@@ -316,14 +328,15 @@ class ResponseStreamWriter {
   private part: { index: number; type: "output_text" | "refusal" } | null = null;
   private calls = new Map<number, { id?: string; name?: string; pending: string; at: number | null }>();
 
-  constructor(private readonly emit: (data: unknown, event: string) => void) {}
+  constructor(private readonly emit: (data: ResponseStreamEvent, event: string) => void) {}
 
   /** The next event's data, numbered; for the one the stream writer sends itself (response.failed). */
-  event(type: string, fields: Record<string, unknown>) {
-    return { type, sequence_number: this.seq++, ...fields };
+  event<T extends EventType>(type: T, fields: EventFields<T>): ResponseStreamEvent {
+    // TypeScript cannot follow a spread of a generic's fields; the parameter types are the check
+    return { type, sequence_number: this.seq++, ...fields } as unknown as ResponseStreamEvent;
   }
 
-  send(type: string, fields: Record<string, unknown>) {
+  send<T extends EventType>(type: T, fields: EventFields<T>) {
     this.emit(this.event(type, fields), type);
   }
 
@@ -369,7 +382,7 @@ class ResponseStreamWriter {
 
   private done(at: number) {
     this.open.delete(at);
-    this.send("response.output_item.done", { output_index: at, item: structuredClone(this.items[at]) });
+    this.send("response.output_item.done", { output_index: at, item: structuredClone(this.items[at]!) });
   }
 
   reasoningDelta(text: string) {
@@ -454,13 +467,13 @@ const FAILED_CODE = (e: GatewayError) => (e.kind === "rate_limited" ? "rate_limi
 
 /**
  * The error body is OpenAI's envelope. A stream that fails ends with `response.failed`
- * (set per request in createResponse, since it carries the response so far and the next
+ * (createResponse passes it to sseResponse per request: it carries the response so far and the next
  * sequence number); this `error` event is only the fallback shape.
  */
 export const responsesDialect: Dialect = {
   errorBody: openaiErrorBody,
   limitHeaders: rateLimitHeaders,
-  streamError: (e) => ({ event: "error", data: { type: "error", code: e.code, message: e.message, param: e.param, sequence_number: 0 } }),
+  streamError: (e) => ({ event: "error", data: { type: "error", code: e.code, message: e.message, param: e.param, sequence_number: 0 } satisfies ResponseStreamError }),
 };
 
 export function responsesRoute<S extends z.ZodType | undefined>(
@@ -485,40 +498,46 @@ export async function createResponse(ctx: GatewayContext, body: ResponsesRequest
     return Response.json(response, { headers: ctx.headers });
   }
 
-  return sseResponse(ctx, async (emit) => {
-    const w = new ResponseStreamWriter(emit);
-    // a failure after the stream began ends it with `response.failed`: the response so far, with the error
-    ctx.dialect = {
-      ...responsesDialect,
-      streamError: (e) => ({
-        event: "response.failed",
-        data: w.event("response.failed", {
-          response: responseObject(env, {
-            status: "failed",
-            output: w.items,
-            usage: { promptTokens: ctx.usage.promptTokens, completionTokens: ctx.usage.completionTokens },
-            error: { code: FAILED_CODE(e), message: e.message },
+  let w: ResponseStreamWriter | undefined;
+  // a failure after the stream began ends it with `response.failed`: the response so far, with the error
+  const streamError: Dialect["streamError"] = (e, requestId) =>
+    w
+      ? {
+          event: "response.failed",
+          data: w.event("response.failed", {
+            response: responseObject(env, {
+              status: "failed",
+              output: w.items,
+              usage: { promptTokens: ctx.usage.promptTokens, completionTokens: ctx.usage.completionTokens },
+              error: { code: FAILED_CODE(e), message: e.message },
+            }),
           }),
-        }),
-      }),
-    };
-    const initial = responseObject(env, { status: "in_progress", output: [], usage: null });
-    w.send("response.created", { response: initial });
-    w.send("response.in_progress", { response: initial });
-    const result = await gen.stream((ev) => {
-      if (ev.type === "delta") {
-        if (ev.text) w.textDelta(ev.text, "output_text");
-      } else if (ev.type === "refusal") w.textDelta(ev.text, "refusal");
-      else if (ev.type === "reasoning") w.reasoningDelta(ev.text);
-      else if (ev.type === "tool_call") w.toolCall(ev);
-    });
-    if (ctx.signal.aborted) return;
-    const { status, incomplete } = statusOf(result.choices[0]!.finishReason);
-    w.finish(status === "incomplete" ? "incomplete" : "completed");
-    const response = responseObject(env, { status, incomplete, output: w.items, usage: result.usage });
-    await store(ctx, env, items, response);
-    w.send(status === "completed" ? "response.completed" : "response.incomplete", { response });
-  });
+        }
+      : responsesDialect.streamError(e, requestId);
+  return sseResponse(
+    ctx,
+    async (emit) => {
+      const writer = new ResponseStreamWriter(emit);
+      w = writer;
+      const initial = responseObject(env, { status: "in_progress", output: [], usage: null });
+      writer.send("response.created", { response: initial });
+      writer.send("response.in_progress", { response: initial });
+      const result = await gen.stream((ev) => {
+        if (ev.type === "delta") {
+          if (ev.text) writer.textDelta(ev.text, "output_text");
+        } else if (ev.type === "refusal") writer.textDelta(ev.text, "refusal");
+        else if (ev.type === "reasoning") writer.reasoningDelta(ev.text);
+        else if (ev.type === "tool_call") writer.toolCall(ev);
+      });
+      if (ctx.signal.aborted) return;
+      const { status, incomplete } = statusOf(result.choices[0]!.finishReason);
+      writer.finish(status === "incomplete" ? "incomplete" : "completed");
+      const response = responseObject(env, { status, incomplete, output: writer.items, usage: result.usage });
+      await store(ctx, env, items, response);
+      writer.send(status === "completed" ? "response.completed" : "response.incomplete", { response });
+    },
+    { streamError },
+  );
 }
 
 function idFrom(req: Request): string {
@@ -543,7 +562,7 @@ export async function getResponse(ctx: GatewayContext, _body: unknown, req: Requ
 export async function removeResponse(ctx: GatewayContext, _body: unknown, req: Request): Promise<Response> {
   const id = idFrom(req);
   if (!(await deleteResponse(db(), ctx.principal.tenantId, id))) throw notFound(id);
-  return Response.json({ id, object: "response.deleted", deleted: true }, { headers: ctx.headers });
+  return Response.json({ id, object: "response.deleted", deleted: true } satisfies ResponseDeleted, { headers: ctx.headers });
 }
 
 /** GET …/{id}/input_items: `order` (desc by default, as OpenAI's), `limit` (1–100, default 20), `after` (an item id). */
@@ -566,7 +585,7 @@ export async function listInputItems(ctx: GatewayContext, _body: unknown, req: R
   }
   const page = items.slice(0, limit);
   return Response.json(
-    { object: "list", data: page, first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null, has_more: items.length > limit },
+    { object: "list", data: page, first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null, has_more: items.length > limit } satisfies ResponseInputItems,
     { headers: ctx.headers },
   );
 }
