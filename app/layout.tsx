@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { builtBasePath } from "@/server/env";
 import "./globals.css";
 import { Providers } from "./providers";
 
@@ -11,7 +12,7 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
   return (
     <html lang="en">
       <body>
-        <Providers>{children}</Providers>
+        <Providers basePath={builtBasePath()}>{children}</Providers>
       </body>
     </html>
   );

@@ -5,14 +5,15 @@ import { SessionProvider } from "next-auth/react";
 import { useState } from "react";
 import superjson from "superjson";
 import type { AppRouter } from "@/server/trpc/root";
-import { BASE_PATH } from "./_lib/base-path";
+import { BasePathProvider } from "./_lib/base-path";
 import { TRPCProvider } from "./_lib/trpc";
 
 function isUnauthorized(error: unknown) {
   return error instanceof TRPCClientError && error.data?.code === "UNAUTHORIZED";
 }
 
-export function Providers({ children }: { children: React.ReactNode }) {
+/** `basePath`: the build's base path, from the root layout (a server component reads it). */
+export function Providers({ basePath, children }: { basePath: string; children: React.ReactNode }) {
   const [queryClient] = useState(
     () =>
       new QueryClient({
@@ -26,8 +27,8 @@ export function Providers({ children }: { children: React.ReactNode }) {
           onError(error) {
             // An ended session (expired, password changed, disabled): back to sign-in, then back here.
             if (isUnauthorized(error) && typeof window !== "undefined") {
-              const here = window.location.pathname.slice(BASE_PATH.length) + window.location.search;
-              window.location.assign(`${BASE_PATH}/signin?callbackUrl=${encodeURIComponent(here || "/")}`);
+              const here = window.location.pathname.slice(basePath.length) + window.location.search;
+              window.location.assign(`${basePath}/signin?callbackUrl=${encodeURIComponent(here || "/")}`);
             }
           },
         }),
@@ -35,16 +36,18 @@ export function Providers({ children }: { children: React.ReactNode }) {
   );
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({
-      links: [httpBatchLink({ url: `${BASE_PATH}/api/trpc`, transformer: superjson })],
+      links: [httpBatchLink({ url: `${basePath}/api/trpc`, transformer: superjson })],
     }),
   );
   return (
-    <SessionProvider basePath={`${BASE_PATH}/api/auth`} refetchOnWindowFocus={false}>
-      <QueryClientProvider client={queryClient}>
-        <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
-          {children}
-        </TRPCProvider>
-      </QueryClientProvider>
-    </SessionProvider>
+    <BasePathProvider basePath={basePath}>
+      <SessionProvider basePath={`${basePath}/api/auth`} refetchOnWindowFocus={false}>
+        <QueryClientProvider client={queryClient}>
+          <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
+            {children}
+          </TRPCProvider>
+        </QueryClientProvider>
+      </SessionProvider>
+    </BasePathProvider>
   );
 }

@@ -93,7 +93,7 @@ async function main() {
     encoding: "utf8",
     timeout: 120_000,
   });
-  assert.match(migrateOut, /\[db\] applied migrations: 0001_/, "the image applies the migrations and logs to stdout");
+  assert.match(migrateOut, /"component":"db","msg":"applied migrations: 0001_/, "the image applies the migrations and logs (JSON lines) to stdout");
   assert.match(migrateOut, /exiting \(SWITCHYARD_MIGRATE_ONLY=1\)/);
 
   console.log(`test-image: ${argv.join(" ")} in ${appDir} (uid ${asRoot ? user.uid : process.getuid?.()})`);
@@ -125,7 +125,7 @@ async function main() {
     }
     assert.ok(ready, `the server never became ready:\n${stdout}\n${stderr}`);
     assert.deepEqual(ready.checks, { database: "ok", migrations: "ok" });
-    assert.match(stdout, /\[ratelimit\] limits kept in this process/, "the server logs to stdout");
+    assert.match(stdout, /"component":"ratelimit","msg":"limits kept in this process/, "the server logs (JSON lines) to stdout");
     const dbFile = path.join(dataDir, "switchyard.db");
     assert.ok(existsSync(dbFile), "the SQLite database lives on the volume");
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { EnvError, parseBasePath, parseServerEnv, publicEnv } from "./env";
+import { EnvError, inferenceEnv, parseBasePath, parseServerEnv, passwordEnv, pathsEnv, promptCacheEnv, publicEnv } from "./env";
 
 const SECRET = "s".repeat(32);
 const parse = (vars: Record<string, string | undefined>) => parseServerEnv({ AUTH_SECRET: SECRET, ...vars });
@@ -197,5 +197,69 @@ describe("limits, metrics and the response cache", () => {
     expect(envError({ REDIS_URL: "http://cache:6379" }).message).toContain("REDIS_URL");
     expect(envError({ RATE_LIMIT_FAIL_MODE: "maybe" }).message).toContain("RATE_LIMIT_FAIL_MODE");
     expect(envError({ METRICS_TOKEN: "short" }).message).toContain("METRICS_TOKEN");
+  });
+});
+
+describe("engine, paths, passwords and start-up switches", () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it("keep their defaults", () => {
+    expect(parse({})).toMatchObject({
+      PASSWORD_HASH_COST: 12,
+      DATABASE_POOL_SIZE: 10,
+      SWITCHYARD_MODELS_DIR: "data/models",
+      SWITCHYARD_ENGINE_DIR: "data/engine",
+      SWITCHYARD_SKIP_MIGRATE: false,
+      SWITCHYARD_MIGRATE_ONLY: false,
+      LLAMA_GPU: false,
+      INFERENCE_MAX_QUEUE: 64,
+      ENGINE_AUTO_BUILD: "auto",
+      SWITCHYARD_GENERATION_BURST: true,
+      LOCAL_PROMPT_CACHE: "tenant",
+      LOCAL_PROMPT_CACHE_SIMILARITY: 0.1,
+    });
+    expect(parse({}).LLAMA_THREADS).toBeUndefined();
+    expect(parse({}).SWITCHYARD_ROOT).toBeUndefined();
+  });
+
+  it("accept the values deployments set", () => {
+    expect(
+      parse({ LLAMA_THREADS: "4", LLAMA_GPU: "auto", SWITCHYARD_SKIP_MIGRATE: "1", SWITCHYARD_GENERATION_BURST: "0", PASSWORD_HASH_COST: "4" }),
+    ).toMatchObject({ LLAMA_THREADS: 4, LLAMA_GPU: "auto", SWITCHYARD_SKIP_MIGRATE: true, SWITCHYARD_GENERATION_BURST: false, PASSWORD_HASH_COST: 4 });
+    // the Helm chart's "CPU" value and an empty LLAMA_THREADS mean the defaults
+    expect(parse({ LLAMA_GPU: "", LLAMA_THREADS: "" })).toMatchObject({ LLAMA_GPU: false });
+    expect(parse({ LLAMA_THREADS: "" }).LLAMA_THREADS).toBeUndefined();
+  });
+
+  it.each([
+    ["LLAMA_THREADS", "0"],
+    ["LLAMA_THREADS", "two"],
+    ["LLAMA_GPU", "cuda"],
+    ["INFERENCE_MAX_QUEUE", "0"],
+    ["PASSWORD_HASH_COST", "3"],
+    ["PASSWORD_HASH_COST", "16"],
+    ["DATABASE_POOL_SIZE", "x"],
+    ["SWITCHYARD_SKIP_MIGRATE", "true"],
+    ["SWITCHYARD_MIGRATE_ONLY", "yes"],
+    ["SWITCHYARD_GENERATION_BURST", "off"],
+    ["SWITCHYARD_MODELS_DIR", " "],
+  ])("reject %s=%j by name", (name, value) => {
+    expect(envError({ [name]: value }).message).toMatch(new RegExp(`^ {2}${name}: `, "m"));
+  });
+
+  it("are readable without AUTH_SECRET, per concern, and follow process.env", () => {
+    vi.stubEnv("AUTH_SECRET", undefined);
+    vi.stubEnv("LLAMA_THREADS", "3");
+    expect(inferenceEnv().LLAMA_THREADS).toBe(3);
+    vi.stubEnv("LLAMA_THREADS", "5");
+    expect(inferenceEnv().LLAMA_THREADS).toBe(5);
+    vi.stubEnv("SWITCHYARD_ROOT", "/srv/app");
+    expect(pathsEnv().SWITCHYARD_ROOT).toBe("/srv/app");
+    vi.stubEnv("LOCAL_PROMPT_CACHE", "key");
+    expect(promptCacheEnv().LOCAL_PROMPT_CACHE).toBe("key");
+    vi.stubEnv("PASSWORD_HASH_COST", "99");
+    expect(() => passwordEnv()).toThrow(/PASSWORD_HASH_COST/);
   });
 });

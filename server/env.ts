@@ -5,6 +5,12 @@
  * `env()` validates everything the server needs, once, and throws an error that
  * names the bad variable. instrumentation.ts calls it at start-up so a bad value
  * stops the process before it serves anything. Add new variables here, nowhere else.
+ *
+ * Code that needs a few variables without the whole server's (the CLI, the migrator, the
+ * engine, anything read per request) uses a per-concern accessor (`inferenceEnv()`,
+ * `pathsEnv()`, …): validated the same way, no AUTH_SECRET needed. Writes to the environment
+ * (next-auth's NEXTAUTH_URL, node-llama-cpp's CMake options) and child environments go
+ * through the small functions at the end of this file.
  */
 import { z } from "zod";
 import { parseTrustProxy } from "./http/forwarded";
@@ -24,9 +30,86 @@ const optionalString = z
   .optional()
   .transform((v) => (v === "" ? undefined : v));
 
+// ---- variables by concern -------------------------------------------------------------
+// Each group is validated on its own by an accessor below (for the CLI, scripts and modules
+// that need a few variables without the whole server's: no AUTH_SECRET), and every group is
+// part of serverSchema, so env() at start-up rejects a bad value in any of them by name.
+
+const logShape = {
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  /** pino's threshold; `silent` logs nothing */
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+};
+
+/** "1" on, "0" or empty off: the switches deploy manifests set. */
+const flag01 = z
+  .enum(["0", "1", ""], { message: 'must be "1" (on) or "0" (off)' })
+  .default("0")
+  .transform((v) => v === "1");
+
+const startupShape = {
+  /** pods of a multi-replica deployment whose migrations ran in a job (Helm hook) */
+  SWITCHYARD_SKIP_MIGRATE: flag01,
+  /** the migrations job: migrate, then exit 0 */
+  SWITCHYARD_MIGRATE_ONLY: flag01,
+};
+
+const pathsShape = {
+  /** where the migrator finds prisma/migrations (default: the working directory) */
+  SWITCHYARD_ROOT: optionalString,
+  /** where `hf:` models are downloaded */
+  SWITCHYARD_MODELS_DIR: z.string().trim().min(1).default("data/models"),
+  /** where the native llama.cpp build is recorded (and the background build's log) */
+  SWITCHYARD_ENGINE_DIR: z.string().trim().min(1).default("data/engine"),
+};
+
+const inferenceShape = {
+  /** default generation threads per model (a model's own --threads wins); unset: see defaultThreads() */
+  LLAMA_THREADS: optionalString.pipe(z.coerce.number<string | undefined>().int().min(1, "must be a whole number of threads, 1 or more").max(1024).optional()),
+  /** "auto" lets node-llama-cpp use CUDA/Vulkan/Metal; unset, "off" or "false": CPU only */
+  LLAMA_GPU: z
+    .enum(["auto", "off", "false", ""], { message: 'must be "auto" or "off"' })
+    .default("off")
+    .transform((v): "auto" | false => (v === "auto" ? "auto" : false)),
+  /** requests that may wait per local model; beyond it 429 */
+  INFERENCE_MAX_QUEUE: z.coerce.number().int().min(1).max(1_000_000).default(64),
+  /** Start-up compiles a native llama.cpp in the background when none is usable (server/inference/auto-build.ts). */
+  ENGINE_AUTO_BUILD: z.enum(["auto", "off"]).default("auto"),
+  /** the node-llama-cpp patch's generation bursts (patches/README.md); "0" turns them off for A/B measurements */
+  SWITCHYARD_GENERATION_BURST: z
+    .enum(["0", "1", ""], { message: 'must be "1" (on) or "0" (off)' })
+    .default("1")
+    .transform((v) => v !== "0"),
+};
+
+const promptCacheShape = {
+  /**
+   * Local prompt cache (server/inference/prompt-slots.ts; the pool reads it per request):
+   * reuse a KV prefix within the tenant, within one API key, or never.
+   */
+  LOCAL_PROMPT_CACHE: z.enum(["tenant", "key", "off"]).default("tenant"),
+  LOCAL_PROMPT_CACHE_SIMILARITY: z.coerce.number().min(0).max(1).default(0.1),
+};
+
+const passwordShape = {
+  /** bcrypt cost of new password hashes; tests lower it (never below bcrypt's minimum of 4) */
+  PASSWORD_HASH_COST: z.coerce.number().int().min(4).max(15).default(12),
+};
+
+const databasePoolShape = {
+  /** PostgreSQL: connections per process (node-postgres pool size) */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+};
+
 const serverSchema = z
   .object({
-    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    ...logShape,
+    ...startupShape,
+    ...pathsShape,
+    ...inferenceShape,
+    ...promptCacheShape,
+    ...passwordShape,
+    ...databasePoolShape,
     BASE_PATH: basePathSchema,
     PORT: z.coerce.number().int().min(1).max(65535).default(3000),
     DATABASE_URL: z
@@ -53,7 +136,6 @@ const serverSchema = z
     OIDC_NAME: z.string().default("Single sign-on"),
     /** largest /api/v1 request body accepted; larger ones get 413 */
     API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(2 * 1024 * 1024),
-    LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     /** reverse-proxy hops whose X-Forwarded-* headers we believe (0 = none); see server/http/forwarded.ts */
     TRUST_PROXY: z
       .string()
@@ -143,14 +225,6 @@ const serverSchema = z
       .refine((v) => /^\d{1,12}(\.\d{1,9})?$/.test(v), { message: 'must be a decimal amount like "0" or "0.25"' }),
     /** How often (seconds) a replica re-reads the price list; a change made on this replica applies at once. */
     PRICE_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
-    /**
-     * Local prompt cache (server/inference/prompt-slots.ts; the pool reads it per request):
-     * reuse a KV prefix within the tenant, within one API key, or never.
-     */
-    LOCAL_PROMPT_CACHE: z.enum(["tenant", "key", "off"]).default("tenant"),
-    /** Start-up compiles a native llama.cpp in the background when none is usable (server/inference/auto-build.ts). */
-    ENGINE_AUTO_BUILD: z.enum(["auto", "off"]).default("auto"),
-    LOCAL_PROMPT_CACHE_SIMILARITY: z.coerce.number().min(0).max(1).default(0.1),
     /** When set, <base>/metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   })
@@ -237,3 +311,81 @@ export const publicEnv = {
     return parseBasePath(process.env.BASE_PATH);
   },
 };
+
+// ---- per-concern accessors ----------------------------------------------------------------
+
+type Shape = Record<string, z.ZodType>;
+type Parsed<S extends Shape> = { [K in keyof S]: z.output<S[K]> };
+
+/**
+ * An accessor for one group of variables: validated (an EnvError names the bad one) and
+ * re-parsed only when one of its raw values changed, so modules may call it per request
+ * and a test that sets process.env sees its value.
+ */
+function concern<S extends Shape>(shape: S): () => Parsed<S> {
+  const schema = z.object(shape);
+  const names = Object.keys(shape);
+  let raw: (string | undefined)[] | undefined;
+  let value: Parsed<S> | undefined;
+  return () => {
+    const now = names.map((n) => process.env[n]);
+    if (value && raw && now.every((v, i) => v === raw![i])) return value;
+    const parsed = schema.safeParse(Object.fromEntries(names.map((n, i) => [n, now[i]])));
+    if (!parsed.success) throw new EnvError(parsed.error.issues);
+    raw = now;
+    value = parsed.data as Parsed<S>;
+    return value;
+  };
+}
+
+/** LOG_LEVEL and NODE_ENV, for the logger (server/log/logger.ts). */
+export const logEnv = concern(logShape);
+/** SWITCHYARD_SKIP_MIGRATE, SWITCHYARD_MIGRATE_ONLY (server/startup.ts). */
+export const startupEnv = concern(startupShape);
+/** SWITCHYARD_ROOT, SWITCHYARD_MODELS_DIR, SWITCHYARD_ENGINE_DIR: also used by the migrator and the CLI without a full server environment. */
+export const pathsEnv = concern(pathsShape);
+/** The local engine's variables (server/inference/). */
+export const inferenceEnv = concern(inferenceShape);
+/** LOCAL_PROMPT_CACHE, LOCAL_PROMPT_CACHE_SIMILARITY (read per request by the local pool). */
+export const promptCacheEnv = concern(promptCacheShape);
+/** PASSWORD_HASH_COST (server/auth/password.ts). */
+export const passwordEnv = concern(passwordShape);
+/** DATABASE_POOL_SIZE (server/db/client.ts). */
+export const databasePoolEnv = concern(databasePoolShape);
+
+/**
+ * The base path the Next bundles were built with (next.config.ts inlines NEXT_PUBLIC_BASE_PATH);
+ * "" in the CLI and tests. The root layout hands it to client components (app/_lib/base-path.tsx),
+ * so no client module reads the environment.
+ */
+export function builtBasePath(): string {
+  return process.env.NEXT_PUBLIC_BASE_PATH ?? "";
+}
+
+// ---- writes, and environments of child processes -------------------------------------------
+
+/** next-auth v4 reads its own URL from process.env.NEXTAUTH_URL, nowhere else. */
+export function setNextAuthUrl(url: string): void {
+  process.env.NEXTAUTH_URL = url;
+}
+
+/**
+ * Sets (a string) or removes (undefined) variables for code in this process that reads them
+ * from process.env itself: node-llama-cpp's build takes custom CMake options from there.
+ */
+export function setProcessVariables(vars: Record<string, string | undefined>): void {
+  for (const [k, v] of Object.entries(vars)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}
+
+/** This process's environment with `overrides`, for a child process. */
+export function childProcessEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}
+
+/** The environment the CLI gives its commands (--password-env reads a variable named on the command line). */
+export function processVariables(): Record<string, string | undefined> {
+  return process.env;
+}

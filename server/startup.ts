@@ -7,7 +7,7 @@
  */
 import { db } from "./db/client";
 import { migrate } from "./db/migrate";
-import { env } from "./env";
+import { env, startupEnv } from "./env";
 import { installPeerStamp } from "./http/client-address";
 import { installFastPath } from "./http/fast-path";
 import { localPool } from "./inference/engine";
@@ -22,6 +22,7 @@ import { retentionHousekeeping } from "./services/request-bodies/retention";
 import { initTracingFromEnv, shutdownTracing } from "./telemetry/tracing";
 import { purgeExpiredResponses } from "./services/responses/responses";
 import { SHUTDOWN_PRIORITY, installShutdownHooks, onShutdown } from "./services/usage/shutdown";
+import { logger } from "./log/logger";
 
 export async function startServer(): Promise<void> {
   // before any request: IP allowlists need the socket address (server/http/client-address.ts)
@@ -36,29 +37,29 @@ export async function startServer(): Promise<void> {
     onShutdown(() => resetReplayCache(), { name: "replay cache", priority: SHUTDOWN_PRIORITY.flushUsage });
     onShutdown(() => flushBodyWrites(), { name: "request bodies", priority: SHUTDOWN_PRIORITY.flushUsage });
     if (initTracingFromEnv(e)) {
-      console.log(`[otel] exporting traces (OTLP/HTTP) as ${e.OTEL_SERVICE_NAME}`);
+      logger("otel").info(`exporting traces (OTLP/HTTP) as ${e.OTEL_SERVICE_NAME}`);
       // after the usage flush: spans of requests that ended during shutdown are exported too
       onShutdown(() => shutdownTracing(), { name: "otel", priority: SHUTDOWN_PRIORITY.flushUsage + 1 });
     }
-    if (process.env.SWITCHYARD_SKIP_MIGRATE !== "1") {
+    if (!startupEnv().SWITCHYARD_SKIP_MIGRATE) {
       const result = await migrate(e.DATABASE_URL);
-      if (result.applied.length) console.log(`[db] applied migrations: ${result.applied.join(", ")}`);
+      if (result.applied.length) logger("db").info(`applied migrations: ${result.applied.join(", ")}`);
     }
     // a migrations job (Helm hook, compose one-off): the image's own start-up migration, then exit
-    if (process.env.SWITCHYARD_MIGRATE_ONLY === "1") {
-      console.log("[db] migrations up to date; exiting (SWITCHYARD_MIGRATE_ONLY=1)");
+    if (startupEnv().SWITCHYARD_MIGRATE_ONLY) {
+      logger("db").info("migrations up to date; exiting (SWITCHYARD_MIGRATE_ONLY=1)");
       process.exit(0);
     }
     // /api/v1 without Next's router (production builds only: a dev server compiles routes on demand)
-    if (process.env.NODE_ENV === "production" && e.API_FAST_PATH === "on" && installFastPath({ basePath: e.BASE_PATH, maxBodyBytes: e.API_MAX_BODY_BYTES })) {
-      console.log("[http] /api/v1 served by its route handlers directly (API_FAST_PATH=on)");
+    if (e.NODE_ENV === "production" && e.API_FAST_PATH === "on" && installFastPath({ basePath: e.BASE_PATH, maxBodyBytes: e.API_MAX_BODY_BYTES })) {
+      logger("http").info("/api/v1 served by its route handlers directly (API_FAST_PATH=on)");
     }
     // connect to Redis now rather than on the first request; the URL may hold a password, so it isn't logged
     const l = limiter();
-    console.log(`[ratelimit] limits kept in ${l.store.backend === "redis" ? "Redis (REDIS_URL)" : "this process"}; fail mode ${l.failMode}`);
+    logger("ratelimit").info(`limits kept in ${l.store.backend === "redis" ? "Redis (REDIS_URL)" : "this process"}; fail mode ${l.failMode}`);
   } catch (err) {
     // Serving with a bad configuration or an unmigrated database would only fail later and less clearly.
-    console.error(`[switchyard] cannot start: ${(err as Error).message}`);
+    logger("switchyard").error(`cannot start: ${(err as Error).message}`);
     process.exit(1);
   }
   void preload();
@@ -74,15 +75,13 @@ async function backgroundEngineBuild() {
   try {
     const { maybeStartBackgroundBuild } = await import("./inference/auto-build");
     const d = maybeStartBackgroundBuild(process.cwd(), (s) =>
-      console.log(
-        s.state === "built"
-          ? "[inference] background native llama.cpp build finished: it is used from the next start of the server"
-          : `[inference] background native llama.cpp build failed (exit ${s.exitCode}); see ${s.log}`,
-      ),
+      s.state === "built"
+        ? logger("inference").info("background native llama.cpp build finished: it is used from the next start of the server")
+        : logger("inference").error(`background native llama.cpp build failed (exit ${s.exitCode}); see ${s.log}`),
     );
-    if (d.start) console.log("[inference] compiling a native llama.cpp for this CPU in the background (nice 19); serving on the prebuilt one meanwhile");
+    if (d.start) logger("inference").info("compiling a native llama.cpp for this CPU in the background (nice 19); serving on the prebuilt one meanwhile");
   } catch (e) {
-    console.error(`[inference] background engine build not started: ${(e as Error).message}`);
+    logger("inference").error(`background engine build not started: ${(e as Error).message}`);
   }
 }
 
@@ -92,9 +91,9 @@ async function preload() {
     if (!m.enabled || !m.loadAtStartup) continue;
     try {
       await (await engineFor(m)).load(m.name);
-      console.log(`[inference] loaded ${m.name}`);
+      logger("inference").info(`loaded ${m.name}`);
     } catch (e) {
-      console.error(`[inference] ${m.name}: ${(e as Error).message}`);
+      logger("inference").error(`${m.name}: ${(e as Error).message}`);
     }
   }
 }

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { signOut } from "next-auth/react";
 import { useState } from "react";
-import { BASE_PATH } from "../_lib/base-path";
+import { useBasePath } from "../_lib/base-path";
 
 interface NavItem {
   href: string;
@@ -17,6 +17,7 @@ export function Shell({
   user: { email: string; name: string; isPlatformAdmin: boolean };
   children: React.ReactNode;
 }) {
+  const basePath = useBasePath();
   const pathname = usePathname();
   const [signingOut, setSigningOut] = useState(false);
   const workspace: NavItem[] = [{ href: "/tenants", label: "Tenants" }];
@@ -43,7 +44,7 @@ export function Shell({
       <aside className="sidebar">
         <Link href="/tenants" className="brand">
           {/* eslint-disable-next-line @next/next/no-img-element -- tiny static SVG */}
-          <img src={`${BASE_PATH}/icon.svg`} alt="" />
+          <img src={`${basePath}/icon.svg`} alt="" />
           Switchyard
         </Link>
         <nav className="nav" aria-label="Main">
@@ -63,7 +64,7 @@ export function Shell({
             disabled={signingOut}
             onClick={() => {
               setSigningOut(true);
-              void signOut({ callbackUrl: `${BASE_PATH}/signin` });
+              void signOut({ callbackUrl: `${basePath}/signin` });
             }}
           >
             {signingOut ? "Signing out…" : "Sign out"}

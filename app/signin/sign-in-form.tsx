@@ -3,7 +3,7 @@ import { signIn } from "next-auth/react";
 import { useState } from "react";
 import { Field } from "../_components/form";
 import { Alert } from "../_components/ui";
-import { BASE_PATH } from "../_lib/base-path";
+import { useBasePath } from "../_lib/base-path";
 
 export function SignInForm({
   callbackPath,
@@ -14,6 +14,7 @@ export function SignInForm({
   initialError?: string;
   oidcName?: string;
 }) {
+  const basePath = useBasePath();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState(initialError);
@@ -31,7 +32,7 @@ export function SignInForm({
       const res = await signIn("credentials", { email: email.trim(), password, redirect: false });
       if (res?.ok && !res.error) {
         // A full navigation, so server components see the new session cookie.
-        window.location.assign(`${BASE_PATH}${callbackPath}`);
+        window.location.assign(`${basePath}${callbackPath}`);
         return;
       }
       setError(
@@ -80,7 +81,7 @@ export function SignInForm({
           <button
             type="button"
             className="btn w-full"
-            onClick={() => signIn("oidc", { callbackUrl: `${window.location.origin}${BASE_PATH}${callbackPath}` })}
+            onClick={() => signIn("oidc", { callbackUrl: `${window.location.origin}${basePath}${callbackPath}` })}
           >
             Continue with {oidcName}
           </button>

@@ -2,7 +2,7 @@
  * next-auth (v4) configuration: email + password, optionally OIDC, JWT sessions.
  *
  * Everything URL-shaped derives from the env module: NEXTAUTH_URL is
- * `<PUBLIC_URL><BASE_PATH>/api/auth` (next-auth v4 reads it from process.env),
+ * `<PUBLIC_URL><BASE_PATH>/api/auth` (next-auth v4 reads it from its environment variable; server/env.ts sets it),
  * the sign-in page lives under the base path, and cookies are scoped to it so
  * two apps on one host under different sub-paths don't share sessions.
  * Sessions are JWTs signed with AUTH_SECRET, so they survive restarts; a user's
@@ -12,10 +12,11 @@ import "server-only";
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { db } from "../db/client";
-import { env } from "../env";
+import { env, setNextAuthUrl } from "../env";
 import { clientIp } from "../http/forwarded";
 import { authenticate } from "./sign-in";
 import { lockedFor, recordFailure, recordSuccess } from "./throttle";
+import { logger } from "../log/logger";
 
 export const SESSION_MAX_AGE_S = 7 * 24 * 3600;
 
@@ -26,7 +27,7 @@ let cached: NextAuthOptions | undefined;
 export function authOptions(): NextAuthOptions {
   if (cached) return cached;
   const e = env();
-  process.env.NEXTAUTH_URL = `${e.APP_URL}/api/auth`;
+  setNextAuthUrl(`${e.APP_URL}/api/auth`);
   const secure = e.APP_URL.startsWith("https://");
   const cookiePath = e.BASE_PATH || "/";
   const prefix = secure ? "__Secure-" : "";
@@ -131,7 +132,7 @@ export function authOptions(): NextAuthOptions {
     logger: {
       error(code, metadata) {
         if (code === "CLIENT_FETCH_ERROR") return;
-        console.error(`[auth] ${code}`, metadata instanceof Error ? metadata.message : "");
+        logger("auth").error(metadata instanceof Error ? `${code} ${metadata.message}` : code);
       },
       warn() {},
       debug() {},

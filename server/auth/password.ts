@@ -1,9 +1,9 @@
 import bcrypt from "bcryptjs";
+import { passwordEnv } from "../env";
 
-/** bcrypt cost; tests lower it through PASSWORD_HASH_COST (never below bcrypt's minimum of 4). */
+/** bcrypt cost; tests lower it through PASSWORD_HASH_COST (validated in server/env.ts: 4–15). */
 function cost(): number {
-  const n = Number(process.env.PASSWORD_HASH_COST ?? 12);
-  return Number.isInteger(n) && n >= 4 && n <= 15 ? n : 12;
+  return passwordEnv().PASSWORD_HASH_COST;
 }
 
 export function hashPassword(password: string): Promise<string> {

@@ -13,6 +13,7 @@ import { Redis } from "ioredis";
 import { env } from "../env";
 import { AppError } from "../errors";
 import { processSlot } from "../runtime/registry";
+import { logger } from "../log/logger";
 
 export interface ReplayCache {
   /** Records `id`; true when it was already there (a replay). */
@@ -82,7 +83,7 @@ export class RedisReplayCache implements ReplayCache {
       }
       if (!this.warned) {
         this.warned = true;
-        console.warn(`[replay-cache] Redis unreachable (${(e as Error).message}); checking replays in this process only`);
+        logger("replay-cache").warn(`Redis unreachable (${(e as Error).message}); checking replays in this process only`);
       }
       return this.fallback.seen(tenantId, id, ttlMs);
     }

@@ -14,7 +14,7 @@ export interface Ctx {
   db(): Db;
   /** standard input as text (for --password-stdin) */
   readStdin(): Promise<string>;
-  /** process environment (for --password-env) */
+  /** the environment variables (for --password-env) */
   env: Record<string, string | undefined>;
 }
 

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Db } from "../db/client";
-import { env } from "../env";
+import { env, processVariables } from "../env";
 import { type Parsed, helpText, parseCommandLine } from "./args";
 import { commands } from "./commands";
 import { rewritePositionals } from "./commands/models";
@@ -25,7 +25,7 @@ export const processIo: Io = {
   stdout: (text) => process.stdout.write(text + "\n"),
   stderr: (text) => process.stderr.write(text + "\n"),
   cwd: process.cwd(),
-  env: process.env,
+  env: processVariables(),
   async readStdin() {
     if (process.stdin.isTTY) {
       throw new CliError('--password-stdin reads a piped password, e.g. printf %s "$PW" | npm run cli -- …', 2);
@@ -36,7 +36,7 @@ export const processIo: Io = {
   },
 };
 
-/** Loads ./.env into process.env; variables already set win (Node's rule). */
+/** Loads ./.env into the environment; variables already set win (Node's rule). */
 function loadDotEnv(cwd: string) {
   const file = path.join(cwd, ".env");
   if (!existsSync(file)) return;

@@ -9,7 +9,7 @@
  */
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { env } from "../env";
+import { databasePoolEnv, env } from "../env";
 import { processSlot } from "../runtime/registry";
 import { PrismaClient as PgClient } from "./generated/postgresql/client";
 import { PrismaClient as SqliteClient } from "./generated/sqlite/client";
@@ -28,7 +28,7 @@ export function createDb(url: string): Db {
     });
   }
   const client = new PgClient({
-    adapter: new PrismaPg({ connectionString: url, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) }),
+    adapter: new PrismaPg({ connectionString: url, max: databasePoolEnv().DATABASE_POOL_SIZE }),
   });
   return client as unknown as Db;
 }

@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
+import { pathsEnv } from "../env";
 import { providerOf, sqlitePathFromUrl } from "./url";
 
 export interface Migration {
@@ -29,7 +30,7 @@ const TABLE = "_switchyard_migrations";
 const PG_LOCK_KEY = 727_073_690; // arbitrary, fixed: identifies "switchyard migrations"
 
 export function migrationsDir(provider: "sqlite" | "postgresql"): string {
-  return path.join(process.env.SWITCHYARD_ROOT ?? process.cwd(), "prisma", "migrations", provider);
+  return path.join(pathsEnv().SWITCHYARD_ROOT ?? process.cwd(), "prisma", "migrations", provider);
 }
 
 export function loadMigrations(provider: "sqlite" | "postgresql"): Migration[] {

@@ -23,6 +23,7 @@ import { Readable } from "node:stream";
 import { processSlot } from "../runtime/registry";
 import { stampPeer } from "./client-address";
 import { SECURITY_HEADERS } from "./security-headers";
+import { logger } from "../log/logger";
 
 type Handler = (req: Request) => Response | Promise<Response>;
 interface RouteModule {
@@ -150,7 +151,7 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse, handler: Han
       await send(res, await handler(request));
     } catch (e) {
       // the gateway pipeline answers every error itself; this is only a broken route module
-      console.error("[fast-path]", (e as Error).message);
+      logger("fast-path").error((e as Error).message);
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" }).end('{"error":{"message":"internal error","type":"server_error"}}');
       else res.destroy();
     }
@@ -180,7 +181,7 @@ export function installFastPath(opts: { basePath: string; maxBodyBytes: number; 
       const route = matchRoute(routes, pathname.slice(prefix.length).split("/").filter(Boolean).map(decodeURIComponentSafe));
       if (!route) return emit.call(this, event, ...args);
       route.handlers ??= handlersOf(route.file, load).catch((e: unknown) => {
-        console.error(`[fast-path] ${route.file}: ${(e as Error).message}; Next serves it`);
+        logger("fast-path").error(`${route.file}: ${(e as Error).message}; Next serves it`);
         return null;
       });
       const toNext = () => emit.call(this, event, ...args);

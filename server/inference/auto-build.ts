@@ -14,6 +14,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { childProcessEnv, inferenceEnv } from "../env";
 import { PATCH_SET_DIGEST } from "./llama-patches";
 import { cpuInfo, engineDir, nativeBuildVerdict, readNativeBuildRecord } from "./llama-runtime";
 
@@ -104,7 +105,7 @@ function cliCommand(root: string): string[] | null {
 export function maybeStartBackgroundBuild(root = process.cwd(), onDone?: (s: AutoBuildStatus) => void): AutoBuildDecision {
   const cli = cliCommand(root);
   const decision = autoBuildDecision({
-    setting: process.env.ENGINE_AUTO_BUILD,
+    setting: inferenceEnv().ENGINE_AUTO_BUILD,
     nativeUsable: nativeBuildVerdict(readNativeBuildRecord(), cpuInfo()).use,
     cpuFlagsKnown: cpuInfo().flags !== null,
     hasTools: cli !== null && onPath("cmake") && (onPath("c++") || onPath("g++") || onPath("clang++")),
@@ -117,7 +118,7 @@ export function maybeStartBackgroundBuild(root = process.cwd(), onDone?: (s: Aut
   const fd = openSync(log, "w");
   const niced = onPath("nice");
   const [cmd, ...args] = niced ? ["nice", "-n", "19", ...cli!] : cli!;
-  const child = spawn(cmd!, args, { cwd: root, detached: true, stdio: ["ignore", fd, fd], env: { ...process.env, ENGINE_AUTO_BUILD: "off" } });
+  const child = spawn(cmd!, args, { cwd: root, detached: true, stdio: ["ignore", fd, fd], env: childProcessEnv({ ENGINE_AUTO_BUILD: "off" }) });
   closeSync(fd);
   const status: AutoBuildStatus = {
     state: "building",

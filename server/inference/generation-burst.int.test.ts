@@ -22,6 +22,13 @@ let supported = false;
 interface NativeContext {
   _ctx: Record<string, unknown>;
   _activeGenerationBurst: unknown;
+  /** the patch's `generationBurst` context option (the pool passes SWITCHYARD_GENERATION_BURST) */
+  _generationBurst: boolean;
+}
+
+/** The A/B switch: bursts on or off for the loaded context (what SWITCHYARD_GENERATION_BURST=0 sets at load). */
+function setBursts(on: boolean) {
+  (pool.contextOf("tiny") as unknown as NativeContext)._generationBurst = on;
 }
 
 beforeAll(async () => {
@@ -42,7 +49,7 @@ beforeEach(async () => {
 });
 
 afterEach(() => {
-  delete process.env.SWITCHYARD_GENERATION_BURST;
+  setBursts(true);
 });
 
 afterAll(async () => {
@@ -82,13 +89,29 @@ function watch(context: LlamaContext) {
   return { seen, restore };
 }
 
+describe("the generationBurst option (any engine: the JS half is always there)", () => {
+  it("is on by default and off with SWITCHYARD_GENERATION_BURST=0, as the pool loads the model", async () => {
+    expect((pool.contextOf("tiny") as unknown as NativeContext)._generationBurst).toBe(true);
+    const off = new LocalPool();
+    process.env.SWITCHYARD_GENERATION_BURST = "0";
+    try {
+      await off.register({ name: "tiny-off", path: path.join(dir, "tiny.gguf"), kind: "chat", contextSize: 64, parallel: 1, threads: 1, chatTemplate: "chatml" });
+      await off.load("tiny-off");
+      expect((off.contextOf("tiny-off") as unknown as NativeContext)._generationBurst).toBe(false);
+    } finally {
+      delete process.env.SWITCHYARD_GENERATION_BURST;
+      await off.close();
+    }
+  });
+});
+
 describe("generation bursts (native build; skipped on a prebuilt binary)", () => {
   it("decode a lone generation in the addon, with the batch loop's exact output", async (ctx) => {
     if (!supported) ctx.skip();
     const context = pool.contextOf("tiny")!;
-    process.env.SWITCHYARD_GENERATION_BURST = "0";
+    setBursts(false);
     const plain = await complete(request(PROMPTS[0]!, 48));
-    delete process.env.SWITCHYARD_GENERATION_BURST;
+    setBursts(true);
 
     const { seen, restore } = watch(context);
     try {
@@ -105,11 +128,11 @@ describe("generation bursts (native build; skipped on a prebuilt binary)", () =>
 
   it("end on a stop sequence exactly where the batch loop does", async (ctx) => {
     if (!supported) ctx.skip();
-    process.env.SWITCHYARD_GENERATION_BURST = "0";
+    setBursts(false);
     const full = await complete(request(PROMPTS[0]!, 48));
     const stop = full.text.slice(Math.floor(full.text.length / 2), Math.floor(full.text.length / 2) + 3);
     const plain = await complete(request(PROMPTS[0]!, 48, { stop: [stop] }));
-    delete process.env.SWITCHYARD_GENERATION_BURST;
+    setBursts(true);
     expect(plain.tokens).toBeLessThan(48);
     expect(await complete(request(PROMPTS[0]!, 48, { stop: [stop] }))).toEqual(plain);
   });
@@ -124,9 +147,9 @@ describe("generation bursts (native build; skipped on a prebuilt binary)", () =>
       temperature: 0,
       tenantId: "tnt_burst",
     };
-    process.env.SWITCHYARD_GENERATION_BURST = "0";
+    setBursts(false);
     const plain = await complete(chat);
-    delete process.env.SWITCHYARD_GENERATION_BURST;
+    setBursts(true);
     const { seen, restore } = watch(context);
     try {
       expect(await complete(chat)).toEqual(plain);
@@ -179,9 +202,9 @@ describe("generation bursts (native build; skipped on a prebuilt binary)", () =>
         await new Promise((r) => setImmediate(r));
       }
     };
-    process.env.SWITCHYARD_GENERATION_BURST = "0";
+    setBursts(false);
     const plain = await generate();
-    delete process.env.SWITCHYARD_GENERATION_BURST;
+    setBursts(true);
     const { seen, restore } = watch(context);
     try {
       const burst = await generate();

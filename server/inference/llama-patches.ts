@@ -21,7 +21,7 @@ import { promisify } from "node:util";
 export const LLAMA_CPP_PATCH_FILES = ["sgemm-f16-few-columns.diff"] as const;
 
 /** sha256 of the patch files (in order), first 12 hex digits: see patchSetDigest */
-export const PATCH_SET_DIGEST = "63f3767bb21f";
+export const PATCH_SET_DIGEST = "1793ccb127e9";
 
 export function llamaCppPatchesDir(root = process.cwd()): string {
   return path.join(root, "patches", "llama.cpp");

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Llama, LlamaOptions } from "node-llama-cpp";
+import { inferenceEnv, pathsEnv } from "../env";
 import { PATCH_SET_DIGEST } from "./llama-patches";
 
 /**
@@ -27,7 +28,7 @@ export const NATIVE_CMAKE_OPTIONS = { GGML_NATIVE: "ON", SWITCHYARD_LLAMA_PATCHE
 
 /** Where the native build is recorded; beside the models, outside node_modules. */
 export function engineDir(): string {
-  return path.resolve(process.env.SWITCHYARD_ENGINE_DIR ?? "data/engine");
+  return path.resolve(pathsEnv().SWITCHYARD_ENGINE_DIR);
 }
 
 export interface NativeBuildRecord {
@@ -123,8 +124,8 @@ export function cpuInfo(): CpuInfo {
  * the default must never be slower than 1 thread. `binary` unknown (engine not loaded yet): cores.
  */
 export function defaultThreads(binary?: EngineChoice["binary"], gpu: string | false = false): number {
-  const fromEnv = Number(process.env.LLAMA_THREADS);
-  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  const fromEnv = inferenceEnv().LLAMA_THREADS;
+  if (fromEnv !== undefined) return fromEnv;
   if (binary === "prebuilt" && gpu === false) return 1;
   return cpuInfo().physicalCores;
 }

@@ -12,7 +12,9 @@
  * node-llama-cpp is then checked here (and by the batching, burst and prompt-cache tests).
  */
 import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token, TokenBias } from "node-llama-cpp";
+import { inferenceEnv } from "../env";
 import { AppError, Unavailable } from "../errors";
+import { logger } from "../log/logger";
 import { processSlot } from "../runtime/registry";
 import { type AutoBuildStatus, readAutoBuildStatus } from "./auto-build";
 import { FairSlots } from "./fair-queue";
@@ -45,7 +47,7 @@ function engineOnce(): Promise<EngineChoice> {
   e.promise ??= nodeLlamaCpp()
     .then((m) =>
       loadLlama(m.getLlama, {
-        gpu: process.env.LLAMA_GPU === "auto" ? "auto" : false,
+        gpu: inferenceEnv().LLAMA_GPU,
         logLevel: m.LlamaLogLevel.error,
         // the Llama-wide cap; a model's own thread count above it is cut to it
         maxThreads: Math.max(defaultThreads(), cpuInfo().physicalCores),
@@ -55,8 +57,8 @@ function engineOnce(): Promise<EngineChoice> {
       e.loaded = choice;
       // Said once, at load: which engine, and why not the native one.
       if (choice.binary !== "native" && choice.llama.gpu === false) {
-        console.warn(
-          `[inference] prebuilt llama.cpp, ${defaultThreads(choice.binary, choice.llama.gpu)} thread(s) per model by default ` +
+        logger("inference").warn(
+          `prebuilt llama.cpp, ${defaultThreads(choice.binary, choice.llama.gpu)} thread(s) per model by default ` +
             `(${choice.fallbackReason ?? "no native build"}); a native build (\`npm run cli -- engine build\`, or the background ` +
             `build at start-up) is used from the next start`,
         );
@@ -139,7 +141,7 @@ export function engineStatus(): EngineStatus {
   };
 }
 
-const MAX_QUEUE = Math.max(1, Number(process.env.INFERENCE_MAX_QUEUE ?? 64) || 64);
+const MAX_QUEUE = inferenceEnv().INFERENCE_MAX_QUEUE;
 
 /** A model's request queue: `slots` requests run at once, the others wait fairly across tenants. */
 export function requestQueue(name: string, slots: number): FairSlots {
@@ -250,6 +252,11 @@ async function getSequence(context: LlamaContext, signal: AbortSignal, deadlineM
 }
 
 /** Whether the context is in a generation burst (the patch's C++ loop; internal: read, never written). */
+/** The patch's options for a new context (patches/README.md); SWITCHYARD_GENERATION_BURST=0 turns bursts off. */
+export function patchedContextOptions(): { generationBurst: boolean } {
+  return { generationBurst: inferenceEnv().SWITCHYARD_GENERATION_BURST };
+}
+
 export function generationBursting(context: LlamaContext | undefined): boolean {
   return (context as { _activeGenerationBurst?: unknown } | undefined)?._activeGenerationBurst != null;
 }

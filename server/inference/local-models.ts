@@ -12,7 +12,8 @@
 import type { ChatWrapper, LlamaContext, LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
 import { AppError, Unavailable } from "../errors";
 import type { FairSlots } from "./fair-queue";
-import { llama, modelThreads, nodeLlamaCpp, requestQueue, SequenceSlots } from "./local-engine";
+import { logger } from "../log/logger";
+import { llama, modelThreads, nodeLlamaCpp, patchedContextOptions, requestQueue, SequenceSlots } from "./local-engine";
 import { chatContextInput } from "./local-options";
 import type { GenerateRequest } from "./types";
 
@@ -92,6 +93,7 @@ export class LocalModel {
           sequences: Math.max(1, this.spec.parallel),
           threads,
           batchSize: Math.min(512, this.spec.contextSize),
+          ...patchedContextOptions(),
         });
       }
       this.loaded = loaded;
@@ -101,7 +103,7 @@ export class LocalModel {
       this.state = "failed";
       this.error = (e as Error).message.split("\n")[0] ?? "unknown error";
       this.loading = null;
-      console.error(`[inference] model ${this.spec.name} failed to load: ${this.error}`);
+      logger("inference").error(`model ${this.spec.name} failed to load: ${this.error}`);
       throw Unavailable(`Model ${this.spec.name} failed to load: ${this.error}`, "model_load_failed", 30);
     }
   }
@@ -154,7 +156,7 @@ async function chatWrapperFor(model: LlamaModel, spec: LocalModelSpec): Promise<
   if (!wanted || wanted.toLowerCase() === "auto") {
     const wrapper = n.resolveChatWrapper(model);
     if (wrapper instanceof n.JinjaTemplateChatWrapper) {
-      console.warn(`[inference] model ${spec.name}: rendering its Jinja chat template (no built-in wrapper matches); a matching --chat-template is faster`);
+      logger("inference").warn(`model ${spec.name}: rendering its Jinja chat template (no built-in wrapper matches); a matching --chat-template is faster`);
     }
     return wrapper;
   }

@@ -13,6 +13,7 @@
  * CVE-2025-46570). So another owner's slot is only ever taken after erasing it, and its
  * prefix is never measured against the request.
  */
+import { promptCacheEnv } from "../env";
 
 export type PromptCacheScope = "tenant" | "key" | "off";
 
@@ -24,8 +25,10 @@ export interface PromptCacheSettings {
 
 export const DEFAULT_PROMPT_SIMILARITY = 0.1;
 
-/** The setting from the environment (LOCAL_PROMPT_CACHE, LOCAL_PROMPT_CACHE_SIMILARITY; validated in server/env.ts). */
-export function promptCacheSettings(source: Record<string, string | undefined> = process.env): PromptCacheSettings {
+/** The setting (LOCAL_PROMPT_CACHE, LOCAL_PROMPT_CACHE_SIMILARITY): by default the validated environment (server/env.ts). */
+export function promptCacheSettings(
+  source: { LOCAL_PROMPT_CACHE?: string; LOCAL_PROMPT_CACHE_SIMILARITY?: string | number } = promptCacheEnv(),
+): PromptCacheSettings {
   const raw = (source.LOCAL_PROMPT_CACHE ?? "tenant").trim().toLowerCase();
   const scope: PromptCacheScope = raw === "key" || raw === "off" ? raw : "tenant";
   const sim = Number(source.LOCAL_PROMPT_CACHE_SIMILARITY ?? DEFAULT_PROMPT_SIMILARITY);

@@ -31,6 +31,7 @@ import { formatAmount } from "../lib/money";
 import { MemoryStore } from "./memory-store";
 import { RedisStore, RedisUnavailable } from "./redis-store";
 import { type Check, type CheckResult, type LimiterStore, type SettleOp, WINDOW_SECONDS } from "./store";
+import { logger } from "../log/logger";
 
 export type LimitKind = "rpm" | "tpm" | "concurrency" | "budget" | "spend" | "spend_daily";
 export type LimitScope = "key" | "tenant";
@@ -124,8 +125,8 @@ export interface LimiterOptions {
 }
 
 const consoleLogger: LimiterLogger = {
-  warn: (m) => console.warn(`[ratelimit] ${m}`),
-  error: (m) => console.error(`[ratelimit] ${m}`),
+  warn: (m) => logger("ratelimit").warn(m),
+  error: (m) => logger("ratelimit").error(m),
 };
 
 const noop = (): Admission => ({ report: { budgetWarnings: [] }, settle: () => {} });

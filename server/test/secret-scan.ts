@@ -118,6 +118,22 @@ async function dumpDatabase(url: string): Promise<Map<string, Row[]>> {
   return tables;
 }
 
+/** Every line captureOutput() wrote into `logDir`, named by file and line. */
+export function capturedOutput(logDir: string): [string, string][] {
+  let files: string[] = [];
+  try {
+    files = readdirSync(logDir);
+  } catch {
+    return []; // nothing captured
+  }
+  const out: [string, string][] = [];
+  for (const f of files) {
+    const lines = readFileSync(path.join(logDir, f), "utf8").split("\n");
+    lines.forEach((line, i) => out.push([`output ${f}:${i + 1}`, line]));
+  }
+  return out;
+}
+
 /** Scans the run's database and captured output; returns what it found (empty = clean). */
 export async function scanRun(opts: { databaseUrl: string; logDir: string; authSecret: string }): Promise<Finding[]> {
   const tables = await dumpDatabase(opts.databaseUrl);
@@ -142,16 +158,7 @@ export async function scanRun(opts: { databaseUrl: string; logDir: string; authS
   for (const [table, rows] of tables) {
     for (const row of rows) sources.push([`${table} row ${String(row.id ?? row.key ?? "?")}`, safeJson(row)]);
   }
-  let files: string[] = [];
-  try {
-    files = readdirSync(opts.logDir);
-  } catch {
-    /* nothing captured */
-  }
-  for (const f of files) {
-    const lines = readFileSync(path.join(opts.logDir, f), "utf8").split("\n");
-    lines.forEach((line, i) => sources.push([`output ${f}:${i + 1}`, line]));
-  }
+  sources.push(...capturedOutput(opts.logDir));
   findings.push(...scanTexts(sources, secrets));
   return findings;
 }

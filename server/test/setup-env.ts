@@ -9,6 +9,8 @@ process.env.AUTH_SECRET ??= TEST_AUTH_SECRET;
 process.env[LOG_DIR_ENV] = inject("logDir");
 captureOutput(inject("logDir"));
 process.env.PASSWORD_HASH_COST ??= "4";
+// the logger (server/log/logger.ts): warnings and errors, as the suite printed before it logged through pino
+process.env.LOG_LEVEL ??= "warn";
 (process.env as Record<string, string>).NODE_ENV = "test";
 
 // an answer of the /v1 test server that is not exactly of its response schema fails the test that caused it

@@ -20,6 +20,7 @@ import { type AppErrorKind, isAppError } from "../errors";
 import type { Actor } from "../services/audit/audit";
 import { hasRole } from "../auth/roles";
 import { z } from "zod";
+import { logger } from "../log/logger";
 
 export type { SessionInfo };
 
@@ -64,7 +65,7 @@ const t = initTRPC.context<Context>().create({
     const cause = error.cause;
     const zod = cause instanceof ZodError ? cause : null;
     const internal = error.code === "INTERNAL_SERVER_ERROR";
-    if (internal) console.error("[trpc] internal error:", cause ?? error);
+    if (internal) logger("trpc").error({ err: cause ?? error }, "internal error");
     return {
       ...shape,
       message: internal ? "Something went wrong on our side. Try again." : zod ? describeZodError(zod) : shape.message,

@@ -5,6 +5,7 @@
  * way the server does and says which binary, CPU backend, threads and GPU it got.
  * Listed in commands/index.ts; the selection logic lives in server/inference/llama-runtime.ts.
  */
+import { setProcessVariables } from "../../env";
 import { applyLlamaCppPatches, NATIVE_BUILD_PATCHES, nodeLlamaCppSourceDir } from "../../inference/llama-patches";
 import { cpuInfo, nativeBuildRecordPath, nativeBuildVerdict, NATIVE_CMAKE_OPTIONS, readNativeBuildRecord, writeNativeBuildRecord } from "../../inference/llama-runtime";
 import type { AutoBuildStatus } from "../../inference/auto-build";
@@ -51,7 +52,7 @@ export const engineCommands: Command[] = [
       const n = await import("node-llama-cpp");
       if (flags.force === true || !(await nativeBuildRunsHere())) {
         // node-llama-cpp reads custom CMake options from the environment; they also name the build's folder.
-        for (const [k, v] of Object.entries(NATIVE_CMAKE_OPTIONS)) process.env[CMAKE_ENV_PREFIX + k] = v;
+        setProcessVariables(Object.fromEntries(Object.entries(NATIVE_CMAKE_OPTIONS).map(([k, v]) => [CMAKE_ENV_PREFIX + k, v])));
         const { BuildLlamaCppCommand, DownloadLlamaCppCommand } = await import("node-llama-cpp/commands");
         // Its progress (clone from the bundled git bundle, CMake, compiler lines) goes to the terminal.
         await DownloadLlamaCppCommand({ gpu: false, skipBuild: true, noUsageExample: true });
@@ -62,7 +63,7 @@ export const engineCommands: Command[] = [
           throw new CliError((e as Error).message);
         }
         await BuildLlamaCppCommand({ gpu: false, noUsageExample: true });
-        for (const k of Object.keys(NATIVE_CMAKE_OPTIONS)) delete process.env[CMAKE_ENV_PREFIX + k];
+        setProcessVariables(Object.fromEntries(Object.keys(NATIVE_CMAKE_OPTIONS).map((k) => [CMAKE_ENV_PREFIX + k, undefined])));
       } else {
         process.stderr.write("a native build for this CPU is already there; recording it (--force compiles again)\n");
       }

@@ -18,6 +18,7 @@ import { type Actor, recordAudit } from "../audit/audit";
 import { bumpConfigStamp, cachedConfig, configChange, configChanged } from "../routing/config-cache";
 import { backendModelVision, fetchVisionModels } from "./capabilities";
 import { BackendAccessInput, CreateBackendInput, UpdateBackendInput } from "./schemas";
+import { logger } from "../../log/logger";
 
 export const backendSelect = {
   id: true,
@@ -337,7 +338,7 @@ export function startHealthChecks(db: Db, intervalMs = 15_000, housekeeping: ((d
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    const chores = housekeeping.map((job) => job(db).catch((e: unknown) => console.error(`[housekeeping] ${(e as Error).message}`)));
+    const chores = housekeeping.map((job) => job(db).catch((e: unknown) => logger("housekeeping").error((e as Error).message)));
     void Promise.all([checkAllBackends(db), ...chores]).finally(() => (running = false));
   }, intervalMs);
   timer.unref();

@@ -6,6 +6,7 @@
 import { ZodError } from "zod";
 import { isAppError } from "../../errors";
 import type { GatewayError } from "./types";
+import { type Logger, logger } from "../../log/logger";
 
 type Issue = ZodError["issues"][number];
 
@@ -31,12 +32,16 @@ export function zodToGatewayError(e: ZodError): GatewayError {
   return { status: 400, kind: "invalid", message, param, code: "invalid_request" };
 }
 
-export function toGatewayError(e: unknown, requestId: string): GatewayError {
+/**
+ * `log`: the request's logger (pipeline.ts binds requestId and tenant); an unexpected error is
+ * logged there with its stack, and the client gets a generic message with the request id.
+ */
+export function toGatewayError(e: unknown, requestId: string, log: () => Logger = () => logger("gateway").child({ requestId })): GatewayError {
   if (isAppError(e)) {
     return { status: e.status, kind: e.kind, message: e.message, param: e.param ?? null, code: e.code, retryAfter: e.retryAfter };
   }
   if (e instanceof ZodError) return zodToGatewayError(e);
-  console.error(`[gateway] ${requestId} internal error:`, e);
+  log().error({ err: e }, "internal error");
   return {
     status: 500,
     kind: "internal",

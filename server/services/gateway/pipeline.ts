@@ -28,6 +28,7 @@ import { clientAddress } from "../../http/client-address";
 import { env } from "../../env";
 import { AppError } from "../../errors";
 import { newId } from "../../lib/ids";
+import { type Logger, logger } from "../../log/logger";
 import { isDbError, metrics } from "../../metrics/metrics";
 import { estimateTokens } from "../../ratelimit/estimate";
 import { type Admission, limitReportOf, limiter } from "../../ratelimit/limiter";
@@ -199,6 +200,9 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
 
     let admission: Admission | null = null;
     let ctxRef: GatewayContext | undefined;
+    // made on first use (most requests log nothing at the default level), after auth when it got that far
+    let log: Logger | undefined;
+    const reqLog = () => (log ??= logger("gateway").child(principal ? { requestId, tenant: principal.tenantSlug } : { requestId }));
 
     const finish: GatewayContext["finish"] = ({ status, httpStatus, error }) => {
       if (finished) return;
@@ -215,6 +219,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         cached: usage.cached,
       });
       admission?.settle(tokens, costNano);
+      logOutcome(reqLog, opts.endpoint, httpStatus, startedAt, usage, error);
       observe(opts.endpoint, httpStatus, usage, principal?.tenantSlug ?? "", startedAt, costNano);
       const span = { usage, exchange: ctxRef?.exchange, requestId, tenantSlug: principal?.tenantSlug ?? null };
       if (!principal) return endRequestSpan(rt, opts.endpoint, span, { httpStatus, status, error }, null); // unauthenticated requests have no tenant to bill (they are in the metrics)
@@ -265,7 +270,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
       const limitReport = limitReportOf(e);
       if (limitReport) Object.assign(headers, dialect.limitHeaders(limitReport));
       if (isDbError(e)) metrics().dbErrors.inc({ source: "api" });
-      const ge = inDialect(dialect, toGatewayError(e, requestId));
+      const ge = inDialect(dialect, toGatewayError(e, requestId, reqLog));
       if (DENIALS.has(ge.code)) metrics().authDenials.inc({ reason: ge.code, tenant: principal?.tenantSlug ?? "" });
       finish({ status: controller.signal.aborted ? "cancelled" : "error", httpStatus: ge.status, error: ge });
       return stamp(errorResponse(dialect.errorBody(ge, requestId), ge, headers));
@@ -329,6 +334,9 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         sessionId: req.headers.get("x-session-id")?.trim().slice(0, 256) || null,
         deferFinish: () => (deferred = true),
         finish,
+        get log() {
+          return reqLog();
+        },
         trace: rt,
       };
       ctxRef = ctx;
@@ -339,6 +347,34 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
       return fail(e);
     }
   };
+}
+
+/**
+ * One line per request as it ends: 5xx at error (the client saw a generic message; the cause was
+ * logged where it was caught), 4xx (and 499, the client leaving) at info, the rest at debug: the
+ * usage log (RequestLog) and the metrics already record every request, so an info line per success
+ * would only double the output of a busy gateway. Fields only, nothing serialised from the bodies.
+ */
+function logOutcome(
+  reqLog: () => Logger,
+  endpoint: string,
+  httpStatus: number,
+  startedAt: number,
+  usage: UsageDraft,
+  error: GatewayError | null | undefined,
+): void {
+  const level = httpStatus >= 500 ? "error" : httpStatus >= 400 ? "info" : "debug";
+  if (!logger("gateway").isLevelEnabled(level)) return;
+  const line = {
+    endpoint,
+    status: httpStatus,
+    ms: Date.now() - startedAt,
+    model: usage.modelUsed ?? (usage.modelRequested || undefined),
+    stream: usage.stream || undefined,
+    code: error?.code ?? undefined,
+    reason: httpStatus >= 500 ? error?.message : undefined,
+  };
+  reqLog()[level](line, httpStatus >= 400 ? "request failed" : "request");
 }
 
 function hasSpendBudget(p: Principal): boolean {

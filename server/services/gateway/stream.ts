@@ -54,7 +54,7 @@ export function sseResponse(
           if (ctx.signal.aborted) {
             ctx.finish({ status: "cancelled", httpStatus: 499 });
           } else {
-            const ge = toGatewayError(e, ctx.requestId);
+            const ge = toGatewayError(e, ctx.requestId, () => ctx.log);
             const ev = streamError(ge, ctx.requestId);
             emit(ev.data, ev.event);
             ctx.finish({ status: "error", httpStatus: ctx.dialect.status?.(ge) ?? ge.status, error: ge });

@@ -11,6 +11,7 @@ import type { FinishReason, GenerateRequest, ToolCall, Usage } from "../../infer
 import type { Exchange } from "../request-bodies/request-bodies";
 import type { UsageRecord } from "../usage/types";
 import type { RequestTrace } from "../../telemetry/tracing";
+import type { Logger } from "../../log/logger";
 
 /** A dialect-neutral generation request: what to run (`model`, an alias or a model name) and how to deliver it. */
 export interface GatewayRequest extends Omit<GenerateRequest, "tenantId" | "apiKeyId"> {
@@ -99,6 +100,8 @@ export interface GatewayContext {
   trace?: RequestTrace | null;
   /** what the request asked and the answer so far, for body logging (set by execute.ts; see services/request-bodies) */
   exchange?: Exchange;
+  /** the request's logger, bound to { requestId, tenant }: every line about this request goes through it */
+  readonly log: Logger;
   /** writes the usage record once; later calls are ignored */
   finish: (outcome: { status: UsageRecord["status"]; httpStatus: number; error?: GatewayError | null }) => void;
 }

@@ -6,12 +6,13 @@
 import { statSync } from "node:fs";
 import path from "node:path";
 import type { Db } from "../../db/client";
+import { pathsEnv } from "../../env";
 import { Conflict, Invalid, NotFound } from "../../errors";
 import { processSlot } from "../../runtime/registry";
 import { type Actor, recordAudit } from "../audit/audit";
 import { isHfUri, setModelSource } from "./models";
 
-export const MODELS_DIR = path.resolve(process.env.SWITCHYARD_MODELS_DIR ?? "data/models");
+export const MODELS_DIR = path.resolve(pathsEnv().SWITCHYARD_MODELS_DIR);
 
 export interface PullProgress {
   downloadedBytes: number;

@@ -16,6 +16,7 @@ import { type Db, db as defaultDb } from "../../db/client";
 import { env } from "../../env";
 import { processSlot } from "../../runtime/registry";
 import { type CostInput, type PriceAmounts, costNano, estimateNano, parseAmount } from "../../lib/money";
+import { logger } from "../../log/logger";
 
 export interface PriceRow extends PriceAmounts {
   id: string;
@@ -64,7 +65,7 @@ export class PriceBook {
     this.refreshMs = opts.refreshMs ?? env().PRICE_REFRESH_SECONDS * 1000;
     const local = opts.localNanoPerM ?? parseAmount(env().LOCAL_PRICE_PER_MTOK) ?? 0n;
     this.local = { inputNanoPerM: local, cachedInputNanoPerM: null, outputNanoPerM: local, requestNano: 0n };
-    this.log = opts.logger ?? { error: (m) => console.error(`[pricing] ${m}`) };
+    this.log = opts.logger ?? { error: (m) => logger("pricing").error(m) };
   }
 
   /** Loads the list if it is older than the refresh interval (one query at a time); a failed load keeps the old list. */

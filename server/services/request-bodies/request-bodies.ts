@@ -22,6 +22,7 @@ import type { GenerationResult } from "../gateway/types";
 import { PatternTimeout } from "./custom-patterns";
 import { type CapturedRequest, type StoredDocument, prepareBody, toDocument } from "./document";
 import { type CustomPattern, CustomPatternsSchema, LogPolicyInput } from "./schemas";
+import { logger } from "../../log/logger";
 
 export interface LogPolicy {
   bodiesEnabled: boolean;
@@ -176,7 +177,7 @@ export function captureExchange(input: {
   const doc = toDocument(input.endpoint, input.exchange.request, answer, input.error);
   const job = store(input.db ?? defaultDb(), input, doc).catch((e: unknown) => {
     stats.failed++;
-    console.warn(`[request-bodies] could not store the body of ${input.rowId}: ${(e as Error).message}`);
+    logger("request-bodies").warn(`could not store the body of ${input.rowId}: ${(e as Error).message}`);
     return null;
   });
   const tracked = job.then(() => {});
@@ -201,7 +202,7 @@ async function store(
   } catch (e) {
     if (e instanceof PatternTimeout) {
       stats.timedOut++;
-      console.warn(`[request-bodies] not stored (${input.rowId}): ${e.message}`);
+      logger("request-bodies").warn(`not stored (${input.rowId}): ${e.message}`);
       return null;
     }
     throw e;

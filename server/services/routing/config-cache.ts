@@ -17,6 +17,7 @@
  */
 import { type Db, type Tx, db as defaultDb } from "../../db/client";
 import { processSlot } from "../../runtime/registry";
+import { logger } from "../../log/logger";
 
 export const POLL_MS = 250;
 export const MAX_ENTRIES = 100_000;
@@ -84,7 +85,7 @@ function watch(): void {
       .then(() => (warned = false))
       .catch((e: unknown) => {
         // the database is unreachable: keep serving from what is cached, say so once
-        if (!warned) console.warn(`[config-cache] cannot read the config stamp: ${(e as Error).message}`);
+        if (!warned) logger("config-cache").warn(`cannot read the config stamp: ${(e as Error).message}`);
         warned = true;
       })
       .finally(() => (running = false));

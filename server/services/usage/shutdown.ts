@@ -36,6 +36,7 @@
  */
 import { processSlot } from "../../runtime/registry";
 import { existingUsageWriter } from "./usage-writer";
+import { logger } from "../../log/logger";
 
 export const SHUTDOWN_PRIORITY = {
   /** stop taking work and abort what runs (generations), so requests end quickly */
@@ -70,7 +71,8 @@ function registry() {
   return state.get();
 }
 
-const log = (m: string) => console.error(`[shutdown] ${m}`);
+// warn, not info: a shutdown is worth seeing, and it stays on stderr as it always was
+const log = (m: string) => logger("shutdown").warn(m);
 
 /**
  * Runs `fn` when the process shuts down (after installShutdownHooks()). Lower

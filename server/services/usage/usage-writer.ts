@@ -31,6 +31,7 @@ import { processSlot } from "../../runtime/registry";
 import { type RequestLogRow, aggregateRollups, toRow } from "./aggregate";
 import { type Provider, insertLogsStatement, upsertRollupsStatement } from "./sql";
 import type { UsageRecord, UsageWriterStats } from "./types";
+import { logger } from "../../log/logger";
 
 export interface UsageLogger {
   error(message: string): void;
@@ -115,8 +116,8 @@ const SPLIT_AFTER = 2;
 const DROP_LOG_EVERY_MS = 5_000;
 
 const consoleLogger: UsageLogger = {
-  error: (m) => console.error(`[usage] ${m}`),
-  warn: (m) => console.warn(`[usage] ${m}`),
+  error: (m) => logger("usage").error(m),
+  warn: (m) => logger("usage").warn(m),
 };
 
 function message(e: unknown): string {

@@ -2,7 +2,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { Alert, EmptyState } from "../../../_components/ui";
-import { BASE_PATH } from "../../../_lib/base-path";
+import { useBasePath } from "../../../_lib/base-path";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
 
@@ -91,6 +91,7 @@ async function apiError(res: Response): Promise<string> {
  * user, so nobody pastes a key into the browser.
  */
 export function Playground({ tenantId }: { tenantId: string }) {
+  const basePath = useBasePath();
   const trpc = useTRPC();
   const [token, setToken] = useState<{ token: string; expiresAt: Date } | null>(null);
   const [models, setModels] = useState<string[] | null>(null);
@@ -119,7 +120,7 @@ export function Playground({ tenantId }: { tenantId: string }) {
     (async () => {
       try {
         const t = await freshToken();
-        const res = await fetch(`${BASE_PATH}/api/v1/models`, { headers: { authorization: `Bearer ${t}` } });
+        const res = await fetch(`${basePath}/api/v1/models`, { headers: { authorization: `Bearer ${t}` } });
         if (!res.ok) throw new Error(await apiError(res));
         const body = (await res.json()) as { data: { id: string }[] };
         if (cancelled) return;
@@ -157,7 +158,7 @@ export function Playground({ tenantId }: { tenantId: string }) {
     try {
       const t = await freshToken();
       const d = DIALECTS[dialect];
-      const res = await fetch(`${BASE_PATH}${d.path}`, {
+      const res = await fetch(`${basePath}${d.path}`, {
         method: "POST",
         headers: { authorization: `Bearer ${t}`, "content-type": "application/json" },
         body: JSON.stringify(d.body(model, system.trim(), history)),

@@ -6,7 +6,7 @@ import { formatMoney } from "@/server/lib/money";
 import { UsageFilter } from "@/server/services/usage/schemas";
 import { Field, FormFooter } from "../../../_components/form";
 import { Alert, Badge, Dialog, EmptyState, SkeletonRows, formatDate, useToast } from "../../../_components/ui";
-import { BASE_PATH } from "../../../_lib/base-path";
+import { useBasePath } from "../../../_lib/base-path";
 import { describeError } from "../../../_lib/errors";
 import { useTRPC } from "../../../_lib/trpc";
 import { Conversation } from "./logging";
@@ -37,6 +37,7 @@ function toFilter(f: FilterForm): { filter: UsageFilter } | { error: string; fie
 const statusTone = (s: string) => (s === "ok" ? "ok" : s === "error" ? "danger" : "warn");
 
 export function UsageLog({ tenantId }: { tenantId: string }) {
+  const basePath = useBasePath();
   const trpc = useTRPC();
   const qc = useQueryClient();
   const toast = useToast();
@@ -55,7 +56,7 @@ export function UsageLog({ tenantId }: { tenantId: string }) {
       onSuccess: ({ token }) => {
         // A plain navigation to an attachment: the browser streams it to disk.
         const a = document.createElement("a");
-        a.href = `${BASE_PATH}/api/usage/export?token=${encodeURIComponent(token)}`;
+        a.href = `${basePath}/api/usage/export?token=${encodeURIComponent(token)}`;
         a.download = "";
         document.body.append(a);
         a.click();

@@ -1,5 +1,6 @@
 import { getSignedInUser } from "@/server/auth/session";
 import { db } from "@/server/db/client";
+import { logger } from "@/server/log/logger";
 import { openUsageExport } from "@/server/services/usage/export";
 
 export const runtime = "nodejs";
@@ -26,7 +27,7 @@ export async function GET(req: Request) {
         if (next.done) controller.close();
         else controller.enqueue(encoder.encode(next.value));
       } catch (e) {
-        console.error("[usage export] failed:", e);
+        logger("usage export").error({ err: e }, "failed");
         controller.error(e);
       }
     },

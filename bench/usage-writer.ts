@@ -3,18 +3,18 @@
  * possible into a fresh, migrated database and reports rows/s, plus the time of
  * each part of a batch. Usage:
  *
- *   npx tsx server/services/usage/bench.ts sqlite [rows] [groupsPerBatch]
- *   npx tsx server/services/usage/bench.ts postgresql [rows] [groupsPerBatch]   (BENCH_PG_URL, default the local server)
+ *   npx tsx bench/usage-writer.ts sqlite [rows] [groupsPerBatch]
+ *   npx tsx bench/usage-writer.ts postgresql [rows] [groupsPerBatch]   (BENCH_PG_URL, default the local server)
  *
  * groupsPerBatch = how many distinct rollup buckets (tenant × key × model × hour)
  * the rows fall into — the number of upserts per transaction.
  */
-import { createDb } from "../../db/client";
-import { migrate } from "../../db/migrate";
-import { createScratchDatabase } from "../../db/scratch";
-import { newId } from "../../lib/ids";
-import type { UsageRecord } from "./types";
-import { UsageWriter } from "./usage-writer";
+import { createDb } from "../server/db/client";
+import { migrate } from "../server/db/migrate";
+import { createScratchDatabase } from "../server/db/scratch";
+import { newId } from "../server/lib/ids";
+import type { UsageRecord } from "../server/services/usage/types";
+import { UsageWriter } from "../server/services/usage/usage-writer";
 
 async function main() {
   const kind = process.argv[2] ?? "sqlite";
