@@ -122,3 +122,39 @@ describe.sequential("/v1 request log lines", () => {
     }
   });
 });
+
+describe.sequential("/v1 request log lines: a caller that leaves", () => {
+  it("is info (request cancelled), not an error: nothing failed on our side", async () => {
+    // its own upstream and alias: the 5xx test above may have opened the first backend's circuit
+    const hung = await startFakeUpstream({ models: ["up-model"] });
+    try {
+      hung.behave({ kind: "hang" });
+      const b = await createBackend(db(), CLI_ACTOR, { name: `b-${uniq()}`, baseUrl: hung.url, discover: false, models: ["up-model"], public: true });
+      const leaving = (
+        await createPolicy(db(), CLI_ACTOR, tenant.id, {
+          alias: `leave-${uniq()}`,
+          strategy: "single",
+          targets: [{ type: "backend", backendId: b.id, model: "up-model" }] as never,
+        })
+      ).alias;
+      const ac = new AbortController();
+      const res = fetch(`${server.url}/api/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: leaving, stream: true, messages: [{ role: "user", content: "hi" }] }),
+        signal: ac.signal,
+      });
+      // the request is in flight once the upstream has it
+      await expect.poll(() => hung.requests.length, { timeout: 10_000 }).toBeGreaterThan(0);
+      ac.abort();
+      await res.catch(() => undefined);
+      const mine = () => lines.filter((l) => l.includes("[gateway]") && l.includes(b.name));
+      await expect.poll(() => mine().length, { timeout: 10_000 }).toBe(1);
+      expect(mine()[0]).toMatch(/INFO: \[gateway\] request cancelled /);
+      expect(mine()[0]).toContain(`"tenant":"${tenant.slug}"`);
+      expect(mine()[0]).not.toMatch(/ERROR|WARN/);
+    } finally {
+      await hung.close();
+    }
+  });
+});

@@ -37,6 +37,7 @@ import { startRequestSpan, withRequestSpan } from "../../telemetry/tracing";
 import { captureExchange } from "../request-bodies/request-bodies";
 import { priceBook } from "../pricing/price-book";
 import { usageWriter } from "../usage/usage-writer";
+import type { UsageStatus } from "../usage/types";
 import { errorResponse, toGatewayError, zodToGatewayError } from "./errors";
 import type { Dialect, GatewayContext, GatewayError, UsageDraft } from "./types";
 
@@ -219,7 +220,7 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
         cached: usage.cached,
       });
       admission?.settle(tokens, costNano);
-      logOutcome(reqLog, opts.endpoint, httpStatus, startedAt, usage, error);
+      logOutcome(reqLog, opts.endpoint, status, httpStatus, startedAt, usage, error);
       observe(opts.endpoint, httpStatus, usage, principal?.tenantSlug ?? "", startedAt, costNano);
       const span = { usage, exchange: ctxRef?.exchange, requestId, tenantSlug: principal?.tenantSlug ?? null };
       if (!principal) return endRequestSpan(rt, opts.endpoint, span, { httpStatus, status, error }, null); // unauthenticated requests have no tenant to bill (they are in the metrics)
@@ -351,19 +352,21 @@ export function gatewayRoute<S extends z.ZodType | undefined>(
 
 /**
  * One line per request as it ends: 5xx at error (the client saw a generic message; the cause was
- * logged where it was caught), 4xx (and 499, the client leaving) at info, the rest at debug: the
+ * logged where it was caught), 4xx and a cancelled request (the client left: nothing failed here,
+ * whatever status the row records) at info, the rest at debug: the
  * usage log (RequestLog) and the metrics already record every request, so an info line per success
  * would only double the output of a busy gateway. Fields only, nothing serialised from the bodies.
  */
 function logOutcome(
   reqLog: () => Logger,
   endpoint: string,
+  status: UsageStatus,
   httpStatus: number,
   startedAt: number,
   usage: UsageDraft,
   error: GatewayError | null | undefined,
 ): void {
-  const level = httpStatus >= 500 ? "error" : httpStatus >= 400 ? "info" : "debug";
+  const level = status === "cancelled" ? "info" : httpStatus >= 500 ? "error" : httpStatus >= 400 ? "info" : "debug";
   if (!logger("gateway").isLevelEnabled(level)) return;
   const line = {
     endpoint,
@@ -374,7 +377,7 @@ function logOutcome(
     code: error?.code ?? undefined,
     reason: httpStatus >= 500 ? error?.message : undefined,
   };
-  reqLog()[level](line, httpStatus >= 400 ? "request failed" : "request");
+  reqLog()[level](line, status === "cancelled" ? "request cancelled" : httpStatus >= 400 ? "request failed" : "request");
 }
 
 function hasSpendBudget(p: Principal): boolean {
