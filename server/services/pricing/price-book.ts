@@ -79,6 +79,17 @@ export class PriceBook {
     this.loadedAt = 0;
   }
 
+  /**
+   * After a committed change in this process: reads the list again before returning, so the
+   * next request on this replica is costed with it. A load already in flight may have read the
+   * list from before the change, so it is waited out and a new one started.
+   */
+  async changed(): Promise<void> {
+    this.invalidate();
+    while (this.loading) await this.loading;
+    await this.reload();
+  }
+
   reload(): Promise<void> {
     this.loading ??= (async () => {
       try {

@@ -100,7 +100,7 @@ export async function setPrice(db: Db, actor: Actor, raw: SetPriceInput, source 
     });
     return row;
   });
-  priceBook().invalidate();
+  await priceBook().changed();
   return view(created, await backendNames(db));
 }
 
@@ -183,6 +183,6 @@ export async function importSeedPrices(db: Db, actor: Actor, raw: ImportSeedInpu
     await recordAudit(tx, actor, { action: "price.import_seed", targetType: "price", data: { asOf: parsed.asOf, overwrite, added, skipped: skipped.length } });
     return { added, skipped };
   });
-  priceBook().invalidate();
+  await priceBook().changed();
   return result;
 }
